@@ -1,0 +1,507 @@
+// The extern "C" facade: translates C arguments to the core and core exceptions to
+// error codes. No exception ever leaves a function of this file.
+#include "offkv.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "../core/backend.hpp"
+#include "../core/client.hpp"
+#include "../core/error.hpp"
+
+struct offkv_client {
+  std::shared_ptr<offkv::Client> impl;
+};
+
+struct offkv_watch {
+  std::shared_ptr<offkv::Client> client;
+  offkv::WatchPtr impl;
+};
+
+struct offkv_txn {
+  offkv::Txn txn;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+int set_error(int code, const std::string &message) {
+  last_error = message.empty() ? offkv::error_text(code) : message;
+  return code;
+}
+
+// Runs fn, turning every exception into a code and the per-thread message.
+template <typename Fn>
+int guarded(Fn &&fn) noexcept {
+  try {
+    last_error.clear();
+    fn();
+    return OFFKV_OK;
+  } catch (const offkv::Error &e) {
+    return set_error(e.code(), e.what());
+  } catch (const std::bad_alloc &) {
+    return set_error(OFFKV_ENOMEM, "out of memory");
+  } catch (const std::exception &e) {
+    return set_error(OFFKV_EINTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return set_error(OFFKV_EINTERNAL, "internal error: unknown exception");
+  }
+}
+
+[[noreturn]] void invalid(const char *what) {
+  offkv::fail(OFFKV_EINVAL, std::string(what));
+}
+
+void need(const void *p, const char *what) {
+  if (!p) invalid((std::string(what) + " is NULL").c_str());
+}
+
+std::string_view key_arg(const char *key) {
+  need(key, "key");
+  return key;
+}
+
+std::string_view value_arg(const void *value, size_t len) {
+  if (!value && len) invalid("value is NULL but value_len is not 0");
+  return value ? std::string_view(static_cast<const char *>(value), len)
+               : std::string_view();
+}
+
+offkv::Client &client_arg(offkv_client *c) {
+  need(c, "client");
+  if (!c->impl) offkv::fail(OFFKV_ECLOSED, "client is closed");
+  return *c->impl;
+}
+
+char *copy_string(const std::string &s) {
+  char *out = static_cast<char *>(std::malloc(s.size() + 1));
+  if (!out) throw std::bad_alloc();
+  std::memcpy(out, s.data(), s.size());
+  out[s.size()] = '\0';
+  return out;
+}
+
+void fill_buf(offkv_buf *buf, const std::string &s) {
+  buf->data = copy_string(s);
+  buf->len = s.size();
+}
+
+void fill_strings(offkv_strings *out, const std::vector<std::string> &items) {
+  out->items = static_cast<char **>(std::calloc(items.size() + 1, sizeof(char *)));
+  if (!out->items) throw std::bad_alloc();
+  try {
+    for (size_t i = 0; i < items.size(); ++i) {
+      out->items[i] = copy_string(items[i]);
+      out->count = i + 1;
+    }
+  } catch (...) {
+    offkv_strings_free(out);
+    throw;
+  }
+}
+
+// A C event view over a core event; valid while the core event lives.
+offkv_event c_event(const offkv::Event &e) {
+  offkv_event out;
+  out.type = e.type;
+  out.key = e.type == OFFKV_EVENT_SESSION ? nullptr : e.path.c_str();
+  out.version = e.version;
+  out.session_state = e.session_state;
+  out.error = e.error;
+  out.message = e.message.c_str();
+  return out;
+}
+
+offkv::EventCallback c_callback(offkv_event_cb cb, void *user) {
+  if (!cb) return {};
+  return [cb, user](const offkv::Event &e) {
+    offkv_event view = c_event(e);
+    cb(&view, user);
+  };
+}
+
+offkv::Options core_options(const offkv_options *o) {
+  offkv::Options out;
+  if (!o) return out;
+  if (o->version < 1 || o->version > OFFKV_OPTIONS_VERSION)
+    invalid("options.version must be set (use OFFKV_OPTIONS_INIT)");
+  if (o->session_timeout_ms) out.session_timeout_ms = o->session_timeout_ms;
+  if (o->connect_timeout_ms) out.connect_timeout_ms = o->connect_timeout_ms;
+  if (o->operation_timeout_ms) out.operation_timeout_ms = o->operation_timeout_ms;
+  if (o->tls_ca_file) out.tls_ca_file = o->tls_ca_file;
+  if (o->tls_cert_file) out.tls_cert_file = o->tls_cert_file;
+  if (o->tls_key_file) out.tls_key_file = o->tls_key_file;
+  if (o->username) out.username = o->username;
+  if (o->password) out.password = o->password;
+  if (o->token) out.token = o->token;
+  out.read_consistency = o->read_consistency;
+  return out;
+}
+
+// Shared tail of the three *_watch reads.
+void hand_out_watch(offkv_client *c, offkv::WatchPtr w, offkv_watch **watch) {
+  if (!watch) return;  // fire-and-forget: the library keeps it until it fires
+  *watch = new offkv_watch{c->impl, std::move(w)};
+}
+
+void check_watch_args(offkv_event_cb cb, offkv_watch **watch) {
+  if (!cb && !watch) invalid("a watch needs a callback, a watch handle, or both");
+}
+
+}  // namespace
+
+extern "C" {
+
+OFFKV_API const char *offkv_strerror(int code) { return offkv::error_text(code); }
+OFFKV_API const char *offkv_error_name(int code) { return offkv::error_name(code); }
+OFFKV_API const char *offkv_last_error(void) { return last_error.c_str(); }
+OFFKV_API int offkv_version(void) { return OFFKV_VERSION_NUMBER; }
+OFFKV_API const char *offkv_version_string(void) { return OFFKV_VERSION_STRING; }
+OFFKV_API int offkv_has_backend(const char *scheme) {
+  return offkv::has_backend(scheme) ? 1 : 0;
+}
+
+OFFKV_API void offkv_buf_free(offkv_buf *buf) {
+  if (!buf) return;
+  std::free(buf->data);
+  buf->data = nullptr;
+  buf->len = 0;
+}
+
+OFFKV_API void offkv_strings_free(offkv_strings *strings) {
+  if (!strings) return;
+  if (strings->items)
+    for (size_t i = 0; i < strings->count; ++i) std::free(strings->items[i]);
+  std::free(strings->items);
+  strings->items = nullptr;
+  strings->count = 0;
+}
+
+OFFKV_API void offkv_string_free(char *str) { std::free(str); }
+
+OFFKV_API int offkv_options_init(offkv_options *opts, unsigned int version) {
+  return guarded([&] {
+    need(opts, "opts");
+    if (version < 1 || version > OFFKV_OPTIONS_VERSION)
+      invalid("unsupported options version");
+    offkv_options init = OFFKV_OPTIONS_INIT;
+    *opts = init;
+    opts->version = version;
+  });
+}
+
+OFFKV_API int offkv_open(const char *url, const offkv_options *opts,
+                         offkv_client **client) {
+  if (client) *client = nullptr;
+  return guarded([&] {
+    need(url, "url");
+    need(client, "client out-parameter");
+    offkv::Options options = core_options(opts);
+    offkv::EventCallback session =
+        opts ? c_callback(opts->session_callback, opts->session_user)
+             : offkv::EventCallback();
+    auto impl = offkv::Client::open(url, options, session);
+    *client = new offkv_client{std::move(impl)};
+  });
+}
+
+OFFKV_API int offkv_close(offkv_client *client) {
+  return guarded([&] {
+    need(client, "client");
+    if (client->impl) client->impl->close();
+  });
+}
+
+OFFKV_API void offkv_client_free(offkv_client *client) {
+  if (!client) return;
+  guarded([&] {
+    if (client->impl) client->impl->close();
+  });
+  delete client;
+}
+
+OFFKV_API int offkv_get_session_state(offkv_client *client, int *state) {
+  if (state) *state = 0;
+  return guarded([&] {
+    need(client, "client");
+    need(state, "state out-parameter");
+    *state = client->impl ? client->impl->session_state() : OFFKV_SESSION_CLOSED;
+  });
+}
+
+OFFKV_API int offkv_create(offkv_client *client, const char *key, const void *value,
+                           size_t value_len, int flags, char **created_key) {
+  if (created_key) *created_key = nullptr;
+  return guarded([&] {
+    auto &c = client_arg(client);
+    std::string actual = c.create(key_arg(key), value_arg(value, value_len), flags);
+    if (created_key) *created_key = copy_string(actual);
+  });
+}
+
+OFFKV_API int offkv_set(offkv_client *client, const char *key, const void *value,
+                        size_t value_len, int64_t *new_version) {
+  if (new_version) *new_version = 0;
+  return guarded([&] {
+    auto &c = client_arg(client);
+    int64_t v = c.set(key_arg(key), value_arg(value, value_len));
+    if (new_version) *new_version = v;
+  });
+}
+
+OFFKV_API int offkv_cas(offkv_client *client, const char *key, const void *value,
+                        size_t value_len, int64_t expected_version,
+                        int64_t *new_version) {
+  if (new_version) *new_version = 0;
+  return guarded([&] {
+    auto &c = client_arg(client);
+    int64_t v = c.cas(key_arg(key), value_arg(value, value_len), expected_version);
+    if (new_version) *new_version = v;
+  });
+}
+
+static int do_get(offkv_client *client, const char *key, offkv_buf *value,
+                  int64_t *version, const offkv_event_cb *cb, void *user,
+                  offkv_watch **watch) {
+  if (value) *value = offkv_buf{nullptr, 0};
+  if (version) *version = 0;
+  if (watch) *watch = nullptr;
+  return guarded([&] {
+    auto &c = client_arg(client);
+    std::string_view k = key_arg(key);
+    offkv::Node node;
+    if (cb) {
+      check_watch_args(*cb, watch);
+      auto callback = c_callback(*cb, user);
+      offkv::WatchPtr w;
+      node = c.get(k, callback ? &callback : nullptr, &w);
+      hand_out_watch(client, std::move(w), watch);
+    } else {
+      node = c.get(k, nullptr, nullptr);
+    }
+    if (value) fill_buf(value, node.value);
+    if (version) *version = node.version;
+  });
+}
+
+OFFKV_API int offkv_get(offkv_client *client, const char *key, offkv_buf *value,
+                        int64_t *version) {
+  return do_get(client, key, value, version, nullptr, nullptr, nullptr);
+}
+
+OFFKV_API int offkv_get_watch(offkv_client *client, const char *key, offkv_buf *value,
+                              int64_t *version, offkv_event_cb callback, void *user,
+                              offkv_watch **watch) {
+  return do_get(client, key, value, version, &callback, user, watch);
+}
+
+static int do_exists(offkv_client *client, const char *key, int64_t *version,
+                     const offkv_event_cb *cb, void *user, offkv_watch **watch) {
+  if (version) *version = 0;
+  if (watch) *watch = nullptr;
+  return guarded([&] {
+    auto &c = client_arg(client);
+    std::string_view k = key_arg(key);
+    need(version, "version out-parameter");
+    if (cb) {
+      check_watch_args(*cb, watch);
+      auto callback = c_callback(*cb, user);
+      offkv::WatchPtr w;
+      *version = c.exists(k, callback ? &callback : nullptr, &w);
+      hand_out_watch(client, std::move(w), watch);
+    } else {
+      *version = c.exists(k, nullptr, nullptr);
+    }
+  });
+}
+
+OFFKV_API int offkv_exists(offkv_client *client, const char *key, int64_t *version) {
+  return do_exists(client, key, version, nullptr, nullptr, nullptr);
+}
+
+OFFKV_API int offkv_exists_watch(offkv_client *client, const char *key,
+                                 int64_t *version, offkv_event_cb callback,
+                                 void *user, offkv_watch **watch) {
+  return do_exists(client, key, version, &callback, user, watch);
+}
+
+static int do_children(offkv_client *client, const char *key, offkv_strings *children,
+                       const offkv_event_cb *cb, void *user, offkv_watch **watch) {
+  if (children) *children = offkv_strings{nullptr, 0};
+  if (watch) *watch = nullptr;
+  return guarded([&] {
+    auto &c = client_arg(client);
+    std::string_view k = key_arg(key);
+    need(children, "children out-parameter");
+    std::vector<std::string> items;
+    offkv::WatchPtr w;
+    if (cb) {
+      check_watch_args(*cb, watch);
+      auto callback = c_callback(*cb, user);
+      items = c.children(k, callback ? &callback : nullptr, &w);
+    } else {
+      items = c.children(k, nullptr, nullptr);
+    }
+    fill_strings(children, items);
+    if (w) hand_out_watch(client, std::move(w), watch);
+  });
+}
+
+OFFKV_API int offkv_children(offkv_client *client, const char *key,
+                             offkv_strings *children) {
+  return do_children(client, key, children, nullptr, nullptr, nullptr);
+}
+
+OFFKV_API int offkv_children_watch(offkv_client *client, const char *key,
+                                   offkv_strings *children, offkv_event_cb callback,
+                                   void *user, offkv_watch **watch) {
+  return do_children(client, key, children, &callback, user, watch);
+}
+
+OFFKV_API int offkv_erase(offkv_client *client, const char *key,
+                          int64_t expected_version) {
+  return guarded([&] { client_arg(client).erase(key_arg(key), expected_version); });
+}
+
+OFFKV_API int offkv_watch_persistent(offkv_client *client, const char *key,
+                                     offkv_event_cb callback, void *user,
+                                     offkv_watch **watch) {
+  if (watch) *watch = nullptr;
+  return guarded([&] {
+    auto &c = client_arg(client);
+    std::string_view k = key_arg(key);
+    check_watch_args(callback, watch);
+    auto w = c.watch_persistent(k, c_callback(callback, user));
+    hand_out_watch(client, std::move(w), watch);
+  });
+}
+
+OFFKV_API void offkv_event_free(offkv_event *event) {
+  if (!event) return;
+  std::free(const_cast<char *>(event->key));
+  std::free(const_cast<char *>(event->message));
+  std::free(event);
+}
+
+OFFKV_API int offkv_watch_wait(offkv_watch *watch, int timeout_ms,
+                               offkv_event **event) {
+  if (event) *event = nullptr;
+  return guarded([&] {
+    need(watch, "watch");
+    need(event, "event out-parameter");
+    auto e = watch->impl->wait(timeout_ms);
+    if (!e) offkv::fail(OFFKV_ETIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
+    auto *out = static_cast<offkv_event *>(std::calloc(1, sizeof(offkv_event)));
+    if (!out) throw std::bad_alloc();
+    *out = c_event(*e);
+    out->key = nullptr;
+    out->message = nullptr;
+    try {
+      if (e->type != OFFKV_EVENT_SESSION) out->key = copy_string(e->path);
+      out->message = copy_string(e->message);
+    } catch (...) {
+      offkv_event_free(out);
+      throw;
+    }
+    *event = out;
+  });
+}
+
+OFFKV_API int offkv_watch_cancel(offkv_watch *watch) {
+  return guarded([&] {
+    need(watch, "watch");
+    watch->client->cancel(watch->impl);
+  });
+}
+
+OFFKV_API void offkv_watch_free(offkv_watch *watch) {
+  if (!watch) return;
+  guarded([&] { watch->client->cancel(watch->impl); });
+  delete watch;
+}
+
+OFFKV_API int offkv_txn_new(offkv_txn **txn) {
+  if (txn) *txn = nullptr;
+  return guarded([&] {
+    need(txn, "txn out-parameter");
+    *txn = new offkv_txn();
+  });
+}
+
+OFFKV_API void offkv_txn_free(offkv_txn *txn) { delete txn; }
+
+static int add_op(offkv_txn *txn, offkv::TxnOpKind kind, const char *key,
+                  const void *value, size_t len, int64_t version, int flags) {
+  return guarded([&] {
+    need(txn, "txn");
+    offkv::TxnOp op;
+    op.kind = kind;
+    op.path = std::string(key_arg(key));
+    op.value = std::string(value_arg(value, len));
+    op.version = version;
+    op.flags = flags;
+    (kind == offkv::TxnOpKind::Check ? txn->txn.checks : txn->txn.ops).push_back(op);
+  });
+}
+
+OFFKV_API int offkv_txn_check(offkv_txn *txn, const char *key, int64_t version) {
+  return add_op(txn, offkv::TxnOpKind::Check, key, nullptr, 0, version, 0);
+}
+OFFKV_API int offkv_txn_create(offkv_txn *txn, const char *key, const void *value,
+                               size_t value_len, int flags) {
+  return add_op(txn, offkv::TxnOpKind::Create, key, value, value_len, 0, flags);
+}
+OFFKV_API int offkv_txn_set(offkv_txn *txn, const char *key, const void *value,
+                            size_t value_len) {
+  return add_op(txn, offkv::TxnOpKind::Set, key, value, value_len, 0, 0);
+}
+OFFKV_API int offkv_txn_erase(offkv_txn *txn, const char *key,
+                              int64_t expected_version) {
+  return add_op(txn, offkv::TxnOpKind::Erase, key, nullptr, 0, expected_version, 0);
+}
+
+OFFKV_API void offkv_txn_result_free(offkv_txn_result *result) {
+  if (!result) return;
+  if (result->ops)
+    for (size_t i = 0; i < result->count; ++i) std::free(result->ops[i].key);
+  std::free(result->ops);
+  *result = offkv_txn_result{nullptr, 0, 0, 0};
+}
+
+OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
+                           offkv_txn_result *result) {
+  if (result) *result = offkv_txn_result{nullptr, 0, 0, 0};
+  return guarded([&] {
+    auto &c = client_arg(client);
+    need(txn, "txn");
+    std::vector<offkv::OpResult> ops;
+    try {
+      ops = c.commit(txn->txn);
+    } catch (const offkv::TxnFailed &f) {
+      if (result) {
+        result->failed_index = f.index();
+        result->failed_code = f.reason();
+      }
+      throw;
+    }
+    if (!result) return;
+    result->ops = static_cast<offkv_op_result *>(
+        std::calloc(ops.size() + 1, sizeof(offkv_op_result)));
+    if (!result->ops) throw std::bad_alloc();
+    try {
+      for (size_t i = 0; i < ops.size(); ++i) {
+        result->ops[i].version = ops[i].version;
+        result->ops[i].key = copy_string(ops[i].path);
+        result->count = i + 1;
+      }
+    } catch (...) {
+      offkv_txn_result_free(result);
+      throw;
+    }
+  });
+}
+
+}  // extern "C"

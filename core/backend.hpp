@@ -1,0 +1,65 @@
+// The interface every storage backend implements. The core has already validated
+// keys, values, flags and limits and turned client keys into full paths (prefix
+// applied) before any call; a backend only talks to its store.
+//
+// Every method may throw offkv::Error (or TxnFailed from commit). Watch arguments may
+// be null (plain read); when not null, the backend registers the watch atomically with
+// the read and later calls watch->fire() exactly as described in watch.hpp, from any
+// thread, in the order the changes happened. A failed read registers nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model.hpp"
+#include "watch.hpp"
+
+namespace offkv {
+
+// How a backend tells the core about its session: CONNECTED, SUSPENDED, LOST (the core
+// then ends every watch of the client with ENDED) and CLOSED.
+using SessionListener = std::function<void(int session_state, const std::string &message)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Starts the session; called once before any other call. Reports the first
+  // CONNECTED through the listener (or throws if the store cannot be reached).
+  virtual void start(SessionListener listener) = 0;
+
+  // Returns the actual path (differs for OFFKV_SEQUENTIAL).
+  virtual std::string create(const std::string &path, const std::string &value,
+                             int flags) = 0;
+  // Returns the new version.
+  virtual std::int64_t set(const std::string &path, const std::string &value) = 0;
+  virtual std::int64_t cas(const std::string &path, const std::string &value,
+                           std::int64_t expected_version) = 0;
+  virtual Node get(const std::string &path, const WatchPtr &watch) = 0;
+  // Version, or 0 if absent.
+  virtual std::int64_t exists(const std::string &path, const WatchPtr &watch) = 0;
+  // Full paths of the direct children, in any order (the core sorts).
+  virtual std::vector<std::string> children(const std::string &path,
+                                            const WatchPtr &watch) = 0;
+  virtual void erase(const std::string &path, std::int64_t expected_version) = 0;
+  // One result per op; throws TxnFailed with the index (checks first) on failure.
+  virtual std::vector<OpResult> commit(const Txn &txn) = 0;
+  // Registers a persistent recursive watch on path and everything below it.
+  virtual void watch_persistent(const std::string &path, const WatchPtr &watch) = 0;
+  // Drops every registration of the watch (it was cancelled).
+  virtual void unwatch(const WatchPtr &watch) = 0;
+
+  // Ends the session at once: ephemerals removed, registrations dropped. Idempotent.
+  virtual void close() = 0;
+};
+
+// Creates the backend for a parsed URL; throws EUNSUPPORTED for a scheme compiled out.
+std::unique_ptr<Backend> make_backend(const Endpoint &endpoint, const Options &options);
+
+// True if the scheme ("mem", "zk", "etcd", "consul", ...) is compiled in.
+bool has_backend(const char *scheme);
+
+}  // namespace offkv

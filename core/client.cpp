@@ -1,0 +1,292 @@
+#include "client.hpp"
+
+#include <algorithm>
+
+#include "error.hpp"
+#include "key.hpp"
+#include "offkv.h"
+#include "url.hpp"
+
+namespace offkv {
+
+std::shared_ptr<Client> Client::open(const std::string &url, Options options,
+                                     EventCallback session_callback) {
+  Endpoint endpoint = parse_url(url, options);
+  std::shared_ptr<Client> client(new Client());
+  client->prefix_ = endpoint.prefix;
+  client->scheme_ = endpoint.scheme;
+  client->session_callback_ = std::move(session_callback);
+  client->backend_ = make_backend(endpoint, options);
+  client->loop_ = EventLoop::start();
+  std::weak_ptr<Client> weak = client;
+  try {
+    client->backend_->start([weak](int state, const std::string &message) {
+      if (auto self = weak.lock()) self->on_session(state, message);
+    });
+  } catch (...) {
+    client->closed_ = true;
+    client->backend_->close();
+    client->loop_->stop();
+    throw;
+  }
+  return client;
+}
+
+Client::~Client() {
+  try {
+    close();
+  } catch (...) {
+  }
+}
+
+void Client::close() {
+  if (closed_.exchange(true)) return;
+  backend_->close();
+  end_watches(OFFKV_ECLOSED, OFFKV_SESSION_CLOSED, "client closed");
+  on_session(OFFKV_SESSION_CLOSED, "client closed");
+  loop_->stop();
+}
+
+void Client::on_session(int state, const std::string &message) {
+  int previous = state_.exchange(state);
+  if (previous == OFFKV_SESSION_CLOSED) {
+    state_ = OFFKV_SESSION_CLOSED;  // nothing follows CLOSED
+    return;
+  }
+  if (state == OFFKV_SESSION_LOST)
+    end_watches(OFFKV_ESESSION, OFFKV_SESSION_LOST, "session lost: " + message);
+  if (session_callback_ && previous != state) {
+    Event event;
+    event.type = OFFKV_EVENT_SESSION;
+    event.session_state = state;
+    event.message = message;
+    auto callback = session_callback_;
+    loop_->post([callback, event] { callback(event); });
+  }
+}
+
+void Client::check_open() const {
+  if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+}
+
+void Client::check_value(std::string_view key, std::string_view value) const {
+  if (value.size() > OFFKV_MAX_VALUE_SIZE)
+    fail(OFFKV_ETOOBIG, "value for '" + std::string(key) + "' is " +
+                            std::to_string(value.size()) + " bytes; the limit is " +
+                            std::to_string(OFFKV_MAX_VALUE_SIZE));
+}
+
+std::string Client::full_key(std::string_view key) const {
+  validate_key(key);
+  return to_full_path(prefix_, key);
+}
+
+std::string Client::full_key_or_root(std::string_view key) const {
+  validate_key_or_root(key);
+  return to_full_path(prefix_, key);
+}
+
+WatchPtr Client::new_watch(WatchKind kind, const std::string &path,
+                           const EventCallback *callback) {
+  auto watch = std::make_shared<Watch>(kind, path, prefix_, loop_,
+                                       callback ? *callback : EventCallback());
+  std::lock_guard<std::mutex> lock(watches_mutex_);
+  // Drop bookkeeping for watches that can no longer fire.
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    it = it->second->finished() ? watches_.erase(it) : std::next(it);
+  }
+  watches_.emplace(watch.get(), watch);
+  return watch;
+}
+
+void Client::forget(const WatchPtr &watch) {
+  std::lock_guard<std::mutex> lock(watches_mutex_);
+  watches_.erase(watch.get());
+}
+
+void Client::end_watches(int error, int session_state, const std::string &message) {
+  std::unordered_map<Watch *, WatchPtr> live;
+  {
+    std::lock_guard<std::mutex> lock(watches_mutex_);
+    live.swap(watches_);
+  }
+  for (auto &entry : live) entry.second->end(error, session_state, message);
+}
+
+static void check_flags(int flags) {
+  if (flags & ~(OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL))
+    fail(OFFKV_EINVAL, "unknown create flags " + std::to_string(flags));
+}
+
+// A sequential create appends 10 digits: the final key must still be valid.
+static void check_sequential_room(std::string_view key, const std::string &full) {
+  std::size_t last = key.size() - key.rfind('/') - 1;
+  if (last + 10 > OFFKV_MAX_SEGMENT_SIZE)
+    fail(OFFKV_EINVAL, "invalid key '" + std::string(key) +
+                           "': segment too long for a 10-digit sequential suffix");
+  if (full.size() + 10 > OFFKV_MAX_KEY_SIZE)
+    fail(OFFKV_ETOOBIG, "key '" + std::string(key) + "' too long for a sequential suffix");
+}
+
+std::string Client::create(std::string_view key, std::string_view value, int flags) {
+  check_open();
+  std::string full = full_key(key);
+  check_flags(flags);
+  if (flags & OFFKV_SEQUENTIAL) check_sequential_room(key, full);
+  check_value(key, value);
+  return to_client_key(prefix_, backend_->create(full, std::string(value), flags));
+}
+
+std::int64_t Client::set(std::string_view key, std::string_view value) {
+  check_open();
+  std::string full = full_key(key);
+  check_value(key, value);
+  return backend_->set(full, std::string(value));
+}
+
+std::int64_t Client::cas(std::string_view key, std::string_view value,
+                         std::int64_t expected) {
+  check_open();
+  std::string full = full_key(key);
+  check_value(key, value);
+  if (expected < 0)
+    fail(OFFKV_EINVAL, "cas on '" + std::string(key) + "': expected version " +
+                           std::to_string(expected) + " is negative");
+  return backend_->cas(full, std::string(value), expected);
+}
+
+Node Client::get(std::string_view key, const EventCallback *callback,
+                 WatchPtr *watch_out) {
+  check_open();
+  std::string full = full_key(key);
+  if (!watch_out) return backend_->get(full, nullptr);
+  WatchPtr watch = new_watch(WatchKind::Data, full, callback);
+  try {
+    Node node = backend_->get(full, watch);
+    *watch_out = watch;
+    return node;
+  } catch (...) {
+    forget(watch);
+    throw;
+  }
+}
+
+std::int64_t Client::exists(std::string_view key, const EventCallback *callback,
+                            WatchPtr *watch_out) {
+  check_open();
+  std::string full = full_key(key);
+  if (!watch_out) return backend_->exists(full, nullptr);
+  WatchPtr watch = new_watch(WatchKind::Exists, full, callback);
+  try {
+    std::int64_t version = backend_->exists(full, watch);
+    *watch_out = watch;
+    return version;
+  } catch (...) {
+    forget(watch);
+    throw;
+  }
+}
+
+std::vector<std::string> Client::children(std::string_view key,
+                                          const EventCallback *callback,
+                                          WatchPtr *watch_out) {
+  check_open();
+  std::string full = full_key_or_root(key);
+  std::vector<std::string> paths;
+  if (!watch_out) {
+    paths = backend_->children(full, nullptr);
+  } else {
+    WatchPtr watch = new_watch(WatchKind::Children, full, callback);
+    try {
+      paths = backend_->children(full, watch);
+    } catch (...) {
+      forget(watch);
+      throw;
+    }
+    *watch_out = watch;
+  }
+  for (auto &p : paths) p = to_client_key(prefix_, p);
+  std::sort(paths.begin(), paths.end());  // bytewise: char_traits<char> is unsigned
+  return paths;
+}
+
+void Client::erase(std::string_view key, std::int64_t expected) {
+  check_open();
+  std::string full = full_key(key);
+  if (expected < 0)
+    fail(OFFKV_EINVAL, "erase of '" + std::string(key) + "': expected version " +
+                           std::to_string(expected) + " is negative");
+  backend_->erase(full, expected);
+}
+
+std::vector<OpResult> Client::commit(const Txn &txn) {
+  check_open();
+  std::size_t total = txn.checks.size() + txn.ops.size();
+  if (total > OFFKV_MAX_TXN_OPS)
+    fail(OFFKV_ETOOBIG, "transaction has " + std::to_string(total) +
+                            " checks and ops; the limit is " +
+                            std::to_string(OFFKV_MAX_TXN_OPS));
+  Txn full = txn;
+  std::size_t index = 0;
+  auto where = [&](const TxnOp &op) {
+    return "transaction item " + std::to_string(index) + " ('" + op.path + "'): ";
+  };
+  try {
+    for (auto &check : full.checks) {
+      check.path = full_key(check.path);
+      if (check.version < OFFKV_ANY_VERSION)
+        fail(OFFKV_EINVAL, "check version " + std::to_string(check.version) +
+                               " is invalid");
+      ++index;
+    }
+    for (auto &op : full.ops) {
+      std::string key = op.path;
+      op.path = full_key(key);
+      switch (op.kind) {
+        case TxnOpKind::Create:
+          check_flags(op.flags);
+          if (op.flags & OFFKV_SEQUENTIAL) check_sequential_room(key, op.path);
+          check_value(key, op.value);
+          break;
+        case TxnOpKind::Set:
+          check_value(key, op.value);
+          break;
+        case TxnOpKind::Erase:
+          if (op.version < 0)
+            fail(OFFKV_EINVAL, "erase expected version is negative");
+          break;
+        case TxnOpKind::Check:
+          fail(OFFKV_EINTERNAL, "check among ops");
+      }
+      ++index;
+    }
+  } catch (const Error &e) {
+    const TxnOp &bad = index < txn.checks.size() ? txn.checks[index]
+                                                 : txn.ops[index - txn.checks.size()];
+    throw Error(e.code(), where(bad) + e.what());
+  }
+  std::vector<OpResult> results = backend_->commit(full);
+  for (auto &r : results) r.path = to_client_key(prefix_, r.path);
+  return results;
+}
+
+WatchPtr Client::watch_persistent(std::string_view key, EventCallback callback) {
+  check_open();
+  std::string full = full_key_or_root(key);
+  WatchPtr watch = new_watch(WatchKind::Persistent, full, callback ? &callback : nullptr);
+  try {
+    backend_->watch_persistent(full, watch);
+  } catch (...) {
+    forget(watch);
+    throw;
+  }
+  return watch;
+}
+
+void Client::cancel(const WatchPtr &watch) {
+  if (!watch->cancel()) return;
+  forget(watch);
+  if (!closed_) backend_->unwatch(watch);
+}
+
+}  // namespace offkv

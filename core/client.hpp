@@ -1,0 +1,73 @@
+// A client: the backend-neutral half of every operation. It validates keys, values,
+// flags and limits before any I/O, applies the prefix, sorts children, keeps the
+// session state and ends watches when the session ends. The backend does the rest.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "backend.hpp"
+#include "event_loop.hpp"
+#include "model.hpp"
+#include "watch.hpp"
+
+namespace offkv {
+
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  // Parses the URL (its query overrides options), starts the event thread and the
+  // backend's session. session_callback (may be empty) hears every transition.
+  static std::shared_ptr<Client> open(const std::string &url, Options options,
+                                      EventCallback session_callback);
+  ~Client();
+
+  void close();
+  int session_state() const { return state_.load(); }
+
+  // Returns the created key (the actual one for sequential creates).
+  std::string create(std::string_view key, std::string_view value, int flags);
+  std::int64_t set(std::string_view key, std::string_view value);
+  std::int64_t cas(std::string_view key, std::string_view value, std::int64_t expected);
+  // watch_out (when not null) receives a one-shot watch registered with the read.
+  Node get(std::string_view key, const EventCallback *callback, WatchPtr *watch_out);
+  std::int64_t exists(std::string_view key, const EventCallback *callback,
+                      WatchPtr *watch_out);
+  std::vector<std::string> children(std::string_view key, const EventCallback *callback,
+                                    WatchPtr *watch_out);
+  void erase(std::string_view key, std::int64_t expected);
+  // txn holds client keys; results carry client keys.
+  std::vector<OpResult> commit(const Txn &txn);
+  WatchPtr watch_persistent(std::string_view key, EventCallback callback);
+  void cancel(const WatchPtr &watch);
+
+ private:
+  Client() = default;
+  void check_open() const;
+  void check_value(std::string_view key, std::string_view value) const;
+  std::string full_key(std::string_view key) const;
+  std::string full_key_or_root(std::string_view key) const;
+  WatchPtr new_watch(WatchKind kind, const std::string &path,
+                     const EventCallback *callback);
+  void forget(const WatchPtr &watch);
+  void end_watches(int error, int session_state, const std::string &message);
+  void on_session(int state, const std::string &message);
+
+  std::string prefix_;
+  std::string scheme_;
+  std::unique_ptr<Backend> backend_;
+  std::shared_ptr<EventLoop> loop_;
+  EventCallback session_callback_;
+  std::atomic<int> state_{0};
+  std::atomic<bool> closed_{false};
+
+  std::mutex watches_mutex_;  // guards watches_ only; never held while firing
+  std::unordered_map<Watch *, WatchPtr> watches_;
+};
+
+}  // namespace offkv

@@ -1,0 +1,171 @@
+#include "url.hpp"
+
+#include <cctype>
+#include <cstdlib>
+
+#include "error.hpp"
+#include "key.hpp"
+#include "offkv.h"
+
+namespace offkv {
+
+namespace {
+
+[[noreturn]] void bad_url(const std::string &url, const std::string &why) {
+  fail(OFFKV_EINVAL, "invalid URL '" + url + "': " + why);
+}
+
+std::string percent_decode(const std::string &url, const std::string &in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
+        bad_url(url, "bad percent escape");
+      out += static_cast<char>(std::strtol(in.substr(i + 1, 2).c_str(), nullptr, 16));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+std::int32_t parse_ms(const std::string &url, const std::string &name,
+                      const std::string &value) {
+  if (value.empty() || value.size() > 9) bad_url(url, name + " must be milliseconds");
+  for (char c : value)
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      bad_url(url, name + " must be milliseconds");
+  return static_cast<std::int32_t>(std::strtol(value.c_str(), nullptr, 10));
+}
+
+void apply_query(const std::string &url, const std::string &query, Options &o) {
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    std::size_t amp = query.find('&', start);
+    std::string pair = query.substr(start, amp == std::string::npos ? std::string::npos
+                                                                     : amp - start);
+    start = amp == std::string::npos ? query.size() + 1 : amp + 1;
+    if (pair.empty()) continue;
+    std::size_t eq = pair.find('=');
+    if (eq == std::string::npos) bad_url(url, "option '" + pair + "' has no value");
+    std::string name = pair.substr(0, eq);
+    std::string value = percent_decode(url, pair.substr(eq + 1));
+    if (name == "session_timeout_ms") {
+      o.session_timeout_ms = parse_ms(url, name, value);
+    } else if (name == "connect_timeout_ms") {
+      o.connect_timeout_ms = parse_ms(url, name, value);
+    } else if (name == "operation_timeout_ms") {
+      o.operation_timeout_ms = parse_ms(url, name, value);
+    } else if (name == "tls_ca_file") {
+      o.tls_ca_file = value;
+    } else if (name == "tls_cert_file") {
+      o.tls_cert_file = value;
+    } else if (name == "tls_key_file") {
+      o.tls_key_file = value;
+    } else if (name == "username" || name == "user") {
+      o.username = value;
+    } else if (name == "password") {
+      o.password = value;
+    } else if (name == "token") {
+      o.token = value;
+    } else if (name == "read_consistency") {
+      if (value == "linearizable")
+        o.read_consistency = OFFKV_READ_LINEARIZABLE;
+      else if (value == "serializable")
+        o.read_consistency = OFFKV_READ_SERIALIZABLE;
+      else
+        bad_url(url, "read_consistency must be linearizable or serializable");
+    } else {
+      bad_url(url, "unknown option '" + name + "'");
+    }
+  }
+}
+
+void check_host(const std::string &url, const std::string &host) {
+  std::size_t colon = host.rfind(':');
+  if (host.empty()) bad_url(url, "empty host");
+  if (colon == std::string::npos || colon == 0)
+    bad_url(url, "host '" + host + "' needs host:port");
+  std::string name = host.substr(0, colon), port = host.substr(colon + 1);
+  if (name.front() == '[' ? name.back() != ']' : name.find(':') != std::string::npos)
+    bad_url(url, "IPv6 host '" + name + "' must be in brackets");
+  if (port.empty() || port.size() > 5) bad_url(url, "bad port in '" + host + "'");
+  for (char c : port)
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      bad_url(url, "bad port in '" + host + "'");
+  long n = std::strtol(port.c_str(), nullptr, 10);
+  if (n < 1 || n > 65535) bad_url(url, "port out of range in '" + host + "'");
+  for (char c : name)
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '@')
+      bad_url(url, "bad host '" + name + "'");
+}
+
+}  // namespace
+
+void validate_options(const Options &o) {
+  if (o.session_timeout_ms < OFFKV_SESSION_TIMEOUT_MIN_MS ||
+      o.session_timeout_ms > OFFKV_SESSION_TIMEOUT_MAX_MS)
+    fail(OFFKV_EINVAL, "session timeout " + std::to_string(o.session_timeout_ms) +
+                           " ms is outside [" +
+                           std::to_string(OFFKV_SESSION_TIMEOUT_MIN_MS) + ", " +
+                           std::to_string(OFFKV_SESSION_TIMEOUT_MAX_MS) + "]");
+  if (o.connect_timeout_ms <= 0) fail(OFFKV_EINVAL, "connect timeout must be > 0");
+  if (o.operation_timeout_ms <= 0) fail(OFFKV_EINVAL, "operation timeout must be > 0");
+  if (o.read_consistency != OFFKV_READ_LINEARIZABLE &&
+      o.read_consistency != OFFKV_READ_SERIALIZABLE)
+    fail(OFFKV_EINVAL, "unknown read consistency " + std::to_string(o.read_consistency));
+}
+
+Endpoint parse_url(const std::string &url, Options &options) {
+  Endpoint ep;
+  std::size_t sep = url.find("://");
+  if (sep == std::string::npos) bad_url(url, "expected scheme://...");
+  ep.scheme = url.substr(0, sep);
+  if (ep.scheme != "mem" && ep.scheme != "zk" && ep.scheme != "etcd" &&
+      ep.scheme != "etcds" && ep.scheme != "consul" && ep.scheme != "consuls")
+    bad_url(url, "unknown scheme '" + ep.scheme +
+                     "' (expected mem, zk, etcd, etcds, consul or consuls)");
+  ep.tls = ep.scheme == "etcds" || ep.scheme == "consuls";
+
+  std::string rest = url.substr(sep + 3);
+  std::size_t qmark = rest.find('?');
+  if (qmark != std::string::npos) {
+    apply_query(url, rest.substr(qmark + 1), options);
+    rest.resize(qmark);
+  }
+  std::size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  if (slash != std::string::npos) {
+    ep.prefix = percent_decode(url, rest.substr(slash));
+    if (ep.prefix == "/") ep.prefix.clear();
+    validate_prefix(ep.prefix);
+  }
+
+  if (ep.scheme == "mem") {
+    if (authority.empty()) bad_url(url, "mem:// needs a store name: mem://NAME");
+    for (char c : authority)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' &&
+          c != '.')
+        bad_url(url, "store name may hold only letters, digits, '-', '_' and '.'");
+    ep.hosts.push_back(authority);
+  } else {
+    std::size_t start = 0;
+    while (true) {
+      std::size_t comma = authority.find(',', start);
+      std::string host = authority.substr(
+          start, comma == std::string::npos ? std::string::npos : comma - start);
+      check_host(url, host);
+      ep.hosts.push_back(host);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if ((ep.scheme == "consul" || ep.scheme == "consuls") && ep.hosts.size() != 1)
+      bad_url(url, "consul:// takes exactly one agent address");
+  }
+  validate_options(options);
+  return ep;
+}
+
+}  // namespace offkv
