@@ -322,9 +322,9 @@ OFFKV_API int offkv_exists(offkv_client *client, const char *key, int64_t *versi
   return do_exists(client, key, version, nullptr, nullptr, nullptr);
 }
 
-OFFKV_API int offkv_exists_watch(offkv_client *client, const char *key,
-                                 int64_t *version, offkv_event_cb callback,
-                                 void *user, offkv_watch **watch) {
+OFFKV_API int offkv_exists_watch(offkv_client *client, const char *key, int64_t *version,
+                                 offkv_event_cb callback, void *user,
+                                 offkv_watch **watch) {
   return do_exists(client, key, version, &callback, user, watch);
 }
 
@@ -386,14 +386,15 @@ OFFKV_API void offkv_event_free(offkv_event *event) {
   std::free(event);
 }
 
-OFFKV_API int offkv_watch_wait(offkv_watch *watch, int timeout_ms,
-                               offkv_event **event) {
+OFFKV_API int offkv_watch_wait(offkv_watch *watch, int timeout_ms, offkv_event **event) {
   if (event) *event = nullptr;
   return guarded([&] {
     need(watch, "watch");
     need(event, "event out-parameter");
     auto e = watch->impl->wait(timeout_ms);
-    if (!e) offkv::fail(OFFKV_ETIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
+    if (!e)
+      offkv::fail(OFFKV_ETIMEOUT,
+                  "no event within " + std::to_string(timeout_ms) + " ms");
     auto *out = static_cast<offkv_event *>(std::calloc(1, sizeof(offkv_event)));
     if (!out) throw std::bad_alloc();
     *out = c_event(*e);
@@ -458,8 +459,7 @@ OFFKV_API int offkv_txn_set(offkv_txn *txn, const char *key, const void *value,
                             size_t value_len) {
   return add_op(txn, offkv::TxnOpKind::Set, key, value, value_len, 0, 0);
 }
-OFFKV_API int offkv_txn_erase(offkv_txn *txn, const char *key,
-                              int64_t expected_version) {
+OFFKV_API int offkv_txn_erase(offkv_txn *txn, const char *key, int64_t expected_version) {
   return add_op(txn, offkv::TxnOpKind::Erase, key, nullptr, 0, expected_version, 0);
 }
 

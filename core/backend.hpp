@@ -21,7 +21,8 @@ namespace offkv {
 
 // How a backend tells the core about its session: CONNECTED, SUSPENDED, LOST (the core
 // then ends every watch of the client with ENDED) and CLOSED.
-using SessionListener = std::function<void(int session_state, const std::string &message)>;
+using SessionListener =
+    std::function<void(int session_state, const std::string &message)>;
 
 class Backend {
  public:

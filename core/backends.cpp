@@ -10,8 +10,8 @@ namespace offkv {
 
 namespace {
 [[noreturn]] void compiled_out(const std::string &scheme, const char *option) {
-  fail(OFFKV_EUNSUPPORTED, "offkv was built without the " + scheme + " backend (" +
-                               option + "=OFF)");
+  fail(OFFKV_EUNSUPPORTED,
+       "offkv was built without the " + scheme + " backend (" + option + "=OFF)");
 }
 }  // namespace
 

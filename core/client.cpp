@@ -125,7 +125,8 @@ static void check_sequential_room(std::string_view key, const std::string &full)
     fail(OFFKV_EINVAL, "invalid key '" + std::string(key) +
                            "': segment too long for a 10-digit sequential suffix");
   if (full.size() + 10 > OFFKV_MAX_KEY_SIZE)
-    fail(OFFKV_ETOOBIG, "key '" + std::string(key) + "' too long for a sequential suffix");
+    fail(OFFKV_ETOOBIG,
+         "key '" + std::string(key) + "' too long for a sequential suffix");
 }
 
 std::string Client::create(std::string_view key, std::string_view value, int flags) {
@@ -235,8 +236,8 @@ std::vector<OpResult> Client::commit(const Txn &txn) {
     for (auto &check : full.checks) {
       check.path = full_key(check.path);
       if (check.version < OFFKV_ANY_VERSION)
-        fail(OFFKV_EINVAL, "check version " + std::to_string(check.version) +
-                               " is invalid");
+        fail(OFFKV_EINVAL,
+             "check version " + std::to_string(check.version) + " is invalid");
       ++index;
     }
     for (auto &op : full.ops) {
@@ -252,8 +253,7 @@ std::vector<OpResult> Client::commit(const Txn &txn) {
           check_value(key, op.value);
           break;
         case TxnOpKind::Erase:
-          if (op.version < 0)
-            fail(OFFKV_EINVAL, "erase expected version is negative");
+          if (op.version < 0) fail(OFFKV_EINVAL, "erase expected version is negative");
           break;
         case TxnOpKind::Check:
           fail(OFFKV_EINTERNAL, "check among ops");

@@ -67,8 +67,7 @@ bool forbidden_code_point(std::uint32_t cp) {
 
 void validate_segment(std::string_view key, std::string_view seg) {
   if (seg.empty()) invalid(key, "empty segment ('//' or trailing '/')");
-  if (seg.size() > OFFKV_MAX_SEGMENT_SIZE)
-    invalid(key, "segment longer than 255 bytes");
+  if (seg.size() > OFFKV_MAX_SEGMENT_SIZE) invalid(key, "segment longer than 255 bytes");
   if (seg == "." || seg == "..") invalid(key, "'.' and '..' are not segments");
   for (std::size_t i = 0; i < seg.size();) {
     std::uint32_t cp = 0;
@@ -124,9 +123,8 @@ std::string to_full_path(const std::string &prefix, std::string_view key) {
   std::string full = key == "/" ? (prefix.empty() ? std::string("/") : prefix)
                                 : prefix + std::string(key);
   if (full.size() > OFFKV_MAX_KEY_SIZE)
-    fail(OFFKV_ETOOBIG, "prefix + key longer than " +
-                            std::to_string(OFFKV_MAX_KEY_SIZE) + " bytes: '" +
-                            printable(full) + "'");
+    fail(OFFKV_ETOOBIG, "prefix + key longer than " + std::to_string(OFFKV_MAX_KEY_SIZE) +
+                            " bytes: '" + printable(full) + "'");
   if (path_covers("/zookeeper", full))
     fail(OFFKV_EINVAL, "invalid key '" + printable(full) +
                            "': /zookeeper is reserved (ZooKeeper's own tree)");

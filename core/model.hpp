@@ -44,7 +44,7 @@ enum class TxnOpKind { Check, Create, Set, Erase };
 
 struct TxnOp {
   TxnOpKind kind = TxnOpKind::Check;
-  std::string path;   // client key in an offkv_txn, full path once handed to a backend
+  std::string path;  // client key in an offkv_txn, full path once handed to a backend
   std::string value;
   std::int64_t version = 0;  // check: expected; erase: expected (0 = any)
   int flags = 0;             // create: OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL

@@ -44,8 +44,8 @@ void apply_query(const std::string &url, const std::string &query, Options &o) {
   std::size_t start = 0;
   while (start <= query.size()) {
     std::size_t amp = query.find('&', start);
-    std::string pair = query.substr(start, amp == std::string::npos ? std::string::npos
-                                                                     : amp - start);
+    std::string pair =
+        query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
     start = amp == std::string::npos ? query.size() + 1 : amp + 1;
     if (pair.empty()) continue;
     std::size_t eq = pair.find('=');

@@ -65,11 +65,11 @@ class Watch : public std::enable_shared_from_this<Watch> {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  bool fired_ = false;      // one-shot: has its event
-  bool ended_ = false;      // ENDED delivered
+  bool fired_ = false;  // one-shot: has its event
+  bool ended_ = false;  // ENDED delivered
   bool cancelled_ = false;
   bool in_callback_ = false;
-  std::deque<Event> queue_; // persistent: undelivered events for wait()
+  std::deque<Event> queue_;  // persistent: undelivered events for wait()
   std::optional<Event> oneshot_event_;
 };
 

@@ -109,11 +109,13 @@ class Change {
   }
 
   std::int64_t cas(const std::string &path, const std::string &value,
-                   std::int64_t expected, std::uint64_t session, const std::string &root) {
+                   std::int64_t expected, std::uint64_t session,
+                   const std::string &root) {
     const MemNode *node = find(path);
     if (expected == 0) {
       if (node)
-        fail(OFFKV_EVERSION, "cas on '" + display(path) + "': expected no node, found version " +
+        fail(OFFKV_EVERSION, "cas on '" + display(path) +
+                                 "': expected no node, found version " +
                                  std::to_string(node->version));
       create(path, value, 0, session, root);
       return 1;
@@ -153,11 +155,12 @@ class Change {
       int code = (version != 0 && actual == 0) ? OFFKV_ENOENT
                  : (version == 0)              ? OFFKV_EEXIST
                                                : OFFKV_EVERSION;
-      fail(code, "check on '" + display(path) + "': expected " +
-                     (version == OFFKV_ANY_VERSION ? std::string("any version")
-                                                   : "version " + std::to_string(version)) +
-                     ", found " + (actual ? "version " + std::to_string(actual)
-                                          : std::string("no node")));
+      fail(code,
+           "check on '" + display(path) + "': expected " +
+               (version == OFFKV_ANY_VERSION ? std::string("any version")
+                                             : "version " + std::to_string(version)) +
+               ", found " +
+               (actual ? "version " + std::to_string(actual) : std::string("no node")));
     }
   }
 
@@ -317,7 +320,8 @@ class MemBackend : public Backend {
     auto lock = locked();
     auto it = store_->nodes.find(path);
     if (it == store_->nodes.end())
-      fail(OFFKV_ENOENT, "cannot get '" + to_client_key(prefix_, path) + "': no such node");
+      fail(OFFKV_ENOENT,
+           "cannot get '" + to_client_key(prefix_, path) + "': no such node");
     if (watch) store_->data_watches.emplace(path, Registration{watch, session_});
     return Node{it->second.value, it->second.version};
   }
@@ -420,8 +424,10 @@ class MemBackend : public Backend {
 
   template <typename Pred>
   void drop_registrations(Pred pred) {
-    for (auto *m : {&store_->data_watches, &store_->exists_watches, &store_->child_watches})
-      for (auto it = m->begin(); it != m->end();) it = pred(it->second) ? m->erase(it) : std::next(it);
+    for (auto *m :
+         {&store_->data_watches, &store_->exists_watches, &store_->child_watches})
+      for (auto it = m->begin(); it != m->end();)
+        it = pred(it->second) ? m->erase(it) : std::next(it);
     auto &p = store_->persistent_watches;
     p.erase(std::remove_if(p.begin(), p.end(), pred), p.end());
   }
