@@ -41,7 +41,9 @@ Client::~Client() {
 
 void Client::close() {
   if (closed_.exchange(true)) return;
-  backend_->close();
+  // open() may fail half-way (bad scheme, allocation failure): tear down what exists.
+  if (backend_) backend_->close();
+  if (!loop_) return;
   end_watches(OFFKV_ECLOSED, OFFKV_SESSION_CLOSED, "client closed");
   on_session(OFFKV_SESSION_CLOSED, "client closed");
   loop_->stop();
