@@ -1,0 +1,72 @@
+// offkv: the command-line tool. `offkv [--timeout MS] URL COMMAND ARGS...` runs one
+// command; `offkv URL -` runs commands read from stdin in one process (script mode).
+#include <cstdio>
+
+#include "cli.hpp"
+
+namespace cli {
+namespace {
+
+const char kUsage[] =
+    "usage: offkv [--timeout MS] URL COMMAND [ARGS...]\n"
+    "       offkv [--timeout MS] URL -      (script mode: commands from stdin)\n"
+    "       offkv --help | --version\n"
+    "\n"
+    "URL is mem://NAME, zk://HOST:PORT[,...], etcd[s]://HOST:PORT[,...] or\n"
+    "consul[s]://HOST:PORT, each with an optional /prefix and ?option=value&...\n"
+    "--timeout MS sets the connect and operation timeouts (and wait's default).\n"
+    "VALUE '-' reads the value from stdin (not in script mode).\n"
+    "\n"
+    "Commands:\n";
+
+const char kScriptHelp[] =
+    "\n"
+    "Script mode reads one command per line; blanks separate words, '...' is\n"
+    "literal, \"...\" knows \\\\ \\\" \\n \\t \\xHH, '#' starts a comment. The first\n"
+    "failing line ends the script with its exit status, unless the line starts\n"
+    "with '-'. In script mode `get` ends its value with a newline and `watch` only\n"
+    "arms the watch: `wait` prints its events.\n"
+    "\n"
+    "Exit status: 0 success, 1 the operation failed (message on stderr),\n"
+    "2 bad command line.\n";
+
+int run(const std::vector<std::string> &args) {
+  std::size_t i = 0;
+  int timeout_ms = 0;
+  for (; i < args.size() && args[i].size() > 1 && args[i][0] == '-'; ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::printf("%s%s%s", kUsage, commands_help().c_str(), kScriptHelp);
+      return kExitOk;
+    }
+    if (args[i] == "--version") {
+      std::printf("offkv %s\n", offkv_version_string());
+      return kExitOk;
+    }
+    if (args[i] != "--timeout") usage_error("unknown option '" + args[i] + "'");
+    if (++i == args.size()) usage_error("--timeout needs a value");
+    timeout_ms = parse_ms("--timeout", "MS", args[i]);
+  }
+  if (i == args.size()) usage_error("missing URL");
+  const std::string &url = args[i++];
+  if (i == args.size()) usage_error("missing COMMAND (or '-' for script mode)");
+  std::vector<std::string> words(args.begin() + static_cast<std::ptrdiff_t>(i),
+                                 args.end());
+  bool script = words[0] == "-";
+  if (script && words.size() > 1) usage_error("script mode '-' takes no arguments");
+  Context ctx(url, timeout_ms, script);
+  if (script) return run_script(ctx);
+  run_command(ctx, words);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace cli
+
+int main(int argc, char **argv) {
+  try {
+    return cli::run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const cli::Failure &f) {
+    cli::report(f);
+    return f.status;
+  }
+}

@@ -1,0 +1,57 @@
+// The Context: the URL and options every session opens with, the named sessions
+// (one offkv_client each) and the watches armed on them.
+#include "cli.hpp"
+
+namespace cli {
+
+Context::~Context() {
+  // Watches first: once offkv_watch_free returns, no callback touches them or the
+  // queue any more. Then the sessions, in name order.
+  for (auto &w : watches_) offkv_watch_free(w->handle);
+  for (auto &entry : clients_) offkv_client_free(entry.second);
+}
+
+offkv_client *Context::client() {
+  offkv_client *&client = clients_[current_];
+  if (client) return client;
+  offkv_options options = OFFKV_OPTIONS_INIT;
+  if (timeout_ms_ > 0) {
+    options.connect_timeout_ms = timeout_ms_;
+    options.operation_timeout_ms = timeout_ms_;
+  }
+  int rc = offkv_open(url_.c_str(), &options, &client);
+  if (rc != OFFKV_OK) {
+    clients_.erase(current_);
+    op_error("open " + url_, rc);
+  }
+  return client;
+}
+
+offkv_client *Context::open_client(const std::string &name) const {
+  auto it = clients_.find(name);
+  return it == clients_.end() ? nullptr : it->second;
+}
+
+void Context::close_session() {
+  auto it = clients_.find(current_);
+  if (it == clients_.end()) return;
+  // Closing from this (non-callback) thread returns once every callback it caused,
+  // the ENDED events of this session's watches included, has run.
+  int rc = offkv_close(it->second);
+  offkv_client_free(it->second);
+  clients_.erase(it);
+  check(rc, "close " + current_);
+}
+
+Watch &Context::add_watch(const std::string &key, WatchMode mode) {
+  auto w = std::make_unique<Watch>();
+  w->session = current_;
+  w->key = key;
+  w->mode = mode;
+  w->queue = &events_;
+  arm(client(), *w);
+  watches_.push_back(std::move(w));
+  return *watches_.back();
+}
+
+}  // namespace cli
