@@ -117,6 +117,11 @@ void validate_prefix(std::string_view prefix) {
   } catch (const Error &e) {
     fail(OFFKV_EINVAL, std::string("invalid URL prefix: ") + e.what());
   }
+  // Every full path of such a client would be refused; refuse the client instead,
+  // before a backend creates the prefix inside ZooKeeper's own tree.
+  if (path_covers("/zookeeper", prefix))
+    fail(OFFKV_EINVAL, "invalid URL prefix '" + printable(prefix) +
+                           "': /zookeeper is reserved (ZooKeeper's own tree)");
 }
 
 std::string to_full_path(const std::string &prefix, std::string_view key) {

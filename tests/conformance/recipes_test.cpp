@@ -1,0 +1,969 @@
+// SPEC §7: the recipes (leader election, leader detection, group membership, lock),
+// through the C API, on every backend. They are built once in the core on the
+// uniform operations, so these cases are the same everywhere; timeouts are generous
+// (remote servers, loaded CI), "nothing happens" windows short.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "conformance.hpp"
+
+using namespace conf;
+
+namespace {
+
+// Upper bound for a recipe decision that must come (a few round trips each).
+constexpr int kRecipeMs = 30000;
+
+std::string s(const offkv_buf &b) { return b.data ? std::string(b.data, b.len) : ""; }
+
+// A copy of an offkv_recipe_event that outlives the callback.
+struct RecipeEv {
+  int type = 0;
+  bool has_member = false;
+  std::string key;
+  std::int64_t sequence = -1;
+  std::string payload;
+  std::string group;
+  std::vector<std::pair<std::string, std::string>> members;  // key, payload
+  int session_state = 0;
+  int error = 0;
+  std::string message;
+  std::thread::id thread;
+};
+
+std::string recipe_type_name(int type) {
+  switch (type) {
+    case OFFKV_EVENT_LEADER:
+      return "LEADER";
+    case OFFKV_EVENT_NOT_LEADER:
+      return "NOT_LEADER";
+    case OFFKV_EVENT_DETECTED:
+      return "DETECTED";
+    case OFFKV_EVENT_MEMBERS:
+      return "MEMBERS";
+    default:
+      return "type " + std::to_string(type);
+  }
+}
+
+// Collects recipe events (thread-safe); cases wait on it. Owned by the Env (env.own)
+// so it outlives every client whose close may still deliver to it.
+class Events {
+ public:
+  static void callback(const offkv_recipe_event *e, void *user) {
+    auto *self = static_cast<Events *>(user);
+    RecipeEv ev;
+    ev.type = e->type;
+    ev.has_member = e->member != nullptr;
+    if (e->member) {
+      ev.key = e->member->key;
+      ev.sequence = e->member->sequence;
+      ev.payload = s(e->member->payload);
+    }
+    ev.group = e->group ? e->group : "";
+    for (size_t i = 0; i < e->member_count; ++i)
+      ev.members.emplace_back(e->members[i].key, s(e->members[i].payload));
+    ev.session_state = e->session_state;
+    ev.error = e->error;
+    ev.message = e->message ? e->message : "";
+    ev.thread = std::this_thread::get_id();
+    std::function<void(const RecipeEv &)> hook;
+    {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      self->events_.push_back(ev);
+      hook = self->hook_;
+    }
+    self->cv_.notify_all();
+    if (hook) hook(ev);
+  }
+
+  void on_event(std::function<void(const RecipeEv &)> hook) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hook_ = std::move(hook);
+  }
+
+  // The next event not yet taken.
+  std::optional<RecipeEv> next(int timeout_ms = kRecipeMs) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                      [&] { return taken_ < events_.size(); }))
+      return std::nullopt;
+    return events_[taken_++];
+  }
+
+  // Takes events until one satisfies pred (the others are skipped).
+  std::optional<RecipeEv> until(const std::function<bool(const RecipeEv &)> &pred,
+                                int timeout_ms = kRecipeMs) {
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      if (left <= 0) return std::nullopt;
+      auto ev = next(static_cast<int>(left));
+      if (!ev) return std::nullopt;
+      if (pred(*ev)) return ev;
+    }
+  }
+
+  bool quiet(int ms = kQuietMs) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return !cv_.wait_for(lock, std::chrono::milliseconds(ms),
+                         [&] { return taken_ < events_.size(); });
+  }
+
+  std::vector<RecipeEv> all() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return events_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<RecipeEv> events_;
+  std::size_t taken_ = 0;
+  std::function<void(const RecipeEv &)> hook_;
+};
+
+// RAII owners: freed before the Env closes the clients (declare them after the Env).
+struct Election {
+  offkv_election *e = nullptr;
+  ~Election() { offkv_election_free(e); }
+  operator offkv_election *() const { return e; }
+};
+struct Detector {
+  offkv_detector *d = nullptr;
+  ~Detector() { offkv_detector_free(d); }
+  operator offkv_detector *() const { return d; }
+};
+struct Group {
+  offkv_group *g = nullptr;
+  ~Group() { offkv_group_free(g); }
+  operator offkv_group *() const { return g; }
+};
+struct Lock {
+  offkv_lock *l = nullptr;
+  ~Lock() { offkv_lock_free(l); }
+  operator offkv_lock *() const { return l; }
+};
+
+void contend(offkv_client *c, const std::string &group, const std::string &payload,
+             Events *events, Election &out) {
+  REQUIRE_OK(offkv_election_contend(c, group.c_str(), payload.data(), payload.size(),
+                                    events ? Events::callback : nullptr, events, &out.e));
+  REQUIRE(out.e != nullptr);
+}
+
+bool is_leader(offkv_election *e) {
+  int leader = -1;
+  REQUIRE_OK(offkv_election_is_leader(e, &leader));
+  REQUIRE((leader == 0 || leader == 1));
+  return leader == 1;
+}
+
+struct MemberOut {
+  std::string key;
+  std::int64_t sequence = -1;
+  std::int64_t version = 0;
+  std::string payload;
+};
+
+MemberOut take(offkv_member &m) {
+  MemberOut out{m.key ? m.key : "", m.sequence, m.version, s(m.payload)};
+  offkv_member_free(&m);
+  return out;
+}
+
+std::optional<MemberOut> own_member(offkv_election *e) {
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  int rc = offkv_election_member(e, &m);
+  if (rc == OFFKV_ENOENT) return std::nullopt;
+  REQUIRE(code_name(rc) == code_name(OFFKV_OK));
+  return take(m);
+}
+
+std::optional<MemberOut> detected(offkv_detector *d) {
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  int rc = offkv_detector_leader(d, &m);
+  if (rc == OFFKV_ENOENT) return std::nullopt;
+  REQUIRE(code_name(rc) == code_name(OFFKV_OK));
+  return take(m);
+}
+
+std::vector<MemberOut> members_of(offkv_group *g) {
+  offkv_members list{nullptr, 0};
+  REQUIRE_OK(offkv_group_members(g, &list));
+  std::vector<MemberOut> out;
+  for (size_t i = 0; i < list.count; ++i)
+    out.push_back({list.items[i].key, list.items[i].sequence, list.items[i].version,
+                   s(list.items[i].payload)});
+  offkv_members_free(&list);
+  return out;
+}
+
+std::vector<std::string> payloads(const std::vector<MemberOut> &members) {
+  std::vector<std::string> out;
+  for (const auto &m : members) out.push_back(m.payload);
+  return out;
+}
+
+std::vector<std::string> payloads(const RecipeEv &ev) {
+  std::vector<std::string> out;
+  for (const auto &m : ev.members) out.push_back(m.second);
+  return out;
+}
+
+bool is_member_key_of(const std::string &key, const std::string &group) {
+  const std::string base = group + "/member-";
+  if (key.compare(0, base.size(), base) != 0) return false;
+  std::string rest = key.substr(base.size());  // <16 hex>-<10 digits>
+  return rest.size() == 27 && rest[16] == '-' &&
+         std::all_of(rest.begin() + 17, rest.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool leader_event(const RecipeEv &e) { return e.type == OFFKV_EVENT_LEADER; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- election
+
+TEST_CASE("a single contender becomes leader and is told so on the event thread",
+          "[recipes][election]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Election e;
+  contend(env.c(), "/svc/leader", "host-a:5050", &events, e);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  CHECK(is_leader(e));
+  auto ev = events.next();
+  REQUIRE(ev);
+  CHECK(recipe_type_name(ev->type) == "LEADER");
+  CHECK(ev->thread != std::this_thread::get_id());
+  CHECK(ev->error == OFFKV_OK);
+  CHECK(ev->group == "/svc/leader");
+  REQUIRE(ev->has_member);
+  CHECK(is_member_key_of(ev->key, "/svc/leader"));
+  CHECK(ev->payload == "host-a:5050");
+  // The member node is an ordinary ephemeral child of the group holding the payload.
+  auto own = own_member(e);
+  REQUIRE(own);
+  CHECK(own->key == ev->key);
+  CHECK(own->sequence == ev->sequence);
+  CHECK(own->sequence == sequence_number(own->key));
+  CHECK(own->payload == "host-a:5050");
+  CHECK(own->version == 1);
+  CHECK(children(env.c(), "/svc/leader") == std::vector<std::string>{own->key});
+  CHECK(value_of(env.c(), own->key) == "host-a:5050");
+  CHECK(version_of(env.c(), "/svc") > 0);  // the parents were created
+  CHECK(events.quiet());
+}
+
+TEST_CASE("the first contender leads; withdraw hands leadership to the next in order",
+          "[recipes][election]") {
+  Env env;
+  std::vector<offkv_client *> clients{env.c(), env.open(), env.open()};
+  std::vector<Events *> events;
+  for (int i = 0; i < 3; ++i) events.push_back(&env.own<Events>());
+  Election e[3];
+  contend(clients[0], "/g", "c0", events[0], e[0]);
+  REQUIRE_OK(offkv_election_wait(e[0], 1, kRecipeMs));
+  contend(clients[1], "/g", "c1", events[1], e[1]);
+  contend(clients[2], "/g", "c2", events[2], e[2]);
+  // Both latecomers settle as non-leaders (their member exists, no LEADER comes).
+  REQUIRE(eventually([&] { return own_member(e[1]) && own_member(e[2]); }, kRecipeMs));
+  CHECK(events[1]->quiet());
+  CHECK(events[2]->quiet());
+  CHECK(is_leader(e[0]));
+  CHECK_FALSE(is_leader(e[1]));
+  CHECK_FALSE(is_leader(e[2]));
+  CHECK(own_member(e[0])->sequence < own_member(e[1])->sequence);
+  CHECK(own_member(e[1])->sequence < own_member(e[2])->sequence);
+  CHECK_CODE(offkv_election_wait(e[1], 1, 300), OFFKV_ETIMEOUT);
+
+  REQUIRE(events[0]->next());  // its LEADER
+  std::string old_key = own_member(e[0])->key;
+  REQUIRE_OK(offkv_election_withdraw(e[0]));
+  // The withdrawn leader is told NOT_LEADER before withdraw returns, and its node is
+  // gone.
+  auto lost = events[0]->next(0);
+  REQUIRE(lost);
+  CHECK(recipe_type_name(lost->type) == "NOT_LEADER");
+  CHECK(lost->error == OFFKV_OK);
+  CHECK(lost->key == old_key);
+  CHECK_FALSE(is_leader(e[0]));
+  CHECK(version_of(env.c(), old_key) == 0);
+  CHECK_CODE(offkv_election_member(e[0], nullptr), OFFKV_EINVAL);
+
+  auto won = events[1]->next();
+  REQUIRE(won);
+  CHECK(recipe_type_name(won->type) == "LEADER");
+  CHECK(won->payload == "c1");
+  CHECK(is_leader(e[1]));
+  CHECK_FALSE(is_leader(e[2]));
+  CHECK(events[2]->quiet());
+
+  // Withdrawing is final: no callback, no leadership, twice is fine.
+  CHECK_OK(offkv_election_withdraw(e[0]));
+  CHECK(events[0]->quiet());
+  CHECK_CODE(offkv_election_wait(e[0], 1, 100), OFFKV_ECLOSED);
+  CHECK_OK(offkv_election_wait(e[0], 0, 0));
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  CHECK_CODE(offkv_election_member(e[0], &m), OFFKV_ENOENT);
+  CHECK(m.key == nullptr);
+}
+
+TEST_CASE("a middle contender leaving re-targets its successor without a leader change",
+          "[recipes][election]") {
+  Env env;
+  std::vector<Events *> events;
+  for (int i = 0; i < 3; ++i) events.push_back(&env.own<Events>());
+  Election e[3];
+  for (int i = 0; i < 3; ++i) {
+    contend(env.open(), "/g", "c" + std::to_string(i), events[i], e[i]);
+    if (i == 0) REQUIRE_OK(offkv_election_wait(e[0], 1, kRecipeMs));
+  }
+  REQUIRE(eventually([&] { return own_member(e[2]).has_value(); }, kRecipeMs));
+  // c2 watches c1. c1 leaves: c2 must now watch c0, and stay a follower.
+  REQUIRE_OK(offkv_election_withdraw(e[1]));
+  CHECK(events[1]->quiet());  // never led: nothing to tell
+  CHECK(events[2]->quiet(800));
+  CHECK(is_leader(e[0]));
+  CHECK_FALSE(is_leader(e[2]));
+  // ... and it follows c0 when c0 leaves.
+  REQUIRE_OK(offkv_election_withdraw(e[0]));
+  REQUIRE_OK(offkv_election_wait(e[2], 1, kRecipeMs));
+  auto won = events[2]->until(leader_event);
+  REQUIRE(won);
+  CHECK(won->payload == "c2");
+}
+
+TEST_CASE("closing the leader's client hands leadership over and tells it ECLOSED",
+          "[recipes][election][sessions]") {
+  Env env;
+  offkv_client *a = env.open();
+  Events &ea = env.own<Events>();
+  Events &eb = env.own<Events>();
+  Election first, second;
+  contend(a, "/g", "a", &ea, first);
+  REQUIRE_OK(offkv_election_wait(first, 1, kRecipeMs));
+  contend(env.open(), "/g", "b", &eb, second);
+  REQUIRE(eventually([&] { return own_member(second).has_value(); }, kRecipeMs));
+  CHECK_FALSE(is_leader(second));
+  REQUIRE(ea.next());  // LEADER
+
+  REQUIRE_OK(offkv_close(a));  // its session ends at once, its member with it
+  auto lost = ea.next();
+  REQUIRE(lost);
+  CHECK(recipe_type_name(lost->type) == "NOT_LEADER");
+  CHECK(code_name(lost->error) == code_name(OFFKV_ECLOSED));
+  CHECK_FALSE(is_leader(first));
+  REQUIRE_OK(offkv_election_wait(second, 1, kRecipeMs));
+  auto won = eb.next();
+  REQUIRE(won);
+  CHECK(recipe_type_name(won->type) == "LEADER");
+  // The closed contender stays out: waiting for leadership is ECLOSED.
+  CHECK_CODE(offkv_election_wait(first, 1, 100), OFFKV_ECLOSED);
+  CHECK_OK(offkv_election_withdraw(first));  // its node went with the session: fine
+  CHECK(ea.quiet());
+}
+
+TEST_CASE("a leader whose member node is erased by someone steps down and re-contends",
+          "[recipes][election]") {
+  Env env;
+  Events &ea = env.own<Events>();
+  Events &eb = env.own<Events>();
+  Election a, b;
+  contend(env.open(), "/g", "a", &ea, a);
+  REQUIRE_OK(offkv_election_wait(a, 1, kRecipeMs));
+  contend(env.open(), "/g", "b", &eb, b);
+  REQUIRE(eventually([&] { return own_member(b).has_value(); }, kRecipeMs));
+  REQUIRE(ea.next());  // LEADER
+  std::string old_key = own_member(a)->key;
+
+  REQUIRE_OK(offkv_erase(env.c(), old_key.c_str(), 0));  // an operator's mistake
+  auto lost = ea.next();
+  REQUIRE(lost);
+  CHECK(recipe_type_name(lost->type) == "NOT_LEADER");
+  CHECK(code_name(lost->error) == code_name(OFFKV_ENOENT));
+  REQUIRE_OK(offkv_election_wait(b, 1, kRecipeMs));
+  // a re-contends behind b with a new member node.
+  REQUIRE(eventually(
+      [&] {
+        auto m = own_member(a);
+        return m && m->key != old_key;
+      },
+      kRecipeMs));
+  CHECK(own_member(a)->sequence > own_member(b)->sequence);
+  CHECK_FALSE(is_leader(a));
+  CHECK(ea.quiet());
+  REQUIRE_OK(offkv_election_withdraw(b));
+  REQUIRE_OK(offkv_election_wait(a, 1, kRecipeMs));
+  CHECK(ea.until(leader_event));
+}
+
+TEST_CASE("LEADER and NOT_LEADER strictly alternate, LEADER first",
+          "[recipes][election]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Election e;
+  contend(env.open(), "/g", "x", &events, e);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  // Knock its node out a few times; it steps down and comes back each time.
+  for (int round = 0; round < 3; ++round) {
+    auto m = own_member(e);
+    REQUIRE(m);
+    REQUIRE_OK(offkv_erase(env.c(), m->key.c_str(), 0));
+    REQUIRE(eventually(
+        [&] {
+          auto now = own_member(e);
+          return now && now->key != m->key && is_leader(e);
+        },
+        kRecipeMs));
+  }
+  REQUIRE_OK(offkv_election_withdraw(e));
+  auto all = events.all();
+  REQUIRE(all.size() >= 2);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    INFO("event " << i << " " << recipe_type_name(all[i].type));
+    CHECK(all[i].type == (i % 2 == 0 ? OFFKV_EVENT_LEADER : OFFKV_EVENT_NOT_LEADER));
+  }
+  CHECK(all.back().type == OFFKV_EVENT_NOT_LEADER);
+}
+
+TEST_CASE("a callback may call offkv functions and withdraw its own election",
+          "[recipes][election][threads]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Events &next_events = env.own<Events>();
+  struct Ctx {
+    std::atomic<offkv_election *> self{nullptr};
+    offkv_client *client = nullptr;
+    std::atomic<int> withdraw_rc{-1};
+    std::atomic<int> get_rc{-1};
+  };
+  Ctx &ctx = env.own<Ctx>();
+  ctx.client = env.open();
+  events.on_event([&](const RecipeEv &ev) {
+    if (ev.type != OFFKV_EVENT_LEADER) return;
+    offkv_buf buf{nullptr, 0};
+    ctx.get_rc = offkv_get(ctx.client, ev.key.c_str(), &buf, nullptr);
+    offkv_buf_free(&buf);
+    while (!ctx.self) std::this_thread::yield();
+    ctx.withdraw_rc = offkv_election_withdraw(ctx.self);
+  });
+  Election e, other;
+  REQUIRE_OK(offkv_election_contend(ctx.client, "/g", "self", 4, Events::callback,
+                                    &events, &e.e));
+  ctx.self = e.e;
+  contend(env.open(), "/g", "next", &next_events, other);
+  // It became leader, read its node from the callback, withdrew from the callback.
+  auto won = next_events.until(leader_event);
+  REQUIRE(won);
+  CHECK(won->payload == "next");
+  CHECK(ctx.get_rc == OFFKV_OK);
+  CHECK(ctx.withdraw_rc == OFFKV_OK);
+  auto all = events.all();
+  REQUIRE(all.size() == 2);  // LEADER, then the nested NOT_LEADER of the withdraw
+  CHECK(recipe_type_name(all[0].type) == "LEADER");
+  CHECK(recipe_type_name(all[1].type) == "NOT_LEADER");
+  CHECK(all[1].error == OFFKV_OK);
+  REQUIRE(events.next(0));
+  REQUIRE(events.next(0));
+  CHECK(events.quiet());
+}
+
+TEST_CASE("other children of the group are ignored by the election",
+          "[recipes][election]") {
+  Env env;
+  create(env.c(), "/g");
+  create(env.c(), "/g/config", "not a member");
+  create(env.c(), "/g/aaa", "sorts first");
+  create(env.c(), "/g/member-x", "looks alike");
+  Events &events = env.own<Events>();
+  Election e;
+  contend(env.open(), "/g", "p", &events, e);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  CHECK(events.until(leader_event));
+  CHECK(children(env.c(), "/g").size() == 4);
+}
+
+TEST_CASE("an empty payload and a payload with NUL bytes are kept exactly",
+          "[recipes][election][detector]") {
+  Env env;
+  const std::string binary = all_bytes();
+  Election a, b;
+  Detector d;
+  REQUIRE_OK(offkv_detector_open(env.c(), "/g", nullptr, nullptr, &d.d));
+  REQUIRE_OK(offkv_election_contend(env.open(), "/g", binary.data(), binary.size(),
+                                    nullptr, nullptr, &a.e));
+  REQUIRE_OK(offkv_election_wait(a, 1, kRecipeMs));
+  REQUIRE(eventually([&] { return detected(d).has_value(); }, kRecipeMs));
+  CHECK(detected(d)->payload == binary);
+  CHECK(own_member(a)->payload == binary);
+  REQUIRE_OK(
+      offkv_election_contend(env.open(), "/g", nullptr, 0, nullptr, nullptr, &b.e));
+  REQUIRE_OK(offkv_election_withdraw(a));
+  REQUIRE_OK(offkv_election_wait(b, 1, kRecipeMs));
+  REQUIRE(
+      eventually([&] { return detected(d) && detected(d)->payload.empty(); }, kRecipeMs));
+}
+
+// ---------------------------------------------------------------- detector
+
+TEST_CASE("a detector reports no leader, then each leader, then no leader again",
+          "[recipes][detector]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Detector d;
+  REQUIRE_OK(
+      offkv_detector_open(env.c(), "/mesos/masters", Events::callback, &events, &d.d));
+  // The group does not exist: the first view is "no leader".
+  auto first = events.next();
+  REQUIRE(first);
+  CHECK(recipe_type_name(first->type) == "DETECTED");
+  CHECK_FALSE(first->has_member);
+  CHECK(first->error == OFFKV_OK);
+  CHECK(first->thread != std::this_thread::get_id());
+  CHECK_FALSE(detected(d));
+  CHECK(version_of(env.c(), "/mesos") == 0);  // detecting creates nothing
+
+  Election a, b;
+  contend(env.open(), "/mesos/masters", "master-a:5050", nullptr, a);
+  auto seen = events.next();
+  REQUIRE(seen);
+  CHECK(recipe_type_name(seen->type) == "DETECTED");
+  REQUIRE(seen->has_member);
+  CHECK(seen->payload == "master-a:5050");
+  CHECK(seen->key == own_member(a)->key);
+  CHECK(seen->group == "/mesos/masters");
+  auto now = detected(d);
+  REQUIRE(now);
+  CHECK(now->payload == "master-a:5050");
+  CHECK(now->sequence == own_member(a)->sequence);
+
+  contend(env.open(), "/mesos/masters", "master-b:5050", nullptr, b);
+  REQUIRE(eventually([&] { return own_member(b).has_value(); }, kRecipeMs));
+  CHECK(events.quiet());  // a follower joining changes nothing
+
+  REQUIRE_OK(offkv_election_withdraw(a));
+  seen = events.next();
+  REQUIRE(seen);
+  REQUIRE(seen->has_member);
+  CHECK(seen->payload == "master-b:5050");
+
+  REQUIRE_OK(offkv_election_withdraw(b));
+  seen = events.next();
+  REQUIRE(seen);
+  CHECK(recipe_type_name(seen->type) == "DETECTED");
+  CHECK_FALSE(seen->has_member);
+  CHECK(seen->error == OFFKV_OK);
+  CHECK_FALSE(detected(d));
+  CHECK(events.quiet());
+}
+
+TEST_CASE("a detector does not contend and sees leaders of every client",
+          "[recipes][detector]") {
+  Env env;
+  Detector d1, d2;
+  REQUIRE_OK(offkv_detector_open(env.open(), "/g", nullptr, nullptr, &d1.d));
+  REQUIRE_OK(offkv_detector_open(env.open(), "/g", nullptr, nullptr, &d2.d));
+  Election e;
+  contend(env.open(), "/g", "only", nullptr, e);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  REQUIRE(eventually([&] { return detected(d1) && detected(d2); }, kRecipeMs));
+  CHECK(children(env.c(), "/g").size() == 1);  // only the contender's member
+  CHECK(detected(d1)->key == detected(d2)->key);
+}
+
+TEST_CASE("detector_wait returns when the leader differs from the one given",
+          "[recipes][detector]") {
+  Env env;
+  Detector d;
+  REQUIRE_OK(offkv_detector_open(env.c(), "/g", nullptr, nullptr, &d.d));
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  // Nothing differs from "no leader": times out, out-parameter zeroed.
+  CHECK_CODE(offkv_detector_wait(d, nullptr, 300, &m), OFFKV_ETIMEOUT);
+  CHECK(m.key == nullptr);
+
+  Election a, b;
+  contend(env.open(), "/g", "a", nullptr, a);
+  REQUIRE_OK(offkv_detector_wait(d, nullptr, kRecipeMs, &m));
+  MemberOut leader = take(m);
+  CHECK(leader.payload == "a");
+  // Asking with the current leader's key waits for the next change.
+  CHECK_CODE(offkv_detector_wait(d, leader.key.c_str(), 300, &m), OFFKV_ETIMEOUT);
+  contend(env.open(), "/g", "b", nullptr, b);
+  REQUIRE(eventually([&] { return own_member(b).has_value(); }, kRecipeMs));
+  REQUIRE_OK(offkv_election_withdraw(a));
+  REQUIRE_OK(offkv_detector_wait(d, leader.key.c_str(), kRecipeMs, &m));
+  MemberOut next = take(m);
+  CHECK(next.payload == "b");
+  CHECK(next.sequence > leader.sequence);
+  // A change to "no leader" is ENOENT.
+  REQUIRE_OK(offkv_election_withdraw(b));
+  CHECK_CODE(offkv_detector_wait(d, next.key.c_str(), kRecipeMs, &m), OFFKV_ENOENT);
+  CHECK(m.key == nullptr);
+  // A stale previous key returns the current view at once.
+  CHECK_CODE(offkv_detector_wait(d, "/g/member-gone", 0, &m), OFFKV_ENOENT);
+}
+
+TEST_CASE("a detector reports a changed payload of the leader", "[recipes][detector]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Detector d;
+  REQUIRE_OK(offkv_detector_open(env.c(), "/g", Events::callback, &events, &d.d));
+  Group member;
+  REQUIRE_OK(offkv_group_open(env.open(), "/g", nullptr, nullptr, &member.g));
+  REQUIRE_OK(offkv_group_join(member, "v1", 2));
+  auto ev = events.until([](const RecipeEv &e) { return e.has_member; });
+  REQUIRE(ev);
+  CHECK(ev->payload == "v1");
+  REQUIRE_OK(offkv_group_update(member, "v2", 2));
+  ev = events.next();
+  REQUIRE(ev);
+  CHECK(ev->payload == "v2");
+  CHECK(detected(d)->payload == "v2");
+}
+
+TEST_CASE("a detector follows a group that is erased and created again",
+          "[recipes][detector]") {
+  Env env;
+  Detector d;
+  REQUIRE_OK(offkv_detector_open(env.c(), "/a/g", nullptr, nullptr, &d.d));
+  Election e;
+  contend(env.open(), "/a/g", "one", nullptr, e);
+  REQUIRE(eventually([&] { return detected(d).has_value(); }, kRecipeMs));
+  REQUIRE_OK(offkv_election_withdraw(e));
+  REQUIRE_OK(offkv_erase(env.c(), "/a", 0));
+  REQUIRE(eventually([&] { return !detected(d); }, kRecipeMs));
+  Election again;
+  contend(env.open(), "/a/g", "two", nullptr, again);
+  REQUIRE(eventually([&] { return detected(d) && detected(d)->payload == "two"; },
+                     kRecipeMs));
+}
+
+TEST_CASE("a closed detector is never called again", "[recipes][detector]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Detector d;
+  REQUIRE_OK(offkv_detector_open(env.c(), "/g", Events::callback, &events, &d.d));
+  REQUIRE(events.next());  // the first view
+  REQUIRE_OK(offkv_detector_close(d));
+  CHECK_OK(offkv_detector_close(d));
+  Election e;
+  contend(env.open(), "/g", "x", nullptr, e);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  CHECK(events.quiet());
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  CHECK_CODE(offkv_detector_wait(d, nullptr, 100, &m), OFFKV_ECLOSED);
+}
+
+// ---------------------------------------------------------------- group membership
+
+TEST_CASE("members join with payloads, are listed in join order, and leave",
+          "[recipes][group]") {
+  Env env;
+  Group g[3];
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_OK(offkv_group_open(env.open(), "/svc/web", nullptr, nullptr, &g[i].g));
+    std::string p = "10.0.0." + std::to_string(i + 1) + ":80";
+    REQUIRE_OK(offkv_group_join(g[i], p.data(), p.size()));
+  }
+  auto list = members_of(g[0]);
+  CHECK(payloads(list) ==
+        std::vector<std::string>{"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"});
+  REQUIRE(list.size() == 3);
+  CHECK(list[0].sequence < list[1].sequence);
+  CHECK(list[1].sequence < list[2].sequence);
+  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  REQUIRE_OK(offkv_group_self(g[1], &self));
+  MemberOut me = take(self);
+  CHECK(me.key == list[1].key);
+  CHECK(me.payload == "10.0.0.2:80");
+  CHECK(is_member_key_of(me.key, "/svc/web"));
+
+  REQUIRE_OK(offkv_group_leave(g[1]));
+  CHECK(payloads(members_of(g[0])) ==
+        std::vector<std::string>{"10.0.0.1:80", "10.0.0.3:80"});
+  CHECK_CODE(offkv_group_self(g[1], &self), OFFKV_ENOENT);
+  CHECK_CODE(offkv_group_leave(g[1]), OFFKV_EINVAL);  // not a member any more
+  // A handle may join again after leaving: at the end of the line.
+  REQUIRE_OK(offkv_group_join(g[1], "back", 4));
+  CHECK(payloads(members_of(g[2])) ==
+        std::vector<std::string>{"10.0.0.1:80", "10.0.0.3:80", "back"});
+}
+
+TEST_CASE("a group that does not exist has no members", "[recipes][group]") {
+  Env env;
+  Group g;
+  REQUIRE_OK(offkv_group_open(env.c(), "/nothing/here", nullptr, nullptr, &g.g));
+  CHECK(members_of(g).empty());
+  CHECK(version_of(env.c(), "/nothing") == 0);
+}
+
+TEST_CASE("an observer is told every membership change", "[recipes][group]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Group observer, a, b;
+  REQUIRE_OK(offkv_group_open(env.c(), "/grp", Events::callback, &events, &observer.g));
+  auto ev = events.next();
+  REQUIRE(ev);
+  CHECK(recipe_type_name(ev->type) == "MEMBERS");
+  CHECK(ev->members.empty());
+  CHECK(ev->group == "/grp");
+  CHECK(ev->thread != std::this_thread::get_id());
+
+  offkv_client *ca = env.open();
+  REQUIRE_OK(offkv_group_open(ca, "/grp", nullptr, nullptr, &a.g));
+  REQUIRE_OK(offkv_group_join(a, "a1", 2));
+  ev = events.next();
+  REQUIRE(ev);
+  CHECK(payloads(*ev) == std::vector<std::string>{"a1"});
+
+  REQUIRE_OK(offkv_group_open(env.open(), "/grp", nullptr, nullptr, &b.g));
+  REQUIRE_OK(offkv_group_join(b, "b1", 2));
+  ev = events.next();
+  REQUIRE(ev);
+  CHECK(payloads(*ev) == std::vector<std::string>{"a1", "b1"});
+
+  REQUIRE_OK(offkv_group_update(b, "b2", 2));
+  ev = events.next();
+  REQUIRE(ev);
+  CHECK(payloads(*ev) == std::vector<std::string>{"a1", "b2"});
+
+  REQUIRE_OK(offkv_group_leave(b));
+  ev = events.next();
+  REQUIRE(ev);
+  CHECK(payloads(*ev) == std::vector<std::string>{"a1"});
+
+  REQUIRE_OK(offkv_close(ca));  // a's session ends: its member goes
+  ev = events.next();
+  REQUIRE(ev);
+  CHECK(ev->members.empty());
+  CHECK(ev->error == OFFKV_OK);
+  CHECK(events.quiet());
+
+  // The observer's handle can join too, and sees itself.
+  REQUIRE_OK(offkv_group_join(observer, "me", 2));
+  ev = events.next();
+  REQUIRE(ev);
+  CHECK(payloads(*ev) == std::vector<std::string>{"me"});
+  REQUIRE_OK(offkv_group_close(observer));
+  CHECK_OK(offkv_group_close(observer));
+  CHECK(children(env.c(), "/grp").empty());  // closing left the group
+  CHECK(events.quiet());
+}
+
+TEST_CASE(
+    "update replaces the payload; join twice and update or leave unjoined are EINVAL",
+    "[recipes][group]") {
+  Env env;
+  Group g, reader;
+  REQUIRE_OK(offkv_group_open(env.open(), "/g", nullptr, nullptr, &g.g));
+  REQUIRE_OK(offkv_group_open(env.open(), "/g", nullptr, nullptr, &reader.g));
+  CHECK_CODE(offkv_group_update(g, "x", 1), OFFKV_EINVAL);
+  CHECK_CODE(offkv_group_leave(g), OFFKV_EINVAL);
+  REQUIRE_OK(offkv_group_join(g, "v1", 2));
+  CHECK_CODE(offkv_group_join(g, "again", 5), OFFKV_EINVAL);
+  CHECK(members_of(reader).size() == 1);
+  REQUIRE_OK(offkv_group_update(g, "v2", 2));
+  auto list = members_of(reader);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].payload == "v2");
+  CHECK(list[0].version == 2);
+  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  REQUIRE_OK(offkv_group_self(g, &self));
+  MemberOut me = take(self);
+  CHECK(me.payload == "v2");
+  CHECK(me.version == 2);
+  // The member stays ephemeral after the update.
+  offkv_client *owner = env.open();
+  Group other;
+  REQUIRE_OK(offkv_group_open(owner, "/g", nullptr, nullptr, &other.g));
+  REQUIRE_OK(offkv_group_join(other, "o", 1));
+  REQUIRE_OK(offkv_group_update(other, "o2", 2));
+  CHECK(members_of(reader).size() == 2);
+  REQUIRE_OK(offkv_close(owner));
+  CHECK(payloads(members_of(reader)) == std::vector<std::string>{"v2"});
+}
+
+TEST_CASE("a membership erased by someone is re-created by itself", "[recipes][group]") {
+  Env env;
+  Group g, reader;
+  REQUIRE_OK(offkv_group_open(env.open(), "/g", nullptr, nullptr, &g.g));
+  REQUIRE_OK(offkv_group_open(env.open(), "/g", nullptr, nullptr, &reader.g));
+  REQUIRE_OK(offkv_group_join(g, "keep-me", 7));
+  REQUIRE_OK(offkv_group_update(g, "updated", 7));
+  auto before = members_of(reader);
+  REQUIRE(before.size() == 1);
+  REQUIRE_OK(offkv_erase(env.c(), before[0].key.c_str(), 0));
+  REQUIRE(eventually(
+      [&] {
+        auto now = members_of(reader);
+        return now.size() == 1 && now[0].key != before[0].key;
+      },
+      kRecipeMs));
+  CHECK(members_of(reader)[0].payload == "updated");
+}
+
+// ---------------------------------------------------------------- lock
+
+TEST_CASE("a lock is acquired, held and released", "[recipes][lock]") {
+  Env env;
+  Lock l;
+  REQUIRE_OK(offkv_lock_new(env.c(), "/locks/a", &l.l));
+  int held = -1;
+  REQUIRE_OK(offkv_lock_is_held(l, &held));
+  CHECK(held == 0);
+  CHECK(version_of(env.c(), "/locks") == 0);  // no I/O before acquire
+  REQUIRE_OK(offkv_lock_acquire(l, kRecipeMs));
+  REQUIRE_OK(offkv_lock_is_held(l, &held));
+  CHECK(held == 1);
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  REQUIRE_OK(offkv_lock_member(l, &m));
+  MemberOut me = take(m);
+  CHECK(is_member_key_of(me.key, "/locks/a"));
+  CHECK(children(env.c(), "/locks/a") == std::vector<std::string>{me.key});
+  REQUIRE_OK(offkv_lock_release(l));
+  REQUIRE_OK(offkv_lock_is_held(l, &held));
+  CHECK(held == 0);
+  CHECK(children(env.c(), "/locks/a").empty());
+  CHECK_CODE(offkv_lock_release(l), OFFKV_EINVAL);
+  CHECK_CODE(offkv_lock_member(l, &m), OFFKV_ENOENT);
+  // Acquire again with "try once".
+  REQUIRE_OK(offkv_lock_acquire(l, 0));
+  REQUIRE_OK(offkv_lock_release(l));
+}
+
+TEST_CASE("a lock is not reentrant and two handles exclude each other",
+          "[recipes][lock]") {
+  Env env;
+  Lock a, b;
+  REQUIRE_OK(offkv_lock_new(env.c(), "/lk", &a.l));
+  REQUIRE_OK(offkv_lock_new(env.c(), "/lk", &b.l));  // same client, another handle
+  REQUIRE_OK(offkv_lock_acquire(a, kRecipeMs));
+  CHECK_CODE(offkv_lock_acquire(a, 0), OFFKV_EINVAL);
+  CHECK(contains(offkv_last_error(), "reentrant"));
+  CHECK_CODE(offkv_lock_acquire(b, 0), OFFKV_ETIMEOUT);
+  CHECK_CODE(offkv_lock_acquire(b, 300), OFFKV_ETIMEOUT);
+  // A timed-out attempt leaves nothing behind.
+  CHECK(children(env.c(), "/lk").size() == 1);
+  int held = -1;
+  REQUIRE_OK(offkv_lock_is_held(b, &held));
+  CHECK(held == 0);
+  REQUIRE_OK(offkv_lock_release(a));
+  REQUIRE_OK(offkv_lock_acquire(b, kRecipeMs));
+  REQUIRE_OK(offkv_lock_release(b));
+}
+
+TEST_CASE("a waiter gets the lock as soon as the holder releases", "[recipes][lock]") {
+  Env env;
+  Lock a, b;
+  REQUIRE_OK(offkv_lock_new(env.open(), "/lk", &a.l));
+  REQUIRE_OK(offkv_lock_new(env.open(), "/lk", &b.l));
+  REQUIRE_OK(offkv_lock_acquire(a, kRecipeMs));
+  std::atomic<int> rc{-1};
+  std::thread waiter([&] { rc = offkv_lock_acquire(b, kRecipeMs); });
+  REQUIRE(eventually([&] { return children(env.c(), "/lk").size() == 2; }, kRecipeMs));
+  CHECK(rc == -1);
+  REQUIRE_OK(offkv_lock_release(a));
+  waiter.join();
+  CHECK(rc == OFFKV_OK);
+  REQUIRE_OK(offkv_lock_release(b));
+}
+
+TEST_CASE("the lock is released when the holder's session ends", "[recipes][lock]") {
+  Env env;
+  offkv_client *holder = env.open();
+  Lock a, b;
+  REQUIRE_OK(offkv_lock_new(holder, "/lk", &a.l));
+  REQUIRE_OK(offkv_lock_new(env.open(), "/lk", &b.l));
+  REQUIRE_OK(offkv_lock_acquire(a, kRecipeMs));
+  std::atomic<int> rc{-1};
+  std::thread waiter([&] { rc = offkv_lock_acquire(b, kRecipeMs); });
+  REQUIRE(eventually([&] { return children(env.c(), "/lk").size() == 2; }, kRecipeMs));
+  REQUIRE_OK(offkv_close(holder));
+  waiter.join();
+  CHECK(rc == OFFKV_OK);
+  int held = -1;
+  REQUIRE_OK(offkv_lock_is_held(a, &held));
+  CHECK(held == 0);
+  CHECK_CODE(offkv_lock_release(a), OFFKV_ECLOSED);
+  CHECK_CODE(offkv_lock_acquire(a, 0), OFFKV_ECLOSED);
+}
+
+TEST_CASE("the lock gives mutual exclusion under contention",
+          "[recipes][lock][concurrency]") {
+  Env env;
+  constexpr int kWorkers = 4;
+  constexpr int kRounds = 5;
+  create(env.c(), "/counter", "0");
+  std::atomic<int> inside{0}, overlaps{0}, failures{0};
+  std::vector<std::thread> workers;
+  std::vector<offkv_client *> clients;
+  for (int i = 0; i < kWorkers; ++i) clients.push_back(env.open());
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.emplace_back([&, i] {
+      offkv_lock *l = nullptr;
+      if (offkv_lock_new(clients[i], "/lk", &l) != OFFKV_OK) {
+        ++failures;
+        return;
+      }
+      for (int r = 0; r < kRounds; ++r) {
+        if (offkv_lock_acquire(l, kRecipeMs) != OFFKV_OK) {
+          ++failures;
+          continue;
+        }
+        if (++inside > 1) ++overlaps;
+        // A read-modify-write that only the lock makes safe.
+        offkv_buf buf{nullptr, 0};
+        if (offkv_get(clients[i], "/counter", &buf, nullptr) != OFFKV_OK) ++failures;
+        int value = std::stoi(s(buf));
+        offkv_buf_free(&buf);
+        std::string next = std::to_string(value + 1);
+        if (offkv_set(clients[i], "/counter", next.data(), next.size(), nullptr) !=
+            OFFKV_OK)
+          ++failures;
+        --inside;
+        if (offkv_lock_release(l) != OFFKV_OK) ++failures;
+      }
+      offkv_lock_free(l);
+    });
+  }
+  for (auto &w : workers) w.join();
+  CHECK(failures == 0);
+  CHECK(overlaps == 0);
+  CHECK(value_of(env.c(), "/counter") == std::to_string(kWorkers * kRounds));
+  CHECK(children(env.c(), "/lk").empty());
+}
+
+TEST_CASE("a lock holder fences its writes with a check on its member node",
+          "[recipes][lock][txn]") {
+  Env env;
+  Lock l;
+  offkv_client *holder = env.open();
+  REQUIRE_OK(offkv_lock_new(holder, "/lk", &l.l));
+  REQUIRE_OK(offkv_lock_acquire(l, kRecipeMs));
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  REQUIRE_OK(offkv_lock_member(l, &m));
+  MemberOut me = take(m);
+  {
+    Txn txn;
+    txn.check(me.key, me.version).set("/data", "written under the lock");
+    CHECK(commit(holder, txn).rc == OFFKV_OK);
+  }
+  // The holder's node vanishes as if its session had expired while it was paused.
+  REQUIRE_OK(offkv_erase(env.c(), me.key.c_str(), 0));
+  {
+    Txn txn;
+    txn.check(me.key, me.version).set("/data", "too late");
+    Commit result = commit(holder, txn);
+    CHECK(code_name(result.rc) == code_name(OFFKV_ETXN));
+    CHECK(result.failed_index == 0);
+  }
+  CHECK(value_of(env.c(), "/data") == "written under the lock");
+  CHECK_CODE(offkv_lock_release(l), OFFKV_ESESSION);  // the lock had been lost
+}
