@@ -10,10 +10,7 @@
 #include "../core/backend.hpp"
 #include "../core/client.hpp"
 #include "../core/error.hpp"
-
-struct offkv_client {
-  std::shared_ptr<offkv::Client> impl;
-};
+#include "internal.hpp"
 
 struct offkv_watch {
   std::shared_ptr<offkv::Client> client;
@@ -24,84 +21,9 @@ struct offkv_txn {
   offkv::Txn txn;
 };
 
+using namespace offkv::capi;
+
 namespace {
-
-thread_local std::string last_error;
-
-int set_error(int code, const std::string &message) {
-  last_error = message.empty() ? offkv::error_text(code) : message;
-  return code;
-}
-
-// Runs fn, turning every exception into a code and the per-thread message.
-template <typename Fn>
-int guarded(Fn &&fn) noexcept {
-  try {
-    last_error.clear();
-    fn();
-    return OFFKV_OK;
-  } catch (const offkv::Error &e) {
-    return set_error(e.code(), e.what());
-  } catch (const std::bad_alloc &) {
-    return set_error(OFFKV_ENOMEM, "out of memory");
-  } catch (const std::exception &e) {
-    return set_error(OFFKV_EINTERNAL, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return set_error(OFFKV_EINTERNAL, "internal error: unknown exception");
-  }
-}
-
-[[noreturn]] void invalid(const char *what) {
-  offkv::fail(OFFKV_EINVAL, std::string(what));
-}
-
-void need(const void *p, const char *what) {
-  if (!p) invalid((std::string(what) + " is NULL").c_str());
-}
-
-std::string_view key_arg(const char *key) {
-  need(key, "key");
-  return key;
-}
-
-std::string_view value_arg(const void *value, size_t len) {
-  if (!value && len) invalid("value is NULL but value_len is not 0");
-  return value ? std::string_view(static_cast<const char *>(value), len)
-               : std::string_view();
-}
-
-offkv::Client &client_arg(offkv_client *c) {
-  need(c, "client");
-  if (!c->impl) offkv::fail(OFFKV_ECLOSED, "client is closed");
-  return *c->impl;
-}
-
-char *copy_string(const std::string &s) {
-  char *out = static_cast<char *>(std::malloc(s.size() + 1));
-  if (!out) throw std::bad_alloc();
-  std::memcpy(out, s.data(), s.size());
-  out[s.size()] = '\0';
-  return out;
-}
-
-void fill_buf(offkv_buf *buf, const std::string &s) {
-  buf->data = copy_string(s);
-  buf->len = s.size();
-}
-
-void fill_strings(offkv_strings *out, const std::vector<std::string> &items) {
-  out->items = static_cast<char **>(std::calloc(items.size() + 1, sizeof(char *)));
-  if (!out->items) throw std::bad_alloc();
-  try {
-    for (size_t i = 0; i < items.size(); ++i) {
-      out->items[i] = copy_string(items[i]);
-      out->count = i + 1;
-    }
-  } catch (...) {
-    offkv_strings_free(out);
-    throw;
-  }
-}
 
 // A C event view over a core event; valid while the core event lives.
 offkv_event c_event(const offkv::Event &e) {

@@ -133,7 +133,12 @@ typedef enum offkv_event_type {
   OFFKV_EVENT_CHANGED = 3,  /* the node's value was replaced */
   OFFKV_EVENT_CHILDREN = 4, /* a direct child was added or removed */
   OFFKV_EVENT_ENDED = 5,    /* the watch ended: session lost, client closed */
-  OFFKV_EVENT_SESSION = 6   /* session state changed; see session_state */
+  OFFKV_EVENT_SESSION = 6,  /* session state changed; see session_state */
+  /* Recipe events (offkv_recipe_event, see "Recipes" below): */
+  OFFKV_EVENT_LEADER = 7,     /* this contender became the leader */
+  OFFKV_EVENT_NOT_LEADER = 8, /* this contender lost leadership; error says why */
+  OFFKV_EVENT_DETECTED = 9,   /* a detector's view of the leader changed */
+  OFFKV_EVENT_MEMBERS = 10    /* a group's membership (or a payload) changed */
 } offkv_event_type;
 
 typedef enum offkv_session_state {
@@ -324,6 +329,196 @@ OFFKV_API void offkv_txn_result_free(offkv_txn_result *result);
 /* Applies all checks and ops atomically, or nothing. result may be NULL. */
 OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
                            offkv_txn_result *result);
+
+
+/* ======================================================================== */
+/* ---- Recipes: leader election, leader detection, group membership, lock ---- */
+/* ======================================================================== */
+
+/*
+ * Built once in the core on the operations above, so every backend has them; see
+ * docs/recipes.md for how they work, what they guarantee and what they cannot.
+ *
+ * Every recipe works under a group key G (a persistent node, created with its missing
+ * parents if needed). Each participant is one ephemeral sequential child
+ *   G/member-<16 hex digits>-<10 digits>
+ * holding its payload; the lowest sequence is the leader (or the lock holder). Other
+ * children of G are ignored. The same G may be used by contenders (election), by
+ * detectors and by group handles at once: a detector reports the lowest member.
+ *
+ * Handles are opaque, may be used from many threads, and hold a reference to their
+ * client: free them before or after offkv_client_free, in any order (once the client
+ * is closed, calls on them return OFFKV_ECLOSED). Callbacks run on the client's
+ * event thread with no library lock held and may call any offkv function (the
+ * handle's own close/free functions included); the event and everything it points
+ * to are valid only during the call. After a handle's close or free function
+ * returns, its callback is never called again.
+ */
+
+typedef struct offkv_election offkv_election;
+typedef struct offkv_detector offkv_detector;
+typedef struct offkv_group offkv_group;
+typedef struct offkv_lock offkv_lock;
+
+/* One member of a group. Returned ones are freed with offkv_member_free. */
+typedef struct offkv_member {
+  char *key;         /* the member node, e.g. "/svc/member-3f…-0000000007" */
+  int64_t sequence;  /* its sequence number: lower = joined earlier. Together with
+                        the key, a fencing token (docs/recipes.md) */
+  int64_t version;   /* the node's version when read (payload updates); -1 unknown */
+  offkv_buf payload; /* the member's payload */
+} offkv_member;
+OFFKV_API void offkv_member_free(offkv_member *member);
+
+/* Members ordered by sequence (oldest first). Freed with offkv_members_free. */
+typedef struct offkv_members {
+  offkv_member *items;
+  size_t count;
+} offkv_members;
+OFFKV_API void offkv_members_free(offkv_members *members);
+
+/* What a recipe callback is told. */
+typedef struct offkv_recipe_event {
+  int type; /* OFFKV_EVENT_LEADER, _NOT_LEADER, _DETECTED or _MEMBERS */
+  /* LEADER / NOT_LEADER: this contender's own member node.
+   * DETECTED: the leader's member node, or NULL when there is no leader.
+   * MEMBERS: NULL. */
+  const offkv_member *member;
+  const char *group;              /* the group key */
+  const offkv_member *members;    /* MEMBERS: every member, by sequence */
+  size_t member_count;
+  int session_state;              /* offkv_session_state when this was decided */
+  /* Why, for losses: NOT_LEADER: OFFKV_ECONNLOSS (session SUSPENDED),
+   * OFFKV_ESESSION (session LOST), OFFKV_ECLOSED (client closed), OFFKV_ENOENT (the
+   * member node was erased by someone), OFFKV_OK (withdrawn). DETECTED / MEMBERS:
+   * OFFKV_ESESSION when the view was dropped because the session was lost (it is
+   * rebuilt once a new session is established), else OFFKV_OK. */
+  int error;
+  const char *message;            /* human-readable detail, may be "" */
+} offkv_recipe_event;
+
+typedef void (*offkv_recipe_cb)(const offkv_recipe_event *event, void *user);
+
+/* ---- Leader election (contender) ---- */
+
+/*
+ * Joins the election for group with payload (e.g. "host:port"): creates this
+ * contender's member node and returns at once; leadership is decided on the event
+ * thread. A connection lost during the call (outcome unknown) is not an error: the
+ * member is found again, or created, once the session is CONNECTED. callback (may be NULL) gets OFFKV_EVENT_LEADER when this contender becomes
+ * leader and OFFKV_EVENT_NOT_LEADER when it stops being leader: its session is
+ * SUSPENDED (it may come back as leader if the session survives), LOST, or the client
+ * closed, its member node was erased, or it withdrew. The two strictly alternate,
+ * LEADER first. Each contender watches only its predecessor (no herd effect).
+ * After a LOST session the election re-contends by itself with a new member node
+ * once a new session is established; withdraw to stop. A contender believes it leads
+ * (offkv_election_is_leader) before it is told LEADER, and stops believing before it
+ * is told NOT_LEADER.
+ */
+OFFKV_API int offkv_election_contend(offkv_client *client, const char *group,
+                                     const void *payload, size_t payload_len,
+                                     offkv_recipe_cb callback, void *user,
+                                     offkv_election **election);
+/* *is_leader = 1 if this contender is the leader right now, else 0. */
+OFFKV_API int offkv_election_is_leader(offkv_election *election, int *is_leader);
+/* Waits up to timeout_ms (< 0: forever) until offkv_election_is_leader would give
+ * `leader` (0 or 1). OFFKV_ETIMEOUT if it did not; OFFKV_ECLOSED when waiting for
+ * leadership of an election that was withdrawn or whose client was closed. */
+OFFKV_API int offkv_election_wait(offkv_election *election, int leader, int timeout_ms);
+/* This contender's current member node (key, sequence, payload, version); OFFKV_ENOENT
+ * while it has none (session lost, being re-created, withdrawn). */
+OFFKV_API int offkv_election_member(offkv_election *election, offkv_member *member);
+/* Leaves the election: if leader, NOT_LEADER (error OFFKV_OK) is delivered first
+ * (nested, when called from this election's own callback), then the member node is
+ * erased, so the next leader is elected only after this one was told. Final: no
+ * callback after it returns. Twice is OK. An error means the node could not be erased
+ * (it still goes when the session ends). */
+OFFKV_API int offkv_election_withdraw(offkv_election *election);
+/* Withdraws (if needed) and frees the handle. NULL is ignored. */
+OFFKV_API void offkv_election_free(offkv_election *election);
+
+/* ---- Leader detection (detector) ---- */
+
+/*
+ * Follows group's leader without contending: the member with the lowest sequence and
+ * its payload. callback (may be NULL) gets OFFKV_EVENT_DETECTED for the first view
+ * and on every change of it (a new leader, a changed payload, no leader). Costs one
+ * children watch on the group and one data watch on the leader. The group need not
+ * exist yet.
+ */
+OFFKV_API int offkv_detector_open(offkv_client *client, const char *group,
+                                  offkv_recipe_cb callback, void *user,
+                                  offkv_detector **detector);
+/* The current leader; OFFKV_ENOENT if there is none (or none known yet). */
+OFFKV_API int offkv_detector_leader(offkv_detector *detector, offkv_member *leader);
+/* Waits up to timeout_ms (< 0: forever) until the detected leader's key differs from
+ * previous_key (NULL: "no leader"), then returns it like offkv_detector_leader (so
+ * OFFKV_ENOENT means the change was to "no leader"). OFFKV_ETIMEOUT if nothing
+ * changed; OFFKV_ECLOSED once the detector or its client was closed. */
+OFFKV_API int offkv_detector_wait(offkv_detector *detector, const char *previous_key,
+                                  int timeout_ms, offkv_member *leader);
+/* Stops detecting; no callback after it returns. Twice is OK. */
+OFFKV_API int offkv_detector_close(offkv_detector *detector);
+/* Closes (if needed) and frees the handle. NULL is ignored. */
+OFFKV_API void offkv_detector_free(offkv_detector *detector);
+
+/* ---- Group membership ---- */
+
+/*
+ * A handle on group: join it (at most one membership per handle), and/or observe it.
+ * callback (may be NULL) gets OFFKV_EVENT_MEMBERS with the whole membership first,
+ * then after every change: a member joined or left, or a payload changed. Observing
+ * costs one children watch plus one data watch per member. The group need not exist.
+ */
+OFFKV_API int offkv_group_open(offkv_client *client, const char *group,
+                               offkv_recipe_cb callback, void *user,
+                               offkv_group **group_handle);
+/* Joins with payload. The membership lives as long as the session; after a LOST
+ * session (or if someone erases the node) it is re-created by itself, with a new key.
+ * A connection lost during the call is not an error (as for contend). OFFKV_EINVAL if
+ * this handle is already a member. */
+OFFKV_API int offkv_group_join(offkv_group *group, const void *payload,
+                               size_t payload_len);
+/* Replaces this handle's payload (atomically checked against its node). If the node
+ * is missing right now it gets the new payload when it is re-created. OFFKV_EINVAL if
+ * not joined. */
+OFFKV_API int offkv_group_update(offkv_group *group, const void *payload,
+                                 size_t payload_len);
+/* Leaves the group (erases the member node). OFFKV_EINVAL if not joined. */
+OFFKV_API int offkv_group_leave(offkv_group *group);
+/* This handle's own membership; OFFKV_ENOENT if it has no member node right now. */
+OFFKV_API int offkv_group_self(offkv_group *group, offkv_member *self);
+/* Reads the membership now (1 + one read per member round trips); a group that does
+ * not exist has no members. */
+OFFKV_API int offkv_group_members(offkv_group *group, offkv_members *members);
+/* Leaves (if joined) and stops observing; no callback after it returns. Twice is OK. */
+OFFKV_API int offkv_group_close(offkv_group *group);
+/* Closes (if needed) and frees the handle. NULL is ignored. */
+OFFKV_API void offkv_group_free(offkv_group *group);
+
+/* ---- Lock (mutex) ---- */
+
+/*
+ * A mutual-exclusion lock named by key (its members live under it). No I/O until
+ * acquired. Not reentrant: a handle that holds the lock gets OFFKV_EINVAL from
+ * another acquire; two handles (even of one client) exclude each other. The lock is
+ * released by offkv_lock_release, offkv_lock_free, or when the holder's session ends.
+ */
+OFFKV_API int offkv_lock_new(offkv_client *client, const char *key, offkv_lock **lock);
+/* Waits up to timeout_ms (< 0: forever, 0: try once) for the lock. OFFKV_ETIMEOUT if
+ * it was not acquired (nothing is left behind); OFFKV_ESESSION / OFFKV_ECLOSED if the
+ * session ended meanwhile; OFFKV_EINVAL if this handle holds it or is acquiring. */
+OFFKV_API int offkv_lock_acquire(offkv_lock *lock, int timeout_ms);
+/* Releases the lock. OFFKV_EINVAL if not held; OFFKV_ESESSION if it had already been
+ * lost (session ended or node erased): the critical section was not protected. */
+OFFKV_API int offkv_lock_release(offkv_lock *lock);
+/* *held = 1 if this handle holds the lock and its session is CONNECTED, else 0. A
+ * local belief: fence writes with the member node (docs/recipes.md). */
+OFFKV_API int offkv_lock_is_held(offkv_lock *lock, int *held);
+/* The holder's member node (for fencing); OFFKV_ENOENT if not held. */
+OFFKV_API int offkv_lock_member(offkv_lock *lock, offkv_member *member);
+/* Releases (if held) and frees the handle. NULL is ignored. */
+OFFKV_API void offkv_lock_free(offkv_lock *lock);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,9 @@ Client::~Client() {
 
 void Client::close() {
   if (closed_.exchange(true)) return;
+  // Recipes stop believing (e.g. that they lead) before the session ends and the
+  // store can hand their place to someone else.
+  notify_listeners(OFFKV_SESSION_CLOSED, "client closing");
   // open() may fail half-way (bad scheme, allocation failure): tear down what exists.
   if (backend_) backend_->close();
   if (!loop_) return;
@@ -57,6 +60,7 @@ void Client::on_session(int state, const std::string &message) {
   }
   if (state == OFFKV_SESSION_LOST)
     end_watches(OFFKV_ESESSION, OFFKV_SESSION_LOST, "session lost: " + message);
+  if (previous != state) notify_listeners(state, message);
   if (session_callback_ && previous != state) {
     Event event;
     event.type = OFFKV_EVENT_SESSION;
@@ -283,6 +287,39 @@ WatchPtr Client::watch_persistent(std::string_view key, EventCallback callback) 
     throw;
   }
   return watch;
+}
+
+bool Client::post(std::function<void()> fn) { return loop_->post(std::move(fn)); }
+
+void Client::notify_listeners(int state, const std::string &message) {
+  std::vector<std::pair<std::uint64_t, SessionListener>> listeners;
+  {
+    std::lock_guard<std::mutex> lock(listeners_mutex_);
+    listeners = listeners_;
+  }
+  for (auto &entry : listeners) entry.second(state, message);
+}
+
+void Client::validate(std::string_view key) const {
+  check_open();
+  full_key(key);
+}
+
+std::uint64_t Client::add_session_listener(SessionListener listener) {
+  std::lock_guard<std::mutex> lock(listeners_mutex_);
+  std::uint64_t id = next_listener_++;
+  listeners_.emplace_back(id, std::move(listener));
+  return id;
+}
+
+void Client::remove_session_listener(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(listeners_mutex_);
+  for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+    if (it->first == id) {
+      listeners_.erase(it);
+      return;
+    }
+  }
 }
 
 void Client::cancel(const WatchPtr &watch) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backend.hpp"
@@ -46,6 +47,24 @@ class Client : public std::enable_shared_from_this<Client> {
   WatchPtr watch_persistent(std::string_view key, EventCallback callback);
   void cancel(const WatchPtr &watch);
 
+  // For the recipes (core/recipes/), which are built on the operations above.
+  // Runs fn on the event thread after everything queued so far; false (and fn never
+  // runs) once the client is closed.
+  bool post(std::function<void()> fn);
+  bool on_event_thread() const { return loop_->on_event_thread(); }
+  // Throws what an operation on key would throw for the key alone (EINVAL, ETOOBIG,
+  // ECLOSED), with no I/O.
+  void validate(std::string_view key) const;
+  // listener hears every session transition (CONNECTED, SUSPENDED, LOST, CLOSED)
+  // synchronously, on whatever thread reports it, before the session callback runs;
+  // close() tells CLOSED once more before it ends the session (listeners must accept
+  // a repeated CLOSED).
+  // It must be quick and must not call the client. Returns an id for
+  // remove_session_listener; after that returns, the listener is not called again
+  // unless it is running right now on another thread.
+  std::uint64_t add_session_listener(SessionListener listener);
+  void remove_session_listener(std::uint64_t id);
+
  private:
   Client() = default;
   void check_open() const;
@@ -57,6 +76,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void forget(const WatchPtr &watch);
   void end_watches(int error, int session_state, const std::string &message);
   void on_session(int state, const std::string &message);
+  void notify_listeners(int state, const std::string &message);
 
   std::string prefix_;
   std::string scheme_;
@@ -68,6 +88,10 @@ class Client : public std::enable_shared_from_this<Client> {
 
   std::mutex watches_mutex_;  // guards watches_ only; never held while firing
   std::unordered_map<Watch *, WatchPtr> watches_;
+
+  std::mutex listeners_mutex_;  // guards the two below; never held while calling
+  std::uint64_t next_listener_ = 1;
+  std::vector<std::pair<std::uint64_t, SessionListener>> listeners_;
 };
 
 }  // namespace offkv

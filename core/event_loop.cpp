@@ -16,13 +16,14 @@ EventLoop::~EventLoop() {
   if (thread_.joinable()) thread_.detach();
 }
 
-void EventLoop::post(std::function<void()> fn) {
+bool EventLoop::post(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
+    if (stopping_) return false;
     queue_.push_back(std::move(fn));
   }
   wake_.notify_one();
+  return true;
 }
 
 void EventLoop::run() {

@@ -15,8 +15,9 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   static std::shared_ptr<EventLoop> start();
   ~EventLoop();
 
-  // Queues fn; it runs after everything queued before it. Ignored once stopped.
-  void post(std::function<void()> fn);
+  // Queues fn; it runs after everything queued before it. Ignored once stopped;
+  // returns false then (fn will never run).
+  bool post(std::function<void()> fn);
 
   // Runs what is queued, then ends the thread. Joins it unless called from the event
   // thread itself (then the thread ends after the current callback returns).

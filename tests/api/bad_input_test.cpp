@@ -785,3 +785,258 @@ TEST_CASE("last error is per call and per thread", "[api]") {
   REQUIRE(offkv_get(store.client, "/keep", nullptr, nullptr) == OFFKV_OK);
   CHECK(std::string(offkv_last_error()).empty());
 }
+
+// ---- Recipes: election, detector, group, lock ----
+
+namespace {
+
+void recipe_no_cb(const offkv_recipe_event *, void *) {}
+
+const offkv_member kJunkMember = {junk_ptr<char>(), 77, 77, {junk_ptr<char>(), 99}};
+
+bool zeroed(const offkv_member &m) {
+  return m.key == nullptr && m.sequence == 0 && m.version == 0 &&
+         m.payload.data == nullptr && m.payload.len == 0;
+}
+
+// Every function that opens a recipe handle on (client, key) returns `code`, leaves
+// its out-parameter NULL and writes nothing.
+void every_recipe_open(offkv_client *c, const char *key, int code) {
+  offkv_election *e = junk_ptr<offkv_election>();
+  EXPECT_CODE(offkv_election_contend(c, key, "p", 1, recipe_no_cb, nullptr, &e), code);
+  CHECK(e == nullptr);
+  offkv_detector *d = junk_ptr<offkv_detector>();
+  EXPECT_CODE(offkv_detector_open(c, key, recipe_no_cb, nullptr, &d), code);
+  CHECK(d == nullptr);
+  offkv_group *g = junk_ptr<offkv_group>();
+  EXPECT_CODE(offkv_group_open(c, key, recipe_no_cb, nullptr, &g), code);
+  CHECK(g == nullptr);
+  offkv_lock *l = junk_ptr<offkv_lock>();
+  EXPECT_CODE(offkv_lock_new(c, key, &l), code);
+  CHECK(l == nullptr);
+}
+
+}  // namespace
+
+TEST_CASE("recipe free functions accept NULL and zeroed structs", "[api][recipes]") {
+  offkv_election_free(nullptr);
+  offkv_detector_free(nullptr);
+  offkv_group_free(nullptr);
+  offkv_lock_free(nullptr);
+  offkv_member_free(nullptr);
+  offkv_members_free(nullptr);
+  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_members list{nullptr, 0};
+  offkv_member_free(&m);
+  offkv_members_free(&list);
+  offkv_member_free(&m);
+  offkv_members_free(&list);
+  CHECK(zeroed(m));
+  CHECK(list.items == nullptr);
+  CHECK(list.count == 0);
+}
+
+TEST_CASE("recipes: NULL client, NULL key, invalid keys", "[api][recipes]") {
+  Store store("recipekeys");
+  every_recipe_open(nullptr, "/g", OFFKV_EINVAL);
+  every_recipe_open(store.client, nullptr, OFFKV_EINVAL);
+  const std::vector<std::string> invalid = {
+      "",
+      "g",
+      "/g/",
+      "//g",
+      "/g//h",
+      "/.",
+      "/..",
+      "/",
+      "/zookeeper",
+      "/zookeeper/x",
+      std::string("/g\x01"),
+      std::string("/\xff"),
+      "/" + std::string(OFFKV_MAX_SEGMENT_SIZE + 1, 's')};
+  for (const auto &key : invalid) {
+    INFO("key '" << key << "'");
+    every_recipe_open(store.client, key.c_str(), OFFKV_EINVAL);
+  }
+  std::string longkey;
+  while (longkey.size() <= OFFKV_MAX_KEY_SIZE) longkey += "/" + std::string(100, 'k');
+  every_recipe_open(store.client, longkey.c_str(), OFFKV_ETOOBIG);
+  // A group whose own key fits but whose member keys would not.
+  std::string almost;
+  while (almost.size() + 101 <= OFFKV_MAX_KEY_SIZE - 10)
+    almost += "/" + std::string(100, 'k');
+  almost += "/" + std::string(OFFKV_MAX_KEY_SIZE - 10 - almost.size() - 1, 'k');
+  REQUIRE(almost.size() < OFFKV_MAX_KEY_SIZE);
+  every_recipe_open(store.client, almost.c_str(), OFFKV_ETOOBIG);
+  store.untouched();
+}
+
+TEST_CASE("recipes: NULL out-parameters, bad payloads and bad arguments",
+          "[api][recipes]") {
+  Store store("recipeargs");
+  offkv_client *c = store.client;
+  EXPECT_CODE(offkv_election_contend(c, "/g", "p", 1, nullptr, nullptr, nullptr),
+              OFFKV_EINVAL);
+  EXPECT_CODE(offkv_detector_open(c, "/g", nullptr, nullptr, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_group_open(c, "/g", nullptr, nullptr, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_lock_new(c, "/g", nullptr), OFFKV_EINVAL);
+  offkv_election *e = junk_ptr<offkv_election>();
+  EXPECT_CODE(offkv_election_contend(c, "/g", nullptr, 3, nullptr, nullptr, &e),
+              OFFKV_EINVAL);
+  CHECK(e == nullptr);
+  const std::string big(OFFKV_MAX_VALUE_SIZE + 1, 'b');
+  e = junk_ptr<offkv_election>();
+  EXPECT_CODE(
+      offkv_election_contend(c, "/g", big.data(), big.size(), nullptr, nullptr, &e),
+      OFFKV_ETOOBIG);
+  CHECK(e == nullptr);
+  store.untouched();
+
+  offkv_group *g = nullptr;
+  REQUIRE(offkv_group_open(c, "/g", nullptr, nullptr, &g) == OFFKV_OK);
+  EXPECT_CODE(offkv_group_join(g, nullptr, 2), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_group_join(g, big.data(), big.size()), OFFKV_ETOOBIG);
+  EXPECT_CODE(offkv_group_update(g, "x", 1), OFFKV_EINVAL);  // not joined
+  EXPECT_CODE(offkv_group_leave(g), OFFKV_EINVAL);
+  offkv_member m = kJunkMember;
+  EXPECT_CODE(offkv_group_self(g, &m), OFFKV_ENOENT);
+  CHECK(zeroed(m));
+  EXPECT_CODE(offkv_group_self(g, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_group_members(g, nullptr), OFFKV_EINVAL);
+  offkv_members list{junk_ptr<offkv_member>(), 99};
+  EXPECT_CODE(offkv_group_members(g, &list), OFFKV_OK);  // no group: no members
+  CHECK(list.count == 0);
+  offkv_members_free(&list);
+  store.untouched();
+  EXPECT_CODE(offkv_group_join(g, nullptr, 0), OFFKV_OK);  // the empty payload is fine
+  EXPECT_CODE(offkv_group_join(g, "x", 1), OFFKV_EINVAL);  // already joined
+  EXPECT_CODE(offkv_group_update(g, nullptr, 1), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_group_update(g, big.data(), big.size()), OFFKV_ETOOBIG);
+  EXPECT_CODE(offkv_group_close(g), OFFKV_OK);
+  offkv_group_free(g);
+
+  REQUIRE(offkv_election_contend(c, "/g", "p", 1, nullptr, nullptr, &e) == OFFKV_OK);
+  EXPECT_CODE(offkv_election_is_leader(e, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_election_member(e, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_election_wait(e, 2, 0), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_election_wait(e, -1, 0), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_election_wait(e, 1, 10000), OFFKV_OK);
+  offkv_election_free(e);
+
+  offkv_detector *d = nullptr;
+  REQUIRE(offkv_detector_open(c, "/g", nullptr, nullptr, &d) == OFFKV_OK);
+  EXPECT_CODE(offkv_detector_leader(d, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_detector_wait(d, nullptr, 0, nullptr), OFFKV_EINVAL);
+  m = kJunkMember;
+  EXPECT_CODE(offkv_detector_leader(d, &m), OFFKV_ENOENT);  // the election withdrew
+  CHECK(zeroed(m));
+  m = kJunkMember;
+  EXPECT_CODE(offkv_detector_wait(d, nullptr, 0, &m), OFFKV_ETIMEOUT);
+  CHECK(zeroed(m));
+  offkv_detector_free(d);
+
+  offkv_lock *l = nullptr;
+  REQUIRE(offkv_lock_new(c, "/g", &l) == OFFKV_OK);
+  int held = 42;
+  EXPECT_CODE(offkv_lock_is_held(l, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_lock_member(l, nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_lock_release(l), OFFKV_EINVAL);  // not held
+  m = kJunkMember;
+  EXPECT_CODE(offkv_lock_member(l, &m), OFFKV_ENOENT);
+  CHECK(zeroed(m));
+  EXPECT_CODE(offkv_lock_acquire(l, 10000), OFFKV_OK);
+  EXPECT_CODE(offkv_lock_acquire(l, 0), OFFKV_EINVAL);  // not reentrant
+  EXPECT_CODE(offkv_lock_is_held(l, &held), OFFKV_OK);
+  CHECK(held == 1);
+  offkv_lock_free(l);  // releases
+  CHECK(children_of(c, "/g").empty());
+}
+
+TEST_CASE("recipes: NULL handles", "[api][recipes]") {
+  int flag = 42;
+  offkv_member m = kJunkMember;
+  offkv_members list{junk_ptr<offkv_member>(), 99};
+  EXPECT_CODE(offkv_election_is_leader(nullptr, &flag), OFFKV_EINVAL);
+  CHECK(flag == 0);
+  EXPECT_CODE(offkv_election_wait(nullptr, 1, 0), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_election_member(nullptr, &m), OFFKV_EINVAL);
+  CHECK(zeroed(m));
+  EXPECT_CODE(offkv_election_withdraw(nullptr), OFFKV_EINVAL);
+  m = kJunkMember;
+  EXPECT_CODE(offkv_detector_leader(nullptr, &m), OFFKV_EINVAL);
+  CHECK(zeroed(m));
+  m = kJunkMember;
+  EXPECT_CODE(offkv_detector_wait(nullptr, nullptr, 0, &m), OFFKV_EINVAL);
+  CHECK(zeroed(m));
+  EXPECT_CODE(offkv_detector_close(nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_group_join(nullptr, "p", 1), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_group_update(nullptr, "p", 1), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_group_leave(nullptr), OFFKV_EINVAL);
+  m = kJunkMember;
+  EXPECT_CODE(offkv_group_self(nullptr, &m), OFFKV_EINVAL);
+  CHECK(zeroed(m));
+  EXPECT_CODE(offkv_group_members(nullptr, &list), OFFKV_EINVAL);
+  CHECK(list.items == nullptr);
+  CHECK(list.count == 0);
+  EXPECT_CODE(offkv_group_close(nullptr), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_lock_acquire(nullptr, 0), OFFKV_EINVAL);
+  EXPECT_CODE(offkv_lock_release(nullptr), OFFKV_EINVAL);
+  flag = 42;
+  EXPECT_CODE(offkv_lock_is_held(nullptr, &flag), OFFKV_EINVAL);
+  CHECK(flag == 0);
+  m = kJunkMember;
+  EXPECT_CODE(offkv_lock_member(nullptr, &m), OFFKV_EINVAL);
+  CHECK(zeroed(m));
+}
+
+TEST_CASE("recipes on a closed client", "[api][recipes]") {
+  Store store("recipeclosed");
+  offkv_client *c = nullptr;
+  REQUIRE(offkv_open(store.url.c_str(), nullptr, &c) == OFFKV_OK);
+  // Handles opened before the close.
+  offkv_election *e = nullptr;
+  offkv_detector *d = nullptr;
+  offkv_group *g = nullptr;
+  offkv_lock *l = nullptr;
+  REQUIRE(offkv_election_contend(c, "/g", "p", 1, nullptr, nullptr, &e) == OFFKV_OK);
+  REQUIRE(offkv_election_wait(e, 1, 10000) == OFFKV_OK);
+  REQUIRE(offkv_detector_open(c, "/g", nullptr, nullptr, &d) == OFFKV_OK);
+  REQUIRE(offkv_group_open(c, "/g", nullptr, nullptr, &g) == OFFKV_OK);
+  REQUIRE(offkv_lock_new(c, "/l", &l) == OFFKV_OK);
+  REQUIRE(offkv_close(c) == OFFKV_OK);
+
+  // New handles: ECLOSED, for valid and invalid keys alike.
+  every_recipe_open(c, "/g", OFFKV_ECLOSED);
+  every_recipe_open(c, "/zookeeper", OFFKV_ECLOSED);
+
+  int flag = 42;
+  EXPECT_CODE(offkv_election_is_leader(e, &flag), OFFKV_OK);
+  CHECK(flag == 0);  // closing ended its leadership
+  EXPECT_CODE(offkv_election_wait(e, 1, 100), OFFKV_ECLOSED);
+  offkv_member m = kJunkMember;
+  offkv_members list{junk_ptr<offkv_member>(), 99};
+  EXPECT_CODE(offkv_detector_wait(d, "/g/x", 100, &m), OFFKV_ECLOSED);
+  CHECK(zeroed(m));
+  EXPECT_CODE(offkv_group_join(g, "p", 1), OFFKV_ECLOSED);
+  EXPECT_CODE(offkv_group_members(g, &list), OFFKV_ECLOSED);
+  CHECK(list.items == nullptr);
+  EXPECT_CODE(offkv_lock_acquire(l, 0), OFFKV_ECLOSED);
+  EXPECT_CODE(offkv_lock_is_held(l, &flag), OFFKV_OK);
+  CHECK(flag == 0);
+  // Ending them is fine and idempotent.
+  EXPECT_CODE(offkv_election_withdraw(e), OFFKV_OK);
+  EXPECT_CODE(offkv_election_withdraw(e), OFFKV_OK);
+  EXPECT_CODE(offkv_detector_close(d), OFFKV_OK);
+  EXPECT_CODE(offkv_group_close(g), OFFKV_OK);
+  EXPECT_CODE(offkv_group_close(g), OFFKV_OK);
+  offkv_election_free(e);
+  offkv_detector_free(d);
+  offkv_group_free(g);
+  offkv_lock_free(l);
+  offkv_client_free(c);
+  // The handles were freed after the client: fine too. The election left its
+  // (persistent) group and nothing else; its member went with the session.
+  CHECK(children_of(store.client, "/g").empty());
+  REQUIRE(offkv_erase(store.client, "/g", 0) == OFFKV_OK);
+  store.untouched();
+}

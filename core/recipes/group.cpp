@@ -1,0 +1,538 @@
+#include "group.hpp"
+
+#include <algorithm>
+
+#include "../error.hpp"
+#include "offkv.h"
+
+namespace offkv {
+namespace recipes {
+
+Group::Group(std::shared_ptr<Client> client, std::string group, RecipeCallback callback)
+    : Recipe(std::move(client)),
+      group_(std::move(group)),
+      callback_(std::move(callback)) {}
+
+std::shared_ptr<Group> Group::open(std::shared_ptr<Client> client,
+                                   const std::string &group, RecipeCallback callback) {
+  validate_group(*client, group);
+  std::shared_ptr<Group> self(new Group(std::move(client), group, std::move(callback)));
+  int state = self->listen();
+  {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    if (!self->session_) self->session_ = state;
+  }
+  if (self->callback_ && !self->run_on_loop([&] { self->observe(); })) {
+    self->unlisten();
+    fail(OFFKV_ECLOSED, "client is closed");
+  }
+  return self;
+}
+
+void Group::session_changed(int state, const std::string &message) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (finished_) return;
+  session_ = state;
+  ++membership_generation_;
+  ++observe_generation_;
+  switch (state) {
+    case OFFKV_SESSION_LOST:
+      member_.clear();  // it went with the session
+      member_unknown_ = false;
+      self_watch_.reset();
+      if (callback_) post([this] { drop_view(); });
+      break;
+    case OFFKV_SESSION_CONNECTED:
+      post([this] { maintain(); });
+      if (callback_) post([this] { observe(); });
+      break;
+    case OFFKV_SESSION_CLOSED:
+      finished_ = true;
+      break;
+    default:
+      break;
+  }
+  (void)message;
+}
+
+// ---- Membership ----
+
+void Group::join(std::string payload) {
+  check_payload("group member", payload);
+  std::string token = new_token();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) fail(OFFKV_ECLOSED, "group handle on '" + group_ + "' is closed");
+    if (joined_)
+      fail(OFFKV_EINVAL, "this handle is already a member of '" + group_ + "'" +
+                             (member_.empty() ? "" : " (as '" + member_ + "')"));
+    joined_ = true;
+    joining_ = true;
+    token_ = token;
+    payload_ = payload;
+    published_ = payload;
+    member_.clear();
+    member_unknown_ = false;
+    ++membership_generation_;
+  }
+  std::string member;
+  try {
+    ensure_path(*client_, group_);
+    member = create_member(*client_, group_, token, payload);
+  } catch (const Error &e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    joining_ = false;
+    if (token_ == token) {
+      if (outcome_unknown(e.code()) && joined_) {
+        member_unknown_ = true;  // maintain() finds it, or creates it
+        post([this] { maintain(); });
+        return;
+      }
+      joined_ = false;
+    }
+    throw;
+  }
+  bool stray;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    joining_ = false;
+    stray = !joined_ || token_ != token;  // left meanwhile
+    if (!stray) {
+      member_ = member;
+      member_version_ = 1;
+    }
+  }
+  if (stray) {
+    erase_member(*client_, member);
+    return;
+  }
+  post([this] { maintain(); });
+}
+
+void Group::maintain() {
+  std::uint64_t generation;
+  std::string member, token, payload;
+  bool unknown;
+  WatchPtr old;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_ || !joined_ || joining_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    generation = ++membership_generation_;
+    member = member_;
+    unknown = member_unknown_;
+    token = token_;
+    payload = payload_;
+    old = std::move(self_watch_);
+  }
+  if (old) client_->cancel(old);
+  try {
+    if (member.empty()) {
+      if (unknown) {
+        if (auto own = find_own_or_none(*client_, group_, token)) member = own->key;
+      }
+      bool created = false;
+      if (member.empty()) {
+        ensure_path(*client_, group_);
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (!joined_ || token_ != token) return;
+        }
+        try {
+          member = create_member(*client_, group_, token, payload);
+          created = true;
+        } catch (const Error &e) {
+          if (outcome_unknown(e.code())) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (token_ == token) member_unknown_ = true;
+          }
+          throw;
+        }
+      }
+      bool stray;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        // Kept even if leave() started meanwhile: its last step (queued after this
+        // one) takes and erases it. A different token means a later join().
+        stray = token_ != token;
+        if (!stray) {
+          member_ = member;
+          member_unknown_ = false;
+          if (created) {
+            published_ = payload;
+            member_version_ = 1;
+          } else {
+            member_version_ = -1;
+            published_.clear();  // adopted: re-publish to be sure
+          }
+        }
+      }
+      if (stray) {
+        erase_member(*client_, member);
+        return;
+      }
+    }
+    auto self = std::static_pointer_cast<Group>(shared_from_this());
+    EventCallback callback = weak_callback(self, [generation](Group &g, const Event &ev) {
+      g.on_self_watch(generation, ev);
+    });
+    WatchPtr watch;
+    std::int64_t version = client_->exists(member, &callback, &watch);
+    if (version == 0) {
+      // Erased by someone (or gone with a session we have not heard lost yet). Erase
+      // it to be sure (a stale read must not leave a second member of ours).
+      client_->cancel(watch);
+      erase_member(*client_, member);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (member_ == member) member_.clear();
+      }
+      post([this] { maintain(); });
+      return;
+    }
+    bool stale, publish;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stale = generation != membership_generation_ || !joined_ || member_ != member;
+      if (!stale) self_watch_ = watch;
+      publish = !stale && published_ != payload_;
+    }
+    if (stale) client_->cancel(watch);
+    if (publish) publish_payload();
+    reset_backoff();
+  } catch (const Error &e) {
+    if (e.code() == OFFKV_ECLOSED) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    post_later([this] { maintain(); });
+  }
+}
+
+void Group::on_self_watch(std::uint64_t generation, const Event &event) {
+  if (event.type == OFFKV_EVENT_ENDED) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (generation != membership_generation_) return;
+  }
+  maintain();  // DELETED: re-create; CHANGED (our own update): re-arm
+}
+
+void Group::publish_payload() {
+  std::string member, payload;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    member = member_;
+    payload = payload_;
+    if (member.empty() || published_ == payload) return;
+  }
+  // Only if the node still exists: a set on a vanished member would create a
+  // persistent node in its place.
+  Txn txn;
+  TxnOp check;
+  check.kind = TxnOpKind::Check;
+  check.path = member;
+  check.version = OFFKV_ANY_VERSION;
+  txn.checks.push_back(check);
+  TxnOp set;
+  set.kind = TxnOpKind::Set;
+  set.path = member;
+  set.value = payload;
+  txn.ops.push_back(set);
+  std::int64_t version;
+  try {
+    version = client_->commit(txn).at(0).version;
+  } catch (const TxnFailed &) {
+    post([this] { maintain(); });  // gone: re-created with payload_
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (member_ == member) {
+    published_ = payload;
+    member_version_ = version;
+  }
+}
+
+void Group::update(std::string payload) {
+  check_payload("group member", payload);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) fail(OFFKV_ECLOSED, "group handle on '" + group_ + "' is closed");
+    if (!joined_) fail(OFFKV_EINVAL, "this handle is not a member of '" + group_ + "'");
+    payload_ = std::move(payload);
+  }
+  // Serialised with maintain() on the event thread.
+  if (!run_on_loop([this] { publish_payload(); }))
+    fail(OFFKV_ECLOSED, "client is closed");
+}
+
+void Group::take_membership(std::string *member, bool *unknown, std::string *token,
+                            WatchPtr *watch) {
+  *member = member_;
+  member_.clear();
+  *unknown = member_unknown_;
+  member_unknown_ = false;
+  *token = token_;
+  *watch = std::move(self_watch_);
+}
+
+void Group::drop_membership(const std::string &member, bool unknown,
+                            const std::string &token, const WatchPtr &watch) {
+  if (watch) client_->cancel(watch);
+  if (!member.empty()) {
+    erase_member(*client_, member);
+  } else if (unknown) {
+    try {
+      if (auto own = find_own_or_none(*client_, group_, token))
+        erase_member(*client_, own->key);
+    } catch (const Error &e) {
+      if (e.code() != OFFKV_ECLOSED && e.code() != OFFKV_ESESSION) throw;
+    }
+  }
+}
+
+void Group::leave() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!joined_) fail(OFFKV_EINVAL, "this handle is not a member of '" + group_ + "'");
+    joined_ = false;
+    ++membership_generation_;
+  }
+  std::string member, token;
+  bool unknown = false;
+  WatchPtr watch;
+  auto last_step = [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    take_membership(&member, &unknown, &token, &watch);
+  };
+  if (!run_on_loop(last_step)) last_step();
+  drop_membership(member, unknown, token, watch);
+}
+
+std::optional<Member> Group::self() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (member_.empty()) return std::nullopt;
+  Member m;
+  if (auto parsed = parse_member(member_)) m = *parsed;
+  m.payload = published_;
+  m.version = member_version_;
+  return m;
+}
+
+std::vector<Member> Group::members() {
+  std::vector<Member> out;
+  std::vector<Member> listed;
+  try {
+    listed = list_members(*client_, group_);
+  } catch (const Error &e) {
+    if (e.code() != OFFKV_ENOENT) throw;
+    return out;
+  }
+  for (auto &m : listed) {
+    try {
+      Node node = client_->get(m.key, nullptr, nullptr);
+      m.payload = std::move(node.value);
+      m.version = node.version;
+      out.push_back(std::move(m));
+    } catch (const Error &e) {
+      if (e.code() != OFFKV_ENOENT) throw;  // left meanwhile
+    }
+  }
+  return out;
+}
+
+void Group::close() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    finished_ = true;
+    joined_ = false;
+    ++membership_generation_;
+    ++observe_generation_;
+  }
+  unlisten();
+  std::string member, token;
+  bool unknown = false;
+  WatchPtr watch, children;
+  std::vector<WatchPtr> data;
+  auto last_step = [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    silenced_ = true;
+    take_membership(&member, &unknown, &token, &watch);
+    children = std::move(children_watch_);
+    for (auto &entry : snapshot_) data.push_back(entry.second.watch);
+    snapshot_.clear();
+  };
+  if (!run_on_loop(last_step)) last_step();
+  if (children) client_->cancel(children);
+  for (auto &w : data)
+    if (w) client_->cancel(w);
+  drop_membership(member, unknown, token, watch);
+}
+
+// ---- Observation ----
+
+bool Group::read_member(Member &member) {
+  auto self = std::static_pointer_cast<Group>(shared_from_this());
+  std::uint64_t id = next_data_id_++;
+  std::string key = member.key;
+  EventCallback callback = weak_callback(
+      self, [key, id](Group &g, const Event &ev) { g.on_data(key, id, ev); });
+  WatchPtr watch;
+  try {
+    Node node = client_->get(key, &callback, &watch);
+    member.payload = std::move(node.value);
+    member.version = node.version;
+  } catch (const Error &e) {
+    if (e.code() != OFFKV_ENOENT) throw;
+    return false;  // left meanwhile; the children watch tells
+  }
+  Watched &w = snapshot_[key];
+  if (w.watch) client_->cancel(w.watch);
+  w.member = member;
+  w.watch = watch;
+  w.id = id;
+  return true;
+}
+
+void Group::observe() {
+  std::uint64_t generation;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_ || !callback_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    generation = ++observe_generation_;
+  }
+  WatchPtr old = std::move(children_watch_);
+  if (old) client_->cancel(old);
+  auto self = std::static_pointer_cast<Group>(shared_from_this());
+  EventCallback callback = weak_callback(
+      self, [generation](Group &g, const Event &ev) { g.on_children(generation, ev); });
+  try {
+    std::vector<Member> listed;
+    WatchPtr watch;
+    try {
+      listed = list_members(*client_, group_, &callback, &watch);
+    } catch (const Error &e) {
+      if (e.code() != OFFKV_ENOENT) throw;
+      if (client_->exists(group_, &callback, &watch) != 0) {
+        client_->cancel(watch);  // created meanwhile
+        post([this] { observe(); });
+        return;
+      }
+    }
+    // Members that left: drop them and their watches.
+    for (auto it = snapshot_.begin(); it != snapshot_.end();) {
+      if (index_of(listed, it->first) >= 0) {
+        ++it;
+        continue;
+      }
+      if (it->second.watch) client_->cancel(it->second.watch);
+      it = snapshot_.erase(it);
+    }
+    // Members that joined (or whose watch is spent): read them with a data watch.
+    try {
+      for (auto &m : listed) {
+        auto it = snapshot_.find(m.key);
+        if (it != snapshot_.end() && it->second.watch && !it->second.watch->finished())
+          continue;
+        read_member(m);
+      }
+    } catch (...) {
+      client_->cancel(watch);
+      throw;
+    }
+    bool stale;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stale = generation != observe_generation_ || finished_;
+    }
+    if (stale) {
+      client_->cancel(watch);
+      return;
+    }
+    children_watch_ = watch;
+    publish_snapshot(OFFKV_OK, "");
+    reset_backoff();
+  } catch (const Error &e) {
+    if (e.code() == OFFKV_ECLOSED) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    post_later([this] { observe(); });
+  }
+}
+
+void Group::on_children(std::uint64_t generation, const Event &event) {
+  if (event.type == OFFKV_EVENT_ENDED) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (generation != observe_generation_) return;
+  }
+  observe();
+}
+
+void Group::on_data(const std::string &key, std::uint64_t id, const Event &event) {
+  if (event.type == OFFKV_EVENT_ENDED) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) return;
+  }
+  auto it = snapshot_.find(key);
+  if (it == snapshot_.end() || it->second.id != id) return;  // superseded
+  if (event.type == OFFKV_EVENT_DELETED) {
+    snapshot_.erase(it);
+  } else {
+    Member m = it->second.member;
+    try {
+      if (!read_member(m)) snapshot_.erase(key);
+    } catch (const Error &) {
+      post([this] { observe(); });  // re-reads every member whose watch is spent
+      return;
+    }
+  }
+  publish_snapshot(OFFKV_OK, "");
+}
+
+void Group::drop_view() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) return;
+  }
+  // The session's watches have ended: forget them.
+  children_watch_.reset();
+  snapshot_.clear();
+  publish_snapshot(OFFKV_ESESSION, "session lost: membership unknown until reconnected");
+}
+
+void Group::publish_snapshot(int error, const std::string &message) {
+  std::vector<Member> members;
+  for (const auto &entry : snapshot_) members.push_back(entry.second.member);
+  std::sort(members.begin(), members.end(),
+            [](const Member &a, const Member &b) { return a.sequence < b.sequence; });
+  std::vector<std::pair<std::string, std::string>> view;
+  for (const auto &m : members) view.emplace_back(m.key, m.payload);
+  if (delivered_ && error == OFFKV_OK && last_error_ == OFFKV_OK &&
+      view == last_delivered_)
+    return;
+  delivered_ = true;
+  last_error_ = error;
+  last_delivered_ = view;
+  RecipeEvent event;
+  event.type = OFFKV_EVENT_MEMBERS;
+  event.group = group_;
+  event.members = std::move(members);
+  std::lock_guard<std::mutex> lock(mutex_);
+  event.session_state = session_;
+  event.error = error;
+  event.message = message;
+  post([this, event] { deliver(event); });
+}
+
+void Group::deliver(const RecipeEvent &event) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (silenced_) return;
+  }
+  if (callback_) callback_(event);
+}
+
+}  // namespace recipes
+}  // namespace offkv

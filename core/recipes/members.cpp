@@ -1,0 +1,197 @@
+#include "members.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "../error.hpp"
+#include "offkv.h"
+
+namespace offkv {
+namespace recipes {
+
+namespace {
+
+constexpr const char kPrefix[] = "member-";
+constexpr std::size_t kPrefixLen = sizeof(kPrefix) - 1;
+constexpr std::size_t kTokenLen = 16;
+constexpr std::size_t kSeqLen = 10;
+// Attempts (and pauses between them) for writes whose outcome was unknown.
+constexpr int kAttempts = 4;
+constexpr int kPauseMs = 200;
+
+bool is_hex(const std::string &s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+bool is_digits(const std::string &s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void pause(int attempt) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(kPauseMs * (attempt + 1)));
+}
+
+}  // namespace
+
+std::string new_token() {
+  static std::mutex mutex;
+  static std::mt19937_64 rng([] {
+    std::random_device rd;
+    std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    return seed ^ static_cast<std::uint64_t>(
+                      std::chrono::steady_clock::now().time_since_epoch().count());
+  }());
+  std::uint64_t value;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    value = rng();
+  }
+  char out[kTokenLen + 1];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(value));
+  return out;
+}
+
+std::string member_prefix(const std::string &group, const std::string &token) {
+  return group + "/" + kPrefix + token + "-";
+}
+
+void validate_group(Client &client, const std::string &group) {
+  client.validate(group);
+  try {
+    client.validate(member_prefix(group, std::string(kTokenLen, '0')) +
+                    std::string(kSeqLen, '0'));
+  } catch (const Error &e) {
+    fail(e.code(), "group '" + group + "' is too long for its member keys: " + e.what());
+  }
+}
+
+std::optional<Member> parse_member(const std::string &key) {
+  std::size_t slash = key.rfind('/');
+  if (slash == std::string::npos) return std::nullopt;
+  std::string name = key.substr(slash + 1);
+  if (name.size() != kPrefixLen + kTokenLen + 1 + kSeqLen) return std::nullopt;
+  if (name.compare(0, kPrefixLen, kPrefix) != 0) return std::nullopt;
+  std::string token = name.substr(kPrefixLen, kTokenLen);
+  if (!is_hex(token) || name[kPrefixLen + kTokenLen] != '-') return std::nullopt;
+  std::string seq = name.substr(kPrefixLen + kTokenLen + 1);
+  if (!is_digits(seq)) return std::nullopt;
+  Member m;
+  m.key = key;
+  m.token = token;
+  m.sequence = std::stoll(seq);
+  return m;
+}
+
+std::vector<Member> list_members(Client &client, const std::string &group,
+                                 const EventCallback *callback, WatchPtr *watch_out) {
+  std::vector<Member> out;
+  for (const auto &key : client.children(group, callback, watch_out)) {
+    if (auto m = parse_member(key)) out.push_back(std::move(*m));
+  }
+  std::sort(out.begin(), out.end(), [](const Member &a, const Member &b) {
+    return a.sequence != b.sequence ? a.sequence < b.sequence : a.key < b.key;
+  });
+  return out;
+}
+
+int index_of(const std::vector<Member> &members, const std::string &key) {
+  for (std::size_t i = 0; i < members.size(); ++i)
+    if (members[i].key == key) return static_cast<int>(i);
+  return -1;
+}
+
+void ensure_path(Client &client, const std::string &key) {
+  if (client.exists(key, nullptr, nullptr) != 0) return;
+  // Create from the top down; an existing ancestor is fine.
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = key.find('/', pos + 1);
+    std::string part = key.substr(0, pos);
+    try {
+      client.create(part, "", 0);
+    } catch (const Error &e) {
+      if (e.code() != OFFKV_EEXIST) throw;
+    }
+  }
+}
+
+bool outcome_unknown(int code) {
+  return code == OFFKV_ECONNLOSS || code == OFFKV_ETIMEOUT;
+}
+
+std::optional<Member> find_own(Client &client, const std::string &group,
+                               const std::string &token) {
+  std::optional<Member> found;
+  for (auto &m : list_members(client, group)) {
+    if (m.token != token) continue;
+    if (!found) {
+      found = m;
+    } else {
+      erase_member(client, m.key);  // a duplicate from an earlier retry
+    }
+  }
+  return found;
+}
+
+std::optional<Member> find_own_or_none(Client &client, const std::string &group,
+                                       const std::string &token) {
+  try {
+    return find_own(client, group, token);
+  } catch (const Error &e) {
+    if (e.code() != OFFKV_ENOENT) throw;
+    return std::nullopt;
+  }
+}
+
+void check_payload(const std::string &what, const std::string &payload) {
+  if (payload.size() > OFFKV_MAX_VALUE_SIZE)
+    fail(OFFKV_ETOOBIG, what + " payload is " + std::to_string(payload.size()) +
+                            " bytes; the limit is " +
+                            std::to_string(OFFKV_MAX_VALUE_SIZE));
+}
+
+std::string create_member(Client &client, const std::string &group,
+                          const std::string &token, const std::string &payload) {
+  const std::string prefix = member_prefix(group, token);
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return client.create(prefix, payload, OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL);
+    } catch (const Error &e) {
+      if (!outcome_unknown(e.code()) || attempt + 1 >= kAttempts) throw;
+      // Did it happen? Look for our token before trying again.
+      for (;; ++attempt) {
+        pause(attempt);
+        try {
+          if (auto own = find_own_or_none(client, group, token)) return own->key;
+          break;  // it did not: create again
+        } catch (const Error &again) {
+          if (!outcome_unknown(again.code()) || attempt + 1 >= kAttempts) throw e;
+        }
+      }
+    }
+  }
+}
+
+bool erase_member(Client &client, const std::string &key) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      client.erase(key, 0);
+      return true;
+    } catch (const Error &e) {
+      int code = e.code();
+      if (code == OFFKV_ENOENT || code == OFFKV_ECLOSED || code == OFFKV_ESESSION)
+        return false;
+      if (!outcome_unknown(code) || attempt + 1 >= kAttempts) throw;
+      pause(attempt);
+    }
+  }
+}
+
+}  // namespace recipes
+}  // namespace offkv

@@ -1,0 +1,86 @@
+// The node scheme every recipe shares: under a group key G, each participant is one
+// ephemeral sequential child
+//
+//     G/member-<token>-<10 digits>
+//
+// <token> is 16 hex digits chosen by the participant before it creates the node, so
+// that after a create whose outcome is unknown (connection lost, timeout) it can find
+// its own node again instead of leaving an orphan (Curator's "protected" mode). The
+// 10-digit counter orders the participants: the lowest sequence is the oldest, i.e.
+// the leader or the lock holder. Children that do not have this form are ignored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../client.hpp"
+
+namespace offkv {
+namespace recipes {
+
+// One member node as read from the store (payload and version only when read).
+struct Member {
+  std::string key;  // client key: G/member-<token>-<seq>
+  std::string token;
+  std::int64_t sequence = -1;
+  std::string payload;
+  std::int64_t version = 0;
+};
+
+// A fresh random token (16 lowercase hex digits).
+std::string new_token();
+
+// "G/member-<token>-": the key to create with OFFKV_SEQUENTIAL.
+std::string member_prefix(const std::string &group, const std::string &token);
+
+// Checks, with no I/O, that group is a valid key for this client and that its
+// member keys fit the limits too (EINVAL, ETOOBIG, ECLOSED).
+void validate_group(Client &client, const std::string &group);
+
+// Parses a member key; nullopt for children that are not members.
+std::optional<Member> parse_member(const std::string &key);
+
+// The members of group, sorted by sequence (one children() round trip). callback and
+// watch_out as for Client::children. Throws what children() throws (ENOENT if the
+// group node does not exist).
+std::vector<Member> list_members(Client &client, const std::string &group,
+                                 const EventCallback *callback = nullptr,
+                                 WatchPtr *watch_out = nullptr);
+
+// Index of the member with this key in members, or -1.
+int index_of(const std::vector<Member> &members, const std::string &key);
+
+// Creates key and its missing ancestors as persistent empty nodes (another client
+// creating them at the same time is fine). One exists() round trip when key exists.
+void ensure_path(Client &client, const std::string &key);
+
+// True for the codes after which a write may or may not have happened.
+bool outcome_unknown(int code);
+
+// Creates this participant's member node. On success returns its key. If the
+// outcome is unknown, looks for the token (retrying a few times while the session
+// lives) and returns the node found, erasing duplicates; throws the original error if
+// it cannot find out. Any other failure is thrown as is.
+std::string create_member(Client &client, const std::string &group,
+                          const std::string &token, const std::string &payload);
+
+// The member carrying token, if any, after erasing duplicates (keeps the lowest).
+std::optional<Member> find_own(Client &client, const std::string &group,
+                               const std::string &token);
+
+// Like find_own, but a group that does not exist has no member (nullopt).
+std::optional<Member> find_own_or_none(Client &client, const std::string &group,
+                                       const std::string &token);
+
+// Throws ETOOBIG for a payload above OFFKV_MAX_VALUE_SIZE (before any write).
+void check_payload(const std::string &what, const std::string &payload);
+
+// Erases the member node; retries unknown outcomes a few times. A node already gone
+// (ENOENT), or a session that ended (ECLOSED, ESESSION: the node went with it) count
+// as done; returns false in those cases, true if this call erased it.
+bool erase_member(Client &client, const std::string &key);
+
+}  // namespace recipes
+}  // namespace offkv

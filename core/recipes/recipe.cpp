@@ -1,0 +1,88 @@
+#include "recipe.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <future>
+#include <thread>
+
+#include "offkv.h"
+
+namespace offkv {
+namespace recipes {
+
+Recipe::Recipe(std::shared_ptr<Client> client) : client_(std::move(client)) {}
+
+Recipe::~Recipe() { unlisten(); }
+
+int Recipe::listen() {
+  std::weak_ptr<Recipe> weak = shared_from_this();
+  listener_ =
+      client_->add_session_listener([weak](int state, const std::string &message) {
+        if (auto self = weak.lock()) self->session_changed(state, message);
+      });
+  return client_->session_state();
+}
+
+void Recipe::unlisten() {
+  std::uint64_t id = listener_.exchange(0);
+  if (id) client_->remove_session_listener(id);
+}
+
+bool Recipe::post(std::function<void()> fn) {
+  return client_->post([self = shared_from_this(), fn = std::move(fn)] { fn(); });
+}
+
+bool Recipe::run_on_loop(const std::function<void()> &fn) {
+  if (client_->on_event_thread()) {
+    fn();
+    return true;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  // fn is captured by reference: this call waits until the task has run, and a
+  // queued task always runs (a stopping loop drains its queue).
+  bool queued = client_->post([self = shared_from_this(), &fn, done] {
+    try {
+      fn();
+      done->set_value();
+    } catch (...) {
+      done->set_exception(std::current_exception());
+    }
+  });
+  if (!queued) return false;
+  finished.get();
+  return true;
+}
+
+void Recipe::post_later(std::function<void()> fn) {
+  if (retry_pending_.exchange(true)) return;
+  int delay = std::min(5000, std::max(200, backoff_ms_.load() * 2));
+  backoff_ms_ = delay;
+  std::weak_ptr<Recipe> weak = shared_from_this();
+  std::thread([weak, delay, fn = std::move(fn)] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    if (auto self = weak.lock()) {
+      self->retry_pending_ = false;
+      self->post(fn);
+    }
+  }).detach();
+}
+
+const char *session_state_name(int state) {
+  switch (state) {
+    case OFFKV_SESSION_CONNECTED:
+      return "CONNECTED";
+    case OFFKV_SESSION_SUSPENDED:
+      return "SUSPENDED";
+    case OFFKV_SESSION_LOST:
+      return "LOST";
+    case OFFKV_SESSION_CLOSED:
+      return "CLOSED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+}  // namespace recipes
+}  // namespace offkv

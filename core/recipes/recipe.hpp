@@ -1,0 +1,94 @@
+// What the four recipes (election, detector, group, lock) share: the client they are
+// built on, the session transitions they react to, and how they run their work.
+//
+// Threading model (docs/recipes.md):
+//  - Every state machine step that reads the store and re-arms watches runs on the
+//    client's event thread, so steps never race with each other or with watch
+//    callbacks. Steps call the client's ordinary blocking operations.
+//  - Session transitions arrive synchronously on the reporting thread (a backend
+//    thread) through Client::add_session_listener; a recipe only flips its local
+//    state there (e.g. "no longer leader") and posts the rest to the event thread.
+//  - User callbacks are posted to the event thread and called with no recipe lock
+//    held; they may call any offkv function.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../client.hpp"
+#include "../error.hpp"
+#include "members.hpp"
+
+namespace offkv {
+namespace recipes {
+
+// One notification from a recipe (offkv_recipe_event in the C API).
+struct RecipeEvent {
+  int type = 0;  // OFFKV_EVENT_LEADER, _NOT_LEADER, _DETECTED, _MEMBERS
+  // LEADER / NOT_LEADER: this contender's member; DETECTED: the leader (absent when
+  // there is none).
+  bool has_member = false;
+  Member member;
+  std::string group;            // the group (or lock) key
+  std::vector<Member> members;  // MEMBERS: the whole membership, by sequence
+  int session_state = 0;        // the session state when the change was decided
+  int error = 0;                // why, for losses (OFFKV_ECONNLOSS, OFFKV_ESESSION...)
+  std::string message;
+};
+
+using RecipeCallback = std::function<void(const RecipeEvent &)>;
+
+class Recipe : public std::enable_shared_from_this<Recipe> {
+ public:
+  virtual ~Recipe();
+  Recipe(const Recipe &) = delete;
+  Recipe &operator=(const Recipe &) = delete;
+
+ protected:
+  explicit Recipe(std::shared_ptr<Client> client);
+
+  // Starts hearing session transitions (the object must already be owned by a
+  // shared_ptr) and returns the session state at that moment.
+  int listen();
+  // Stops hearing them. Idempotent.
+  void unlisten();
+  // Called for every transition on the reporting thread: quick, no client calls.
+  virtual void session_changed(int state, const std::string &message) = 0;
+
+  // Queues fn on the event thread, keeping this object alive until it ran. false if
+  // the client is closed (fn will never run).
+  bool post(std::function<void()> fn);
+  // Runs fn on the event thread and waits for it (at once when already on it);
+  // rethrows what fn threw. false if the client is closed (fn did not run).
+  bool run_on_loop(const std::function<void()> &fn);
+  // Queues fn after a growing pause (200 ms doubling to 5 s), at most one pending;
+  // for steps that failed while the session looked healthy.
+  void post_later(std::function<void()> fn);
+  void reset_backoff() { backoff_ms_ = 0; }
+
+  // Weak callback helpers: a watch callback must not keep its recipe alive.
+  template <typename Self, typename Fn>
+  static EventCallback weak_callback(const std::shared_ptr<Self> &self, Fn fn) {
+    std::weak_ptr<Self> weak = self;
+    return [weak, fn](const Event &event) {
+      if (auto strong = weak.lock()) fn(*strong, event);
+    };
+  }
+
+  const std::shared_ptr<Client> client_;
+
+ private:
+  std::atomic<std::uint64_t> listener_{0};
+  std::atomic<int> backoff_ms_{0};
+  std::atomic<bool> retry_pending_{false};
+};
+
+// "session lost: ..." style text for a state.
+const char *session_state_name(int state);
+
+}  // namespace recipes
+}  // namespace offkv
