@@ -5,6 +5,15 @@
 #include "error.hpp"
 #include "mem/mem_backend.hpp"
 #include "offkv.h"
+#ifdef OFFKV_WITH_ZK
+#include "zk/zk_backend.hpp"
+#endif
+#ifdef OFFKV_WITH_CONSUL
+#include "consul/consul_backend.hpp"
+#endif
+#ifdef OFFKV_WITH_ETCD
+#include "etcd/etcd_backend.hpp"
+#endif
 
 namespace offkv {
 
@@ -19,15 +28,36 @@ std::unique_ptr<Backend> make_backend(const Endpoint &endpoint, const Options &o
   (void)options;
   const std::string &s = endpoint.scheme;
   if (s == "mem") return make_mem_backend(endpoint);
+#ifdef OFFKV_WITH_ZK
+  if (s == "zk") return make_zk_backend(endpoint, options);
+#else
   if (s == "zk") compiled_out(s, "OFFKV_WITH_ZK");
+#endif
+#ifdef OFFKV_WITH_ETCD
+  if (s == "etcd" || s == "etcds") return make_etcd_backend(endpoint, options);
+#else
   if (s == "etcd" || s == "etcds") compiled_out(s, "OFFKV_WITH_ETCD");
+#endif
+#ifdef OFFKV_WITH_CONSUL
+  if (s == "consul" || s == "consuls") return make_consul_backend(endpoint, options);
+#else
   if (s == "consul" || s == "consuls") compiled_out(s, "OFFKV_WITH_CONSUL");
+#endif
   fail(OFFKV_EINVAL, "unknown scheme '" + s + "'");
 }
 
 bool has_backend(const char *scheme) {
   if (!scheme) return false;
   if (std::strcmp(scheme, "mem") == 0) return true;
+#ifdef OFFKV_WITH_ZK
+  if (std::strcmp(scheme, "zk") == 0) return true;
+#endif
+#ifdef OFFKV_WITH_ETCD
+  if (std::strcmp(scheme, "etcd") == 0 || std::strcmp(scheme, "etcds") == 0) return true;
+#endif
+#ifdef OFFKV_WITH_CONSUL
+  if (std::strcmp(scheme, "consul") == 0 || std::strcmp(scheme, "consuls") == 0) return true;
+#endif
   return false;
 }
 

@@ -1,0 +1,774 @@
+#include "zk_backend.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <set>
+
+#include "../error.hpp"
+#include "../key.hpp"
+#include "offkv.h"
+#include "zk_conn.hpp"
+#include "zk_errors.hpp"
+#include "zk_watches.hpp"
+
+namespace offkv {
+
+namespace {
+
+using namespace zk;
+
+constexpr int kSetAttempts = 16;    // set: setData / create races
+constexpr int kEraseAttempts = 16;  // erase: the subtree changed underneath
+constexpr int kTxnAttempts = 16;    // commit: a pre-read went stale
+
+std::int64_t version_of(const struct Stat &stat) {
+  return std::int64_t(stat.version) + 1;
+}
+
+// ZooKeeper versions are 32-bit; an offkv version above that can never match.
+bool fits(std::int64_t version) {
+  return version >= 1 && version <= std::int64_t(INT_MAX) + 1;
+}
+
+std::string child_path(const std::string &parent, const std::string &name) {
+  return parent == "/" ? "/" + name : parent + "/" + name;
+}
+
+// Sorts paths into a pre-order walk with children sorted bytewise (mem's order).
+void sort_preorder(std::vector<std::string> &paths) {
+  auto key = [](std::string p) {
+    std::replace(p.begin(), p.end(), '/', '\x01');
+    return p;
+  };
+  std::sort(paths.begin(), paths.end(),
+            [&](const std::string &a, const std::string &b) { return key(a) < key(b); });
+}
+
+class ZkBackend : public Backend {
+ public:
+  ZkBackend(const Endpoint &endpoint, const Options &options)
+      : prefix_(endpoint.prefix),
+        root_(prefix_.empty() ? "/" : prefix_),
+        linearizable_(options.read_consistency == OFFKV_READ_LINEARIZABLE),
+        conn_(endpoint.hosts, options) {
+    // The ZooKeeper C client offkv builds against (Debian's libzookeeper-mt) has no
+    // TLS; never ignore TLS settings silently.
+    if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
+        !options.tls_key_file.empty())
+      fail(OFFKV_EUNSUPPORTED,
+           "zk: TLS options were given, but the ZooKeeper C client offkv uses has no "
+           "TLS support; connect over plain zk:// without tls_* options");
+  }
+
+  ~ZkBackend() override { close(); }
+
+  void start(SessionListener listener) override {
+    conn_.start(std::move(listener));
+    ensure_prefix();
+  }
+
+  // Writes: the operation, then settle() so that this client's persistent watches
+  // have reported what the write caused before it returns (as on mem://).
+  std::string create(const std::string &path, const std::string &value,
+                     int flags) override {
+    auto deadline = conn_.deadline();
+    std::string created = create_op(path, value, flags, deadline);
+    conn_.settle(deadline);
+    return created;
+  }
+
+  std::int64_t set(const std::string &path, const std::string &value) override {
+    auto deadline = conn_.deadline();
+    std::int64_t version = set_op(path, value, deadline);
+    conn_.settle(deadline);
+    return version;
+  }
+
+  std::int64_t cas(const std::string &path, const std::string &value,
+                   std::int64_t expected) override {
+    auto deadline = conn_.deadline();
+    std::int64_t version = cas_op(path, value, expected, deadline);
+    conn_.settle(deadline);
+    return version;
+  }
+
+  void erase(const std::string &path, std::int64_t expected) override {
+    auto deadline = conn_.deadline();
+    erase_op(path, expected, deadline);
+    conn_.settle(deadline);
+  }
+
+  std::vector<OpResult> commit(const Txn &txn) override {
+    auto deadline = conn_.deadline();
+    std::vector<OpResult> results = commit_op(txn, deadline);
+    conn_.settle(deadline);
+    return results;
+  }
+
+  std::string create_op(const std::string &path, const std::string &value, int flags,
+                        Clock::time_point deadline) {
+    int mode = ((flags & OFFKV_EPHEMERAL) ? ZOO_EPHEMERAL : 0) |
+               ((flags & OFFKV_SEQUENTIAL) ? ZOO_SEQUENCE : 0);
+    CallPtr call = issue_create(path, value, mode, "create '" + show(path) + "'");
+    int rc = conn_.wait(call, deadline, "create '" + show(path) + "'");
+    if (rc != ZOK) create_failed(rc, path);
+    return call->created;
+  }
+
+  std::int64_t set_op(const std::string &path, const std::string &value,
+                      Clock::time_point deadline) {
+    std::string what = "set '" + show(path) + "'";
+    for (int attempt = 0; attempt < kSetAttempts; ++attempt) {
+      CallPtr call = issue_set(path, value, -1, what);
+      int rc = conn_.wait(call, deadline, what);
+      if (rc == ZOK) return version_of(call->stat);
+      if (rc != ZNONODE) fail_zk(rc, "zk: cannot " + what);
+      call = issue_create(path, value, 0, what);
+      rc = conn_.wait(call, deadline, what);
+      if (rc == ZOK) return 1;
+      if (rc != ZNODEEXISTS) create_failed(rc, path);
+      // Created by someone else in between: replace it.
+    }
+    fail(OFFKV_ESERVICE, "zk: cannot " + what + ": the node kept being created and " +
+                             "erased concurrently");
+  }
+
+  std::int64_t cas_op(const std::string &path, const std::string &value,
+                      std::int64_t expected, Clock::time_point deadline) {
+    std::string what = "cas on '" + show(path) + "'";
+    if (expected == 0) {
+      CallPtr call = issue_create(path, value, 0, what);
+      int rc = conn_.wait(call, deadline, what);
+      if (rc == ZOK) return 1;
+      if (rc == ZNODEEXISTS)
+        throw Error(OFFKV_EVERSION,
+                    what + ": expected no node, but it exists" + zk_words(rc));
+      create_failed(rc, path);
+    }
+    if (!fits(expected))
+      fail(OFFKV_EVERSION, what + ": expected version " + std::to_string(expected) +
+                               ", which no ZooKeeper node can have");
+    CallPtr call = issue_set(path, value, static_cast<int>(expected - 1), what);
+    int rc = conn_.wait(call, deadline, what);
+    if (rc == ZOK) return version_of(call->stat);
+    if (rc == ZBADVERSION)
+      throw Error(OFFKV_EVERSION, what + ": expected version " +
+                                      std::to_string(expected) + ", found " +
+                                      found_version(path, deadline) + zk_words(rc));
+    if (rc == ZNONODE)
+      throw Error(OFFKV_EVERSION, what + ": expected version " +
+                                      std::to_string(expected) + ", node does not exist" +
+                                      zk_words(rc));
+    fail_zk(rc, "zk: " + what);
+  }
+
+  Node get(const std::string &path, const WatchPtr &watch) override {
+    std::string what = "get '" + show(path) + "'";
+    auto deadline = conn_.deadline();
+    CallPtr call = conn_.submit(
+        [&](zhandle_t *zh, const GenerationPtr &gen, Call &c, const void *data) {
+          sync_first(zh);
+          if (!watch) return zoo_aget(zh, path.c_str(), 0, call_data_done, data);
+          OneShotContext *ctx = oneshot(gen, watch, WatchKind::Data, path, c, false);
+          return zoo_awget(zh, path.c_str(), oneshot_watcher, ctx, call_data_done, data);
+        },
+        what);
+    int rc = conn_.wait(call, deadline, what);
+    if (rc == ZNONODE)
+      throw Error(OFFKV_ENOENT,
+                  "cannot get '" + show(path) + "': no such node" + zk_words(rc));
+    if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
+    return Node{call->value, version_of(call->stat)};
+  }
+
+  std::int64_t exists(const std::string &path, const WatchPtr &watch) override {
+    std::string what = "exists '" + show(path) + "'";
+    auto deadline = conn_.deadline();
+    CallPtr call = conn_.submit(
+        [&](zhandle_t *zh, const GenerationPtr &gen, Call &c, const void *data) {
+          sync_first(zh);
+          if (!watch) return zoo_aexists(zh, path.c_str(), 0, call_stat_done, data);
+          OneShotContext *ctx = oneshot(gen, watch, WatchKind::Exists, path, c, true);
+          return zoo_awexists(zh, path.c_str(), oneshot_watcher, ctx, call_stat_done,
+                              data);
+        },
+        what);
+    int rc = conn_.wait(call, deadline, what);
+    if (rc == ZNONODE) return 0;
+    if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
+    return version_of(call->stat);
+  }
+
+  std::vector<std::string> children(const std::string &path,
+                                    const WatchPtr &watch) override {
+    std::string what = "list '" + show(path) + "'";
+    auto deadline = conn_.deadline();
+    CallPtr call = conn_.submit(
+        [&](zhandle_t *zh, const GenerationPtr &gen, Call &c, const void *data) {
+          sync_first(zh);
+          if (!watch)
+            return zoo_aget_children2(zh, path.c_str(), 0, call_strings_stat_done, data);
+          OneShotContext *ctx = oneshot(gen, watch, WatchKind::Children, path, c, false);
+          return zoo_awget_children2(zh, path.c_str(), oneshot_watcher, ctx,
+                                     call_strings_stat_done, data);
+        },
+        what);
+    int rc = conn_.wait(call, deadline, what);
+    if (rc == ZNONODE) {
+      if (path == root_) return {};  // the root always exists for offkv
+      throw Error(OFFKV_ENOENT,
+                  "cannot list '" + show(path) + "': no such node" + zk_words(rc));
+    }
+    if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
+    std::vector<std::string> out;
+    for (const auto &name : call->strings) {
+      if (path == "/" && name == "zookeeper") continue;  // ZooKeeper's own tree
+      out.push_back(child_path(path, name));
+    }
+    return out;
+  }
+
+  void erase_op(const std::string &path, std::int64_t expected,
+                Clock::time_point deadline) {
+    std::string what = "erase '" + show(path) + "'";
+    if (expected != 0 && !fits(expected))
+      throw Error(OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
+                                      std::to_string(expected) + ", found " +
+                                      found_version(path, deadline));
+    int top_version = expected == 0 ? -1 : static_cast<int>(expected - 1);
+    // A leaf (the common case) goes in one round trip.
+    CallPtr call = conn_.submit(
+        [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+          return zoo_adelete(zh, path.c_str(), top_version, call_void_done, data);
+        },
+        what);
+    int rc = conn_.wait(call, deadline, what);
+    for (int attempt = 0;; ++attempt) {
+      if (rc == ZOK) return;
+      if (rc == ZNONODE)
+        throw Error(OFFKV_ENOENT,
+                    "cannot erase '" + show(path) + "': no such node" + zk_words(rc));
+      if (rc == ZBADVERSION)
+        throw Error(OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
+                                        std::to_string(expected) + ", found " +
+                                        found_version(path, deadline) + zk_words(rc));
+      if (rc != ZNOTEMPTY && rc != ZRUNTIMEINCONSISTENCY)
+        fail_zk(rc, "zk: cannot " + what);
+      if (attempt >= kEraseAttempts)
+        throw Error(OFFKV_ENOTEMPTY,
+                    "zk: cannot " + what + ": its subtree kept changing (" +
+                        std::to_string(kEraseAttempts) + " attempts)" + zk_words(rc));
+      // The whole subtree, deepest first, in one multi; the top keeps the version
+      // check. NOTEMPTY / NONODE on an inner node: it changed underneath, again.
+      std::vector<std::string> nodes;
+      rc = list_subtree(path, deadline, what, nodes);
+      if (rc != ZOK) continue;
+      auto multi =
+          std::make_shared<std::vector<std::string>>(nodes.rbegin(), nodes.rend());
+      call = conn_.submit(
+          [&](zhandle_t *zh, const GenerationPtr &, Call &c, const void *data) {
+            c.ops.resize(multi->size());
+            c.results.resize(multi->size());
+            for (std::size_t i = 0; i < multi->size(); ++i)
+              zoo_delete_op_init(&c.ops[i], (*multi)[i].c_str(),
+                                 (*multi)[i] == path ? top_version : -1);
+            return zoo_amulti(zh, static_cast<int>(c.ops.size()), c.ops.data(),
+                              c.results.data(), call_void_done, data);
+          },
+          what);
+      rc = conn_.wait(call, deadline, what);
+      if (rc == ZOK) return;
+      int failed = first_failure(*call);
+      if (failed < 0) fail_zk(rc, "zk: cannot " + what);
+      rc = call->results[failed].err;
+      if ((*multi)[failed] != path && (rc == ZNONODE || rc == ZNOTEMPTY)) rc = ZNOTEMPTY;
+    }
+  }
+
+  std::vector<OpResult> commit_op(const Txn &txn, Clock::time_point deadline) {
+    const std::string what = "commit a transaction";
+    if (txn.checks.empty() && txn.ops.empty()) return {};
+    const std::size_t nchecks = txn.checks.size();
+    for (int attempt = 0;; ++attempt) {
+      const bool last_try = attempt + 1 >= kTxnAttempts;
+      // 1. Pre-reads, pipelined: checks that zoo_check_op cannot express (0 = absent)
+      //    make every check read (to report the first failing one), sets read the
+      //    version they will replace, erases list their subtree.
+      bool local_checks = false;
+      for (const auto &c : txn.checks)
+        if (c.version == 0 || (c.version > 0 && !fits(c.version))) local_checks = true;
+      std::map<std::string, CallPtr> reads;
+      auto read = [&](const std::string &p) {
+        if (reads.count(p)) return;
+        bool first = reads.empty();
+        reads[p] = conn_.submit(
+            [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+              if (first) sync_first(zh);  // the 0-checks judge from these reads
+              return zoo_aexists(zh, p.c_str(), 0, call_stat_done, data);
+            },
+            what);
+      };
+      if (local_checks)
+        for (const auto &c : txn.checks) read(c.path);
+      for (const auto &op : txn.ops)
+        if (op.kind == TxnOpKind::Set) read(op.path);
+      std::map<std::string, std::int64_t> state;  // path -> version, 0 = absent
+      for (auto &entry : reads) {
+        int rc = conn_.wait(entry.second, deadline, what);
+        if (rc == ZOK)
+          state[entry.first] = version_of(entry.second->stat);
+        else if (rc == ZNONODE)
+          state[entry.first] = 0;
+        else
+          fail_zk(rc, "zk: cannot " + what);
+      }
+      std::map<std::string, std::vector<std::string>> subtrees;
+      bool stale = false;
+      for (const auto &op : txn.ops) {
+        if (op.kind != TxnOpKind::Erase || subtrees.count(op.path)) continue;
+        std::vector<std::string> nodes;
+        int rc = list_subtree(op.path, deadline, what, nodes);
+        if (rc == ZNOTEMPTY) stale = true;
+        subtrees[op.path] = rc == ZOK ? nodes : std::vector<std::string>{};
+      }
+      if (stale && !last_try) continue;
+
+      // 2. Checks evaluated on the pre-read (only when one is a 0-check).
+      if (local_checks) {
+        for (std::size_t i = 0; i < nchecks; ++i) {
+          const TxnOp &c = txn.checks[i];
+          std::int64_t actual = state[c.path];
+          bool ok = c.version == OFFKV_ANY_VERSION ? actual != 0 : actual == c.version;
+          if (ok) continue;
+          int code = (c.version != 0 && actual == 0) ? OFFKV_ENOENT
+                     : (c.version == 0)              ? OFFKV_EEXIST
+                                                     : OFFKV_EVERSION;
+          throw TxnFailed(i, code, check_message(c, actual));
+        }
+      }
+
+      // 3. The raw multi, with what earlier ops of this transaction did.
+      enum Role { Check, Create, SetUpdate, SetCreate, EraseTop, EraseInner };
+      struct Raw {
+        std::size_t index;
+        Role role;
+        std::string path;
+      };
+      auto raws = std::make_shared<std::vector<Raw>>();
+      std::map<std::string, std::int64_t> overlay = state;
+      std::set<std::string> created;  // non-sequential creates of this transaction
+      for (std::size_t i = 0; i < nchecks; ++i) {
+        const TxnOp &c = txn.checks[i];
+        if (c.version == 0 || (c.version > 0 && !fits(c.version))) continue;  // local
+        raws->push_back({i, Check, c.path});
+      }
+      for (std::size_t j = 0; j < txn.ops.size(); ++j) {
+        const TxnOp &op = txn.ops[j];
+        std::size_t index = nchecks + j;
+        switch (op.kind) {
+          case TxnOpKind::Create:
+            raws->push_back({index, Create, op.path});
+            if (!(op.flags & OFFKV_SEQUENTIAL)) {
+              overlay[op.path] = 1;
+              created.insert(op.path);
+            }
+            break;
+          case TxnOpKind::Set: {
+            std::int64_t cur = overlay.count(op.path) ? overlay[op.path] : 0;
+            if (cur > 0) {
+              raws->push_back({index, SetUpdate, op.path});
+              overlay[op.path] = cur + 1;
+            } else {
+              raws->push_back({index, SetCreate, op.path});
+              overlay[op.path] = 1;
+              created.insert(op.path);
+            }
+            break;
+          }
+          case TxnOpKind::Erase: {
+            std::vector<std::string> nodes;
+            for (const auto &n : subtrees[op.path])
+              if (!(overlay.count(n) && overlay[n] == 0) && n != op.path)
+                nodes.push_back(n);
+            for (const auto &n : created)
+              if (n != op.path && path_covers(op.path, n) && overlay[n] > 0 &&
+                  std::find(nodes.begin(), nodes.end(), n) == nodes.end())
+                nodes.push_back(n);
+            sort_preorder(nodes);
+            for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+              raws->push_back({index, EraseInner, *it});
+              overlay[*it] = 0;
+            }
+            raws->push_back({index, EraseTop, op.path});
+            overlay[op.path] = 0;
+            break;
+          }
+          case TxnOpKind::Check:
+            fail(OFFKV_EINTERNAL, "check among ops");
+        }
+      }
+      std::vector<OpResult> results(txn.ops.size());
+      if (raws->empty()) return results;  // only 0-checks, all passed
+
+      std::vector<std::int64_t> set_base(txn.ops.size(), 0);
+      CallPtr call = conn_.submit(
+          [&](zhandle_t *zh, const GenerationPtr &, Call &c, const void *data) {
+            std::map<std::string, std::int64_t> ov = state;
+            c.ops.resize(raws->size());
+            c.results.resize(raws->size());
+            for (std::size_t k = 0; k < raws->size(); ++k) {
+              const Raw &r = (*raws)[k];
+              zoo_op_t *o = &c.ops[k];
+              switch (r.role) {
+                case Check: {
+                  const TxnOp &chk = txn.checks[r.index];
+                  zoo_check_op_init(o, r.path.c_str(),
+                                    chk.version == OFFKV_ANY_VERSION
+                                        ? -1
+                                        : static_cast<int>(chk.version - 1));
+                  break;
+                }
+                case Create: {
+                  const TxnOp &op = txn.ops[r.index - nchecks];
+                  int mode = ((op.flags & OFFKV_EPHEMERAL) ? ZOO_EPHEMERAL : 0) |
+                             ((op.flags & OFFKV_SEQUENTIAL) ? ZOO_SEQUENCE : 0);
+                  c.buffers.emplace_back(r.path.size() + 32, '\0');
+                  zoo_create_op_init(o, r.path.c_str(), op.value.data(),
+                                     static_cast<int>(op.value.size()),
+                                     &ZOO_OPEN_ACL_UNSAFE, mode, c.buffers.back().data(),
+                                     static_cast<int>(c.buffers.back().size()));
+                  if (!(op.flags & OFFKV_SEQUENTIAL)) ov[r.path] = 1;
+                  break;
+                }
+                case SetUpdate: {
+                  const TxnOp &op = txn.ops[r.index - nchecks];
+                  std::int64_t cur = ov[r.path];
+                  set_base[r.index - nchecks] = cur;
+                  c.stats.emplace_back();
+                  zoo_set_op_init(o, r.path.c_str(), op.value.data(),
+                                  static_cast<int>(op.value.size()),
+                                  static_cast<int>(cur - 1), &c.stats.back());
+                  ov[r.path] = cur + 1;
+                  break;
+                }
+                case SetCreate: {
+                  const TxnOp &op = txn.ops[r.index - nchecks];
+                  zoo_create_op_init(o, r.path.c_str(), op.value.data(),
+                                     static_cast<int>(op.value.size()),
+                                     &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
+                  ov[r.path] = 1;
+                  break;
+                }
+                case EraseTop: {
+                  const TxnOp &op = txn.ops[r.index - nchecks];
+                  zoo_delete_op_init(
+                      o, r.path.c_str(),
+                      op.version == 0 ? -1 : static_cast<int>(op.version - 1));
+                  ov[r.path] = 0;
+                  break;
+                }
+                case EraseInner:
+                  zoo_delete_op_init(o, r.path.c_str(), -1);
+                  ov[r.path] = 0;
+                  break;
+              }
+            }
+            return zoo_amulti(zh, static_cast<int>(c.ops.size()), c.ops.data(),
+                              c.results.data(), call_void_done, data);
+          },
+          what);
+      int rc = conn_.wait(call, deadline, what);
+      if (rc == ZOK) {
+        std::size_t buffer = 0;
+        for (std::size_t k = 0; k < raws->size(); ++k) {
+          const Raw &r = (*raws)[k];
+          if (r.index < nchecks) continue;
+          OpResult &out = results[r.index - nchecks];
+          out.path = txn.ops[r.index - nchecks].path;
+          switch (r.role) {
+            case Create:
+              out.path = std::string(call->buffers[buffer++].data());
+              out.version = 1;
+              break;
+            case SetUpdate:
+              out.version = set_base[r.index - nchecks] + 1;
+              break;
+            case SetCreate:
+              out.version = 1;
+              break;
+            default:
+              out.version = 0;
+          }
+        }
+        return results;
+      }
+      int failed = first_failure(*call);
+      if (failed < 0) fail_zk(rc, "zk: cannot " + what);
+      const Raw &r = (*raws)[failed];
+      int err = call->results[failed].err;
+      const TxnOp &item =
+          r.index < nchecks ? txn.checks[r.index] : txn.ops[r.index - nchecks];
+      std::string key = "'" + show(r.path) + "'";
+      bool retry = false;
+      int code = map_error(err);
+      std::string message;
+      switch (r.role) {
+        case Check:
+          message = check_message(item, err == ZNONODE ? 0 : -2);
+          break;
+        case Create:
+        case SetCreate:
+          if (r.role == SetCreate && err == ZNODEEXISTS) retry = true;
+          if (err == ZNONODE)
+            message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
+                      "' does not exist";
+          else if (err == ZNODEEXISTS)
+            message = key + " already exists";
+          else if (err == ZNOCHILDRENFOREPHEMERALS)
+            message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
+                      "' is ephemeral";
+          else
+            message = "cannot create " + key;
+          break;
+        case SetUpdate:
+          retry = err == ZBADVERSION || err == ZNONODE;
+          message = "cannot set " + key;
+          break;
+        case EraseTop:
+          retry = err == ZNOTEMPTY;
+          message = err == ZNONODE ? "cannot erase " + key + ": no such node"
+                    : err == ZBADVERSION
+                        ? "erase of " + key + ": expected version " +
+                              std::to_string(item.version) + ", found another"
+                        : "cannot erase " + key;
+          break;
+        case EraseInner:
+          retry = err == ZNONODE || err == ZNOTEMPTY;
+          message = "cannot erase " + key + ": its subtree changed";
+          break;
+      }
+      if (retry && !last_try) continue;
+      throw TxnFailed(r.index, code, message + zk_words(err));
+    }
+  }
+
+  std::string check_message(const TxnOp &c, std::int64_t actual) const {
+    return "check on '" + show(c.path) + "': expected " +
+           (c.version == OFFKV_ANY_VERSION ? std::string("any version")
+                                           : "version " + std::to_string(c.version)) +
+           ", found " +
+           (actual == -2  ? std::string("another version")
+            : actual != 0 ? "version " + std::to_string(actual)
+                          : std::string("no node"));
+  }
+
+  void watch_persistent(const std::string &path, const WatchPtr &watch) override {
+    std::string what = "watch '" + show(path) + "'";
+    auto deadline = conn_.deadline();
+    // Shared with the handle: if the session expires or the client closes during the
+    // walk, the handle drops its reference and tells the context (retired), while
+    // this caller still holds its own.
+    auto ctx = std::make_shared<PersistentContext>();
+    ctx->watch = watch;
+    ctx->root = path;
+    conn_.with_handle(
+        [&](zhandle_t *zh, const GenerationPtr &gen) {
+          gen->adopt(ctx);
+          persistent_start(zh, ctx.get());
+        },
+        what);
+    std::unique_lock<std::mutex> lock(ctx->mutex);
+    if (!ctx->walked.wait_until(lock, deadline,
+                                [&] { return ctx->pending == 0 || ctx->error != 0; })) {
+      ctx->cancelled = true;
+      fail(OFFKV_ETIMEOUT, "zk: cannot " + what + ": ZooKeeper did not answer within " +
+                               std::to_string(conn_.operation_timeout_ms()) +
+                               " ms (operation_timeout_ms)");
+    }
+    if (ctx->error) {
+      int rc = conn_.closing_code(ctx->error);
+      ctx->cancelled = true;
+      lock.unlock();
+      fail_zk(rc, "zk: cannot " + what);
+    }
+  }
+
+  void unwatch(const WatchPtr &watch) override { conn_.unwatch(watch); }
+
+  void close() override { conn_.close(); }
+
+ private:
+  std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
+
+  // ZooKeeper serves a read from the server the client is connected to, which may lag
+  // the leader. For linearizable reads a sync goes first on the same connection: the
+  // server answers the read only after it caught up with the leader as of the sync
+  // (requests of one session are processed in order). Pipelined: no extra round
+  // trip for the client; the sync's own answer is not needed (a failure of the
+  // connection fails the read after it too).
+  void sync_first(zhandle_t *zh) {
+    if (linearizable_) zoo_async(zh, "/", sync_done, nullptr);
+  }
+  static void sync_done(int, const char *, const void *) {}
+
+  OneShotContext *oneshot(const GenerationPtr &gen, const WatchPtr &watch, WatchKind kind,
+                          const std::string &path, Call &call, bool absent_registers) {
+    auto owned = std::make_shared<OneShotContext>();
+    owned->watch = watch;
+    owned->kind = kind;
+    owned->path = path;
+    auto *ctx = static_cast<OneShotContext *>(gen->adopt(std::move(owned)));
+    Generation *g = gen.get();
+    // Runs on the completion thread before any event of this watch can.
+    call.on_complete = [ctx, g, absent_registers](Call &c, bool abandoned) {
+      bool registered = c.rc == ZOK || (c.rc == ZNONODE && absent_registers);
+      if (!registered) {
+        g->release(ctx);  // no watch was left
+        return;
+      }
+      if (c.rc == ZOK && c.has_stat) ctx->version = version_of(c.stat);
+      // The caller timed out and was told the read failed: no watch may reach it.
+      // The context stays until the server's watch fires or the handle closes.
+      if (abandoned) ctx->cancelled = true;
+    };
+    return ctx;
+  }
+
+  CallPtr issue_create(const std::string &path, const std::string &value, int mode,
+                       const std::string &what) {
+    return conn_.submit(
+        [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+          return zoo_acreate(zh, path.c_str(), value.data(),
+                             static_cast<int>(value.size()), &ZOO_OPEN_ACL_UNSAFE, mode,
+                             call_string_done, data);
+        },
+        what);
+  }
+
+  CallPtr issue_set(const std::string &path, const std::string &value, int version,
+                    const std::string &what) {
+    return conn_.submit(
+        [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+          return zoo_aset(zh, path.c_str(), value.data(), static_cast<int>(value.size()),
+                          version, call_stat_done, data);
+        },
+        what);
+  }
+
+  [[noreturn]] void create_failed(int rc, const std::string &path) {
+    std::string parent = parent_path(path);
+    if (rc == ZNONODE)
+      throw Error(OFFKV_ENOENT, "cannot create '" + show(path) + "': parent '" +
+                                    show(parent) + "' does not exist" + zk_words(rc));
+    if (rc == ZNODEEXISTS)
+      throw Error(OFFKV_EEXIST, "'" + show(path) + "' already exists" + zk_words(rc));
+    if (rc == ZNOCHILDRENFOREPHEMERALS)
+      throw Error(OFFKV_EEPHEMERAL, "cannot create '" + show(path) + "': parent '" +
+                                        show(parent) + "' is ephemeral" + zk_words(rc));
+    fail_zk(rc, "zk: cannot create '" + show(path) + "'");
+  }
+
+  // For messages only: the node's current version, read now (within the caller's
+  // deadline; "another version" if it cannot be read in time).
+  std::string found_version(const std::string &path, Clock::time_point deadline) {
+    try {
+      CallPtr call = conn_.submit(
+          [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+            return zoo_aexists(zh, path.c_str(), 0, call_stat_done, data);
+          },
+          "read the version of '" + show(path) + "'");
+      int rc = conn_.wait(call, deadline, "read the version of '" + show(path) + "'");
+      if (rc == ZNONODE) return "no node";
+      if (rc == ZOK) return "version " + std::to_string(version_of(call->stat));
+    } catch (const Error &) {
+    }
+    return "another version";
+  }
+
+  static int first_failure(const Call &call) {
+    for (std::size_t i = 0; i < call.results.size(); ++i)
+      if (call.results[i].err != ZOK && call.results[i].err != ZRUNTIMEINCONSISTENCY)
+        return static_cast<int>(i);
+    return -1;
+  }
+
+  // Lists path and everything below it in pre-order (sorted children), one pipelined
+  // round trip per level. ZNONODE if path itself is absent; ZNOTEMPTY if a node
+  // vanished while listing (the caller retries).
+ public:
+  int list_subtree(const std::string &path, Clock::time_point deadline,
+                   const std::string &what, std::vector<std::string> &out,
+                   std::int64_t *top_version = nullptr) {
+    out.clear();
+    std::vector<std::string> level{path};
+    while (!level.empty()) {
+      std::vector<CallPtr> calls;
+      for (const auto &p : level)
+        calls.push_back(conn_.submit(
+            [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+              return zoo_aget_children2(zh, p.c_str(), 0, call_strings_stat_done, data);
+            },
+            what));
+      std::vector<std::string> next;
+      for (std::size_t i = 0; i < calls.size(); ++i) {
+        int rc = conn_.wait(calls[i], deadline, what);
+        if (rc == ZNONODE) return level[i] == path ? ZNONODE : ZNOTEMPTY;
+        if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
+        if (level[i] == path && top_version) *top_version = version_of(calls[i]->stat);
+        out.push_back(level[i]);
+        for (const auto &name : calls[i]->strings) {
+          if (level[i] == "/" && name == "zookeeper") continue;
+          next.push_back(child_path(level[i], name));
+        }
+      }
+      level.swap(next);
+    }
+    sort_preorder(out);
+    return ZOK;
+  }
+
+  Conn &conn() { return conn_; }
+
+ private:
+  void ensure_prefix() {
+    if (prefix_.empty()) return;
+    std::vector<std::string> ancestors;
+    for (std::size_t i = 1; i <= prefix_.size(); ++i)
+      if (i == prefix_.size() || prefix_[i] == '/')
+        ancestors.push_back(prefix_.substr(0, i));
+    auto deadline = conn_.deadline();
+    std::vector<CallPtr> calls;
+    for (const auto &a : ancestors)
+      calls.push_back(issue_create(a, std::string(), 0, "create the prefix '" + a + "'"));
+    int bad = ZOK;
+    for (auto &c : calls) {
+      int rc = conn_.wait(c, deadline, "create the prefix '" + prefix_ + "'");
+      if (rc != ZOK && rc != ZNODEEXISTS) bad = rc;
+    }
+    if (bad != ZOK) {
+      // Perhaps not allowed to create an ancestor that exists anyway.
+      CallPtr call = conn_.submit(
+          [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+            return zoo_aexists(zh, prefix_.c_str(), 0, call_stat_done, data);
+          },
+          "check the prefix");
+      if (conn_.wait(call, deadline, "check the prefix") != ZOK)
+        fail_zk(bad, "zk: cannot create the prefix '" + prefix_ + "'");
+    }
+  }
+
+  const std::string prefix_;
+  const std::string root_;
+  const bool linearizable_;  // reads see every committed write (sync first)
+  Conn conn_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_zk_backend(const Endpoint &endpoint,
+                                         const Options &options) {
+  return std::make_unique<ZkBackend>(endpoint, options);
+}
+
+}  // namespace offkv

@@ -1,0 +1,412 @@
+#include "zk_conn.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "../error.hpp"
+#include "offkv.h"
+#include "zk_errors.hpp"
+
+namespace offkv {
+namespace zk {
+
+// ---- Generation ----
+
+WatchContext *Generation::adopt(WatchContextPtr ctx) {
+  std::lock_guard<std::mutex> lock(mutex);
+  WatchContext *raw = ctx.get();
+  raw->gen = this;
+  contexts.emplace(raw, std::move(ctx));
+  return raw;
+}
+
+void Generation::release(WatchContext *ctx) {
+  WatchContextPtr doomed;  // freed (if last) outside the lock
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = contexts.find(ctx);
+  if (it == contexts.end()) return;
+  doomed = std::move(it->second);
+  contexts.erase(it);
+}
+
+void Generation::cancel(const WatchPtr &watch) {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (auto &entry : contexts)
+    if (entry.second->watch == watch) entry.second->cancelled = true;
+}
+
+std::vector<WatchContextPtr> Generation::snapshot(bool settling_only) {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<WatchContextPtr> out;
+  for (auto &entry : contexts)
+    if (!settling_only || entry.second->settles) out.push_back(entry.second);
+  return out;
+}
+
+// ---- Call and its completions ----
+
+void Call::finish(int zrc) {
+  rc = zrc;
+  bool gave_up;
+  {
+    // Either the waiter gave up first (abandoned), or from here on it waits for
+    // `done` (completing): what on_complete decides is what the caller is told.
+    std::lock_guard<std::mutex> lock(mutex);
+    gave_up = abandoned;
+    completing = true;
+  }
+  if (on_complete) on_complete(*this, gave_up);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+  }
+  cv.notify_all();
+}
+
+namespace {
+CallPtr take(const void *data) {
+  std::unique_ptr<CallHolder> holder(static_cast<CallHolder *>(const_cast<void *>(data)));
+  {
+    std::lock_guard<std::mutex> lock(holder->gen->mutex);
+    holder->gen->calls.erase(holder.get());
+  }
+  return std::move(holder->call);
+}
+}  // namespace
+
+void call_void_done(int rc, const void *data) { take(data)->finish(rc); }
+
+void call_stat_done(int rc, const struct Stat *stat, const void *data) {
+  CallPtr call = take(data);
+  if (stat) {
+    call->stat = *stat;
+    call->has_stat = true;
+  }
+  call->finish(rc);
+}
+
+void call_data_done(int rc, const char *value, int len, const struct Stat *stat,
+                    const void *data) {
+  CallPtr call = take(data);
+  if (value && len > 0) call->value.assign(value, static_cast<std::size_t>(len));
+  if (stat) {
+    call->stat = *stat;
+    call->has_stat = true;
+  }
+  call->finish(rc);
+}
+
+void call_strings_stat_done(int rc, const struct String_vector *strings,
+                            const struct Stat *stat, const void *data) {
+  CallPtr call = take(data);
+  if (strings)
+    for (int i = 0; i < strings->count; ++i) call->strings.emplace_back(strings->data[i]);
+  if (stat) {
+    call->stat = *stat;
+    call->has_stat = true;
+  }
+  call->finish(rc);
+}
+
+void call_string_done(int rc, const char *value, const void *data) {
+  CallPtr call = take(data);
+  if (value) call->created = value;
+  call->finish(rc);
+}
+
+// ---- Conn ----
+
+namespace {
+
+std::string join_hosts(const std::vector<std::string> &hosts) {
+  std::string out;
+  for (const auto &h : hosts) {
+    if (!out.empty()) out += ',';
+    out += h;
+  }
+  return out;
+}
+
+// The C client logs a lot at INFO; keep it quiet unless asked (OFFKV_ZK_LOG=1).
+void zk_log(const char *message) {
+  static const bool enabled = [] {
+    const char *env = std::getenv("OFFKV_ZK_LOG");
+    return env && *env && std::strcmp(env, "0") != 0;
+  }();
+  if (enabled) std::fprintf(stderr, "offkv zk: %s\n", message);
+}
+
+void auth_done(int, const void *) {}
+
+}  // namespace
+
+void session_watcher(zhandle_t *zh, int type, int state, const char *, void *context) {
+  if (type != ZOO_SESSION_EVENT || !context) return;
+  auto *gen = static_cast<Generation *>(context);
+  gen->conn->on_session_event(gen, zh, state);
+}
+
+Conn::Conn(std::vector<std::string> hosts, Options options)
+    : hosts_(join_hosts(hosts)), options_(std::move(options)) {}
+
+Conn::~Conn() { close(); }
+
+void Conn::open_generation(std::unique_lock<std::mutex> &lock) {
+  auto gen = std::make_shared<Generation>();
+  gen->conn = this;
+  // The C client may report the new session from its own thread as soon as this
+  // returns; that report waits for mutex_ (held here) and finds gen_ == gen.
+  gen->zh = zookeeper_init2(hosts_.c_str(), session_watcher, options_.session_timeout_ms,
+                            nullptr, gen.get(), 0, zk_log);
+  if (!gen->zh) {
+    int err = errno;
+    fail(
+        err == EINVAL ? OFFKV_EINVAL : OFFKV_ESERVICE,
+        "zk: cannot open a ZooKeeper handle for '" + hosts_ + "': " + std::strerror(err));
+  }
+  if (!options_.username.empty()) {
+    std::string cred = options_.username + ":" + options_.password;
+    // Queued before every request; the C client re-sends it on every reconnect.
+    int rc = zoo_add_auth(gen->zh, "digest", cred.data(), static_cast<int>(cred.size()),
+                          auth_done, nullptr);
+    if (rc != ZOK) {
+      gen->retired = true;
+      zhandle_t *zh = gen->zh;
+      gen->zh = nullptr;
+      lock.unlock();  // its completion thread may be waiting for mutex_
+      zookeeper_close(zh);
+      lock.lock();
+      fail_zk(rc,
+              "zk: cannot add digest credentials for user '" + options_.username + "'");
+    }
+  }
+  gen_ = gen;
+}
+
+void Conn::start(SessionListener listener) {
+  listener_ = std::move(listener);
+  std::unique_lock<std::mutex> lock(mutex_);
+  open_generation(lock);
+  bool connected =
+      changed_.wait_for(lock, std::chrono::milliseconds(options_.connect_timeout_ms),
+                        [&] { return state_ == OFFKV_SESSION_CONNECTED || closed_; });
+  if (!connected || closed_) {
+    lock.unlock();
+    close();
+    fail(OFFKV_ETIMEOUT, "zk: could not connect to ZooKeeper at '" + hosts_ +
+                             "' within " + std::to_string(options_.connect_timeout_ms) +
+                             " ms (connect_timeout_ms)");
+  }
+  supervisor_ = std::thread([this] { supervise(); });
+}
+
+void Conn::on_session_event(Generation *gen, zhandle_t *zh, int zstate) {
+  int report = 0;
+  bool resync = false;
+  std::string message;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ || gen->retired || gen != gen_.get()) return;
+    if (zstate == ZOO_CONNECTED_STATE || zstate == ZOO_READONLY_STATE) {
+      report = OFFKV_SESSION_CONNECTED;
+      resync = state_ == OFFKV_SESSION_SUSPENDED;
+      const clientid_t *id = zoo_client_id(zh);
+      char sid[32];
+      std::snprintf(sid, sizeof sid, "0x%llx",
+                    id ? static_cast<unsigned long long>(id->client_id) : 0ULL);
+      message = std::string("connected to ZooKeeper, session ") + sid;
+      // The server bounds the timeout by its min/maxSessionTimeout (2x / 20x tickTime
+      // by default): say so when it is not what the options asked for.
+      int negotiated = zoo_recv_timeout(zh);
+      message += ", session timeout " + std::to_string(negotiated) + " ms";
+      if (negotiated != options_.session_timeout_ms)
+        message += " (asked " + std::to_string(options_.session_timeout_ms) +
+                   " ms; bounded by the server's min/maxSessionTimeout)";
+    } else if (zstate == ZOO_CONNECTING_STATE || zstate == ZOO_ASSOCIATING_STATE ||
+               zstate == ZOO_NOTCONNECTED_STATE) {
+      if (state_ != OFFKV_SESSION_CONNECTED) return;
+      report = OFFKV_SESSION_SUSPENDED;
+      message = "connection to ZooKeeper lost; reconnecting (session may still live)";
+    } else if (zstate == ZOO_EXPIRED_SESSION_STATE || zstate == ZOO_AUTH_FAILED_STATE) {
+      report = OFFKV_SESSION_LOST;
+      message = zstate == ZOO_EXPIRED_SESSION_STATE
+                    ? "ZooKeeper session expired"
+                    : "ZooKeeper authentication failed; session closed";
+      gen->retired = true;
+      replace_ = true;
+    } else {
+      return;
+    }
+    if (report != state_) {
+      state_ = report;
+    } else {
+      report = 0;  // nothing new to tell (the supervisor may still have work)
+    }
+  }
+  changed_.notify_all();
+  if (report == 0) return;
+  // Requests that watch contexts lost with the connection are issued again now; the
+  // C client itself re-registers every watch it holds (setWatches).
+  if (resync)
+    for (auto &ctx : gen->snapshot()) ctx->reconnected(zh);
+  if (listener_) listener_(report, message);
+}
+
+void Conn::supervise() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return closed_ || replace_; });
+    if (closed_) return;
+    replace_ = false;
+    GenerationPtr old = std::move(gen_);
+    lock.unlock();
+    if (old) retire(old, ZSESSIONEXPIRED);
+    lock.lock();
+    while (!gen_) {
+      if (closed_) return;
+      try {
+        open_generation(lock);  // its watcher reports CONNECTED when the session is up
+      } catch (const Error &) {
+        changed_.wait_for(lock, std::chrono::seconds(1), [&] { return closed_; });
+      }
+    }
+  }
+}
+
+void Conn::retire(const GenerationPtr &gen, int zrc) {
+  gen->retired = true;
+  {
+    std::unique_lock<std::shared_mutex> use(gen->use);
+    // Sends closeSession and waits (briefly) for the answer: ephemerals are gone on
+    // return. Joins the C client's threads: no callback runs after this.
+    if (gen->zh) zookeeper_close(gen->zh);
+    gen->zh = nullptr;
+  }
+  std::unordered_set<CallHolder *> calls;
+  std::unordered_map<WatchContext *, WatchContextPtr> contexts;
+  {
+    std::lock_guard<std::mutex> lock(gen->mutex);
+    calls.swap(gen->calls);
+    contexts.swap(gen->contexts);
+  }
+  // Requests the C client dropped without calling their completion.
+  for (CallHolder *holder : calls) {
+    std::unique_ptr<CallHolder> owned(holder);
+    owned->call->finish(zrc);
+  }
+  for (auto &entry : contexts) entry.second->retired(zrc);
+}
+
+void Conn::close() {
+  GenerationPtr gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    gen = std::move(gen_);
+  }
+  changed_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
+  if (gen) retire(gen, ZCLOSING);
+}
+
+bool Conn::closed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return closed_;
+}
+
+int Conn::closing_code(int zrc) {
+  if (zrc == ZCLOSING && !closed()) return ZSESSIONEXPIRED;
+  return zrc;
+}
+
+Clock::time_point Conn::deadline() const {
+  return Clock::now() + std::chrono::milliseconds(options_.operation_timeout_ms);
+}
+
+void Conn::with_handle(const WithHandle &fn, const std::string &what) {
+  GenerationPtr gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) fail(OFFKV_ECLOSED, "zk: " + what + ": client is closed");
+    if (state_ == OFFKV_SESSION_LOST || !gen_)
+      fail(OFFKV_ESESSION,
+           "zk: " + what + ": the ZooKeeper session expired; a new one is being opened");
+    if (state_ == OFFKV_SESSION_SUSPENDED)
+      fail(OFFKV_ECONNLOSS,
+           "zk: " + what + ": not connected to ZooKeeper (reconnecting)");
+    gen = gen_;
+  }
+  // Never wait for a handle being closed (that can take seconds): it is gone.
+  std::shared_lock<std::shared_mutex> use(gen->use, std::defer_lock);
+  while (!use.try_lock()) {
+    if (gen->retired) break;
+    std::this_thread::yield();
+  }
+  if (!use.owns_lock() || !gen->zh || gen->retired) {
+    if (closed()) fail(OFFKV_ECLOSED, "zk: " + what + ": client is closed");
+    fail(OFFKV_ESESSION, "zk: " + what + ": the ZooKeeper session ended");
+  }
+  fn(gen->zh, gen);
+}
+
+CallPtr Conn::submit(const Issue &issue, const std::string &what) {
+  auto call = std::make_shared<Call>();
+  with_handle(
+      [&](zhandle_t *zh, const GenerationPtr &gen) {
+        auto *holder = new CallHolder{call, gen.get()};
+        {
+          std::lock_guard<std::mutex> lock(gen->mutex);
+          gen->calls.insert(holder);
+        }
+        int rc = issue(zh, gen, *call, holder);
+        if (rc != ZOK) {
+          // Not queued: the C client will never call the completion.
+          take(holder);
+          call->finish(rc);
+        }
+      },
+      what);
+  return call;
+}
+
+int Conn::wait(const CallPtr &call, Clock::time_point deadline, const std::string &what) {
+  {
+    std::unique_lock<std::mutex> lock(call->mutex);
+    if (!call->cv.wait_until(lock, deadline, [&] { return call->done; })) {
+      if (!call->completing) {
+        call->abandoned = true;
+        fail(OFFKV_ETIMEOUT, "zk: " + what + ": ZooKeeper did not answer within " +
+                                 std::to_string(options_.operation_timeout_ms) +
+                                 " ms (operation_timeout_ms); outcome unknown");
+      }
+      // The answer is in and being settled on the completion thread (never blocks).
+      call->cv.wait(lock, [&] { return call->done; });
+    }
+  }
+  return closing_code(call->rc);
+}
+
+void Conn::settle(Clock::time_point deadline) {
+  GenerationPtr gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    gen = gen_;
+  }
+  if (!gen) return;
+  for (auto &ctx : gen->snapshot(true)) ctx->settle(deadline);
+}
+
+void Conn::unwatch(const WatchPtr &watch) {
+  GenerationPtr gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    gen = gen_;
+  }
+  if (gen) gen->cancel(watch);
+}
+
+}  // namespace zk
+}  // namespace offkv

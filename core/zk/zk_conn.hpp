@@ -1,0 +1,191 @@
+// The ZooKeeper session of one offkv client: the zhandle, its state machine
+// (CONNECTED / SUSPENDED / LOST, then a fresh session by itself), and the plumbing that
+// turns the C client's asynchronous calls into calls that wait with a deadline.
+//
+// Threads: callers issue requests and wait on a Call; the C client's completion
+// thread runs completions and watchers (never blocks, never waits on the network);
+// a supervisor thread replaces the handle after the session expired.
+#pragma once
+
+#include <zookeeper/zookeeper.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "../backend.hpp"
+#include "../model.hpp"
+
+namespace offkv {
+namespace zk {
+
+using Clock = std::chrono::steady_clock;
+
+// Something a ZooKeeper watcher callback gets as its context. Shared ownership: the
+// Generation (the handle) it was registered with holds one reference for as long as
+// the C client may call it (until it released itself or the handle is closed); a
+// caller waiting on it (the persistent registration walk) holds another, so a session
+// that expires or a client that closes underneath never frees what someone waits on.
+struct Generation;
+struct WatchContext {
+  virtual ~WatchContext() = default;
+  // The handle was closed (no C client callback can follow): ZSESSIONEXPIRED after
+  // the session expired, ZCLOSING when the client closed. Called once, on the thread
+  // that closed the handle.
+  virtual void retired(int zrc) {}
+  // The handle reconnected within its session (CONNECTED after SUSPENDED); called on
+  // the C client's completion thread.
+  virtual void reconnected(zhandle_t *zh) {}
+  // Called by a caller whose write just completed: returns once the context has
+  // reported what the events seen so far caused (or at the deadline).
+  virtual void settle(Clock::time_point deadline) {}
+  WatchPtr watch;
+  Generation *gen = nullptr;  // the handle it is registered with
+  std::atomic<bool> cancelled{false};
+  bool settles = false;  // settle() does something (persistent watches)
+};
+using WatchContextPtr = std::shared_ptr<WatchContext>;
+
+struct CallHolder;
+
+// One zhandle (one ZooKeeper session), the watch contexts registered with it and the
+// requests it has not answered yet.
+struct Generation {
+  zhandle_t *zh = nullptr;
+  class Conn *conn = nullptr;
+  std::atomic<bool> retired{false};  // session expired or client closed
+  std::shared_mutex use;             // shared while issuing requests; unique to close
+
+  std::mutex mutex;  // guards contexts and calls
+  std::unordered_map<WatchContext *, WatchContextPtr> contexts;
+  std::unordered_set<CallHolder *> calls;  // issued, completion not run yet
+
+  WatchContext *adopt(WatchContextPtr ctx);
+  void release(WatchContext *ctx);  // the C client will not call ctx again
+  void cancel(const WatchPtr &watch);
+  std::vector<WatchContextPtr> snapshot(bool settling_only = false);
+};
+using GenerationPtr = std::shared_ptr<Generation>;
+
+// One request in flight. Completions fill it; the caller waits for it.
+struct Call {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  bool completing = false;  // the completion has started; guarded by mutex
+  bool abandoned = false;   // the caller stopped waiting (deadline); guarded by mutex
+  int rc = ZOK;
+  std::string value;
+  struct Stat stat {};
+  bool has_stat = false;
+  std::vector<std::string> strings;
+  std::string created;
+  // Runs on the completion thread (before any watch event of the same handle can),
+  // e.g. to settle a watch; `abandoned`: the caller already gave up (timed out), so
+  // whatever the request left behind must not reach the user.
+  std::function<void(Call &, bool abandoned)> on_complete;
+
+  // zoo_multi storage; must outlive the request.
+  std::vector<zoo_op_t> ops;
+  std::vector<zoo_op_result_t> results;
+  std::deque<struct Stat> stats;
+  std::deque<std::vector<char>> buffers;
+
+  void finish(int zrc);
+};
+using CallPtr = std::shared_ptr<Call>;
+
+// The completion data of one request: the C client holds it until the completion runs
+// (or the handle is closed, then Conn finishes the call itself).
+struct CallHolder {
+  CallPtr call;
+  Generation *gen = nullptr;
+};
+
+// Completion functions for the C client; `data` is a CallHolder they consume.
+void call_void_done(int rc, const void *data);
+void call_stat_done(int rc, const struct Stat *stat, const void *data);
+void call_data_done(int rc, const char *value, int len, const struct Stat *stat,
+                    const void *data);
+void call_strings_stat_done(int rc, const struct String_vector *strings,
+                            const struct Stat *stat, const void *data);
+void call_string_done(int rc, const char *value, const void *data);
+
+class Conn {
+ public:
+  Conn(std::vector<std::string> hosts, Options options);
+  ~Conn();
+
+  // Connects, authenticates, waits for the first CONNECTED (connect_timeout_ms).
+  void start(SessionListener listener);
+  // Closes the session at once (ephemerals go); idempotent.
+  void close();
+  bool closed();
+
+  // Runs fn with the current handle, held open (not closed underneath) for the call.
+  // Throws ECLOSED / ESESSION / ECONNLOSS when no request can be sent.
+  using WithHandle = std::function<void(zhandle_t *, const GenerationPtr &)>;
+  void with_handle(const WithHandle &fn, const std::string &what);
+
+  // Issues one asynchronous request on the current handle. `issue` gets the handle
+  // and the completion data (a CallHolder) and returns the C client's immediate code.
+  // Throws like with_handle.
+  using Issue =
+      std::function<int(zhandle_t *, const GenerationPtr &, Call &, const void *data)>;
+  CallPtr submit(const Issue &issue, const std::string &what);
+  // Waits for the call until the deadline; throws ETIMEOUT after it (the call is then
+  // abandoned). Returns the ZooKeeper code; ZCLOSING becomes ZSESSIONEXPIRED unless
+  // the client itself was closed (the handle of an expired session was closed).
+  int wait(const CallPtr &call, Clock::time_point deadline, const std::string &what);
+  Clock::time_point deadline() const;
+  // ZCLOSING -> ZSESSIONEXPIRED unless the client was closed.
+  int closing_code(int zrc);
+
+  // After a write of this client completed: waits (until the deadline at most) until
+  // its persistent watches have reported what it caused, as mem:// has when a write
+  // returns. The events of the write were handled before its reply (ZooKeeper sends
+  // them first on the connection); only the reads they triggered are waited for.
+  void settle(Clock::time_point deadline);
+
+  // Drops the watch's registrations (cancelled): its contexts stop firing.
+  void unwatch(const WatchPtr &watch);
+
+  int operation_timeout_ms() const { return options_.operation_timeout_ms; }
+
+ private:
+  friend void session_watcher(zhandle_t *, int, int, const char *, void *);
+  // Opens a handle and publishes it as gen_, all under `lock` (held on entry and on
+  // return), so the C client cannot report the new session before gen_ is it.
+  // Throws on a bad host string.
+  void open_generation(std::unique_lock<std::mutex> &lock);
+  void on_session_event(Generation *gen, zhandle_t *zh, int zstate);
+  void supervise();
+  // zookeeper_close, then finishes what the C client left: unanswered calls get zrc,
+  // watch contexts are told retired(zrc) and dropped.
+  void retire(const GenerationPtr &gen, int zrc);
+
+  const std::string hosts_;
+  const Options options_;
+  SessionListener listener_;
+
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable changed_;
+  GenerationPtr gen_;
+  int state_ = 0;  // offkv_session_state, 0 before the first CONNECTED
+  bool closed_ = false;
+  bool replace_ = false;  // the supervisor must open a new session
+  std::thread supervisor_;
+};
+
+}  // namespace zk
+}  // namespace offkv
