@@ -1,0 +1,108 @@
+// The etcd side of one offkv client: the gRPC channel (plain or TLS, one or more
+// members), the auth token, unary calls with the operation deadline, and the session
+// = one lease kept alive on a LeaseKeepAlive stream, with its state machine
+// (CONNECTED / SUSPENDED / LOST, then a new lease by itself).
+//
+// Threads: callers issue unary calls (gRPC's synchronous API, thread-safe); a session
+// thread grants the lease and writes keep-alives; a reader thread reads the
+// keep-alive answers.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "../backend.hpp"
+#include "../model.hpp"
+#include "etcdserverpb/rpc.grpc.pb.h"
+
+namespace offkv {
+namespace etcd {
+
+using Clock = std::chrono::steady_clock;
+
+class Conn {
+ public:
+  Conn(const Endpoint &endpoint, Options options);
+  ~Conn();
+
+  // Connects (connect_timeout_ms), authenticates, grants the lease, starts the
+  // keep-alive; reports CONNECTED through the listener. Throws on failure.
+  void start(SessionListener listener);
+  // Revokes the lease (the client's ephemerals vanish at once), stops the threads.
+  // Idempotent.
+  void close();
+
+  Clock::time_point deadline() const;
+  int operation_timeout_ms() const { return options_.operation_timeout_ms; }
+  bool serializable_reads() const;
+  const std::string &hosts() const { return hosts_; }
+
+  // The current lease for an ephemeral node; throws ESESSION while there is none
+  // (after LOST, until the new lease), ECLOSED once closed.
+  std::int64_t lease(const std::string &what);
+  int session_state() const;
+
+  // Makes a context for one call or stream: deadline (if any), auth token, waiting
+  // for the connection while it is being re-established.
+  void prepare(grpc::ClientContext &ctx, Clock::time_point deadline, bool wait = true);
+
+  // Runs one unary call, authenticating again when the token expired. Reads
+  // (idempotent) are retried on transient errors until the deadline.
+  using UnaryFn = std::function<grpc::Status(grpc::ClientContext &)>;
+  grpc::Status unary(const UnaryFn &fn, Clock::time_point deadline, bool idempotent);
+  // Throws the offkv error for a failed status (ETIMEOUT / ECONNLOSS told apart).
+  [[noreturn]] void fail(const grpc::Status &status, const std::string &what);
+
+  etcdserverpb::KV::Stub &kv() { return *kv_; }
+  etcdserverpb::Watch::Stub &watch_stub() { return *watch_; }
+  // Authenticates again (the token expired on a stream). Returns false if it failed.
+  bool refresh_token(Clock::time_point deadline);
+  bool closed() const { return closed_.load(); }
+
+ private:
+  void open_channel();
+  void authenticate(Clock::time_point deadline);  // throws
+  std::string token();
+  // A new lease: OK status and empty error on success.
+  grpc::Status grant(std::string &error);
+  void run_session();
+  bool keep_alive_once();  // one keep-alive stream; returns when it ended
+  void report(int state, const std::string &message);
+
+  const Options options_;
+  const bool tls_;
+  std::string hosts_;   // for messages
+  std::string target_;  // gRPC target
+  std::string tls_name_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
+  std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease_stub_;
+  std::unique_ptr<etcdserverpb::Auth::Stub> auth_;
+  SessionListener listener_;
+
+  std::mutex token_mutex_;
+  std::string token_;
+
+  mutable std::mutex mutex_;  // guards everything below
+  std::condition_variable changed_;
+  std::atomic<bool> closed_{false};
+  int state_ = 0;  // offkv_session_state; 0 before the first CONNECTED
+  std::int64_t lease_id_ = 0;
+  std::int64_t ttl_s_ = 0;
+  Clock::time_point expires_{};                // the lease surely lives until then
+  grpc::ClientContext *stream_ctx_ = nullptr;  // the keep-alive stream, to cancel it
+  std::thread session_thread_;
+};
+
+}  // namespace etcd
+}  // namespace offkv

@@ -1,0 +1,352 @@
+#include "etcd_watches.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "../error.hpp"
+#include "../key.hpp"
+#include "etcd_errors.hpp"
+#include "offkv.h"
+
+namespace offkv {
+namespace etcd {
+
+std::string Watches::show(const std::string &path) const {
+  return to_client_key(prefix_, path);
+}
+
+void Watches::add(const WatchPtr &watch, const std::string &path,
+                  std::int64_t start_revision, bool wait_created,
+                  Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (closed_) fail(OFFKV_ECLOSED, "etcd: watch '" + show(path) + "': client is closed");
+  std::int64_t id = next_id_++;
+  Entry e;
+  e.watch = watch;
+  e.path = path;
+  switch (watch->kind()) {
+    case WatchKind::Data:
+    case WatchKind::Exists:
+      e.range = slot_range(path);
+      break;
+    case WatchKind::Children:
+      e.range = children_range(path);
+      break;
+    case WatchKind::Persistent:
+      e.range = subtree_range(path);
+      break;
+  }
+  e.next_revision = start_revision;
+  e.waiting = wait_created;
+  auto &entry = entries_.emplace(id, std::move(e)).first->second;
+  if (ready_) send_create(id, entry);
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  if (!wait_created) return;
+  bool answered = changed_.wait_until(lock, deadline, [&] {
+    auto it = entries_.find(id);
+    return closed_ || it == entries_.end() || it->second.created || it->second.refused;
+  });
+  auto it = entries_.find(id);
+  if (closed_) fail(OFFKV_ECLOSED, "etcd: watch '" + show(path) + "': client is closed");
+  if (it != entries_.end()) it->second.waiting = false;
+  if (!answered || it == entries_.end() || it->second.refused) {
+    std::string reason =
+        it == entries_.end() ? std::string("dropped") : it->second.reason;
+    if (it != entries_.end()) {
+      if (!it->second.refused && ready_) send_cancel(id);
+      entries_.erase(it);
+    }
+    if (!answered)
+      fail(OFFKV_ETIMEOUT, "etcd: watch '" + show(path) +
+                               "': etcd did not confirm it within " +
+                               std::to_string(conn_.operation_timeout_ms()) + " ms");
+    fail(reason.find("permission denied") != std::string::npos ? OFFKV_EAUTH
+                                                               : OFFKV_ESERVICE,
+         "etcd: cannot watch '" + show(path) + "' [etcd: " + reason + "]");
+  }
+}
+
+void Watches::remove(const WatchPtr &watch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.watch == watch) {
+      if (ready_) send_cancel(it->first);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Watches::drop_all() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto &entry : entries_)
+    if (ready_) send_cancel(entry.first);
+  entries_.clear();
+  changed_.notify_all();
+}
+
+namespace {
+bool overlaps(const Range &a, const Range &b) {
+  std::string a_end = a.end.empty() ? a.key + '\0' : a.end;
+  std::string b_end = b.end.empty() ? b.key + '\0' : b.end;
+  return a.key < b_end && b.key < a_end;
+}
+}  // namespace
+
+void Watches::wrote(std::int64_t revision, std::vector<Range> ranges) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (entries_.empty()) return;
+  if (written_.size() >= 1024) written_.erase(written_.begin(), written_.begin() + 512);
+  written_.push_back({revision, std::move(ranges)});
+}
+
+void Watches::settle(Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::map<std::int64_t, std::int64_t> wanted;  // watch id -> revision to deliver
+  for (const auto &entry : entries_)
+    for (const auto &w : written_)
+      if (w.revision >= entry.second.next_revision && entry.second.next_revision > 0)
+        for (const auto &r : w.ranges)
+          if (overlaps(r, entry.second.range)) {
+            auto &rev = wanted[entry.first];
+            rev = std::max(rev, w.revision);
+          }
+  changed_.wait_until(lock, deadline, [&] {
+    if (!ready_) return true;
+    for (const auto &want : wanted) {
+      auto it = entries_.find(want.first);
+      if (it != entries_.end() && it->second.next_revision <= want.second) return false;
+    }
+    return true;
+  });
+}
+
+void Watches::close() {
+  settle(std::min(conn_.deadline(), Clock::now() + std::chrono::seconds(5)));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    if (ctx_) ctx_->TryCancel();
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Watches::send_create(std::int64_t id, const Entry &e) {
+  etcdserverpb::WatchRequest req;
+  auto *c = req.mutable_create_request();
+  c->set_key(e.range.key);
+  c->set_range_end(e.range.end);
+  c->set_start_revision(e.next_revision);
+  c->set_watch_id(id);
+  stream_->Write(req);  // a broken stream is noticed by the reader
+}
+
+void Watches::send_cancel(std::int64_t id) {
+  etcdserverpb::WatchRequest req;
+  req.mutable_cancel_request()->set_watch_id(id);
+  stream_->Write(req);
+}
+
+void Watches::run() {
+  auto pause = std::chrono::milliseconds(100);
+  for (;;) {
+    grpc::ClientContext ctx;
+    conn_.prepare(ctx, Clock::time_point{}, true);  // waits for a connection
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (closed_) return;
+      ctx_ = &ctx;
+    }
+    auto stream = conn_.watch_stub().Watch(&ctx);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stream_ = std::move(stream);
+      if (!closed_) {
+        for (auto &entry : entries_) {
+          entry.second.created = false;
+          send_create(entry.first, entry.second);
+        }
+        ready_ = true;
+      }
+    }
+    etcdserverpb::WatchResponse resp;
+    bool any = false;
+    while (stream_->Read(&resp)) {
+      any = true;
+      std::lock_guard<std::mutex> lock(mutex_);
+      handle(resp);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_ = false;
+    }
+    grpc::Status st = stream_->Finish();
+    std::unique_lock<std::mutex> lock(mutex_);
+    ctx_ = nullptr;
+    stream_.reset();
+    if (closed_) return;
+    lock.unlock();
+    if (token_expired(st)) conn_.refresh_token(conn_.deadline());
+    pause =
+        any ? std::chrono::milliseconds(100) : std::min(pause * 2, decltype(pause)(2000));
+    lock.lock();
+    changed_.wait_for(lock, pause, [&] { return closed_; });
+    if (closed_) return;
+  }
+}
+
+void Watches::handle(const etcdserverpb::WatchResponse &resp) {
+  auto it = entries_.find(resp.watch_id());
+  if (it == entries_.end()) return;  // cancelled by us, or already fired
+  Entry &e = it->second;
+  if (resp.created()) {
+    e.created = true;
+    if (e.next_revision == 0) e.next_revision = resp.header().revision() + 1;
+  }
+  if (resp.canceled()) {
+    std::string reason = resp.cancel_reason();
+    if (resp.compact_revision() > 0)
+      reason = "revision " + std::to_string(e.next_revision) +
+               " was compacted (oldest kept: " + std::to_string(resp.compact_revision()) +
+               ")" + (reason.empty() ? "" : "; " + reason);
+    if (reason.empty()) reason = "cancelled by the server";
+    if (!e.created && e.waiting) {  // add() is waiting: it throws instead
+      e.refused = true;
+      e.reason = reason;
+      changed_.notify_all();
+      return;
+    }
+    e.watch->end(reason.find("permission denied") != std::string::npos ? OFFKV_EAUTH
+                                                                       : OFFKV_ESERVICE,
+                 conn_.session_state(),
+                 "etcd ended the watch on '" + show(e.path) + "': " + reason);
+    entries_.erase(it);
+    return;
+  }
+  if (resp.created()) changed_.notify_all();
+  if (resp.events_size() == 0) return;
+  changed_.notify_all();  // settle() waits for deliveries
+  if (deliver(e, resp)) {
+    send_cancel(it->first);  // a one-shot watch is done
+    entries_.erase(it);
+  }
+}
+
+namespace {
+Event make_event(int type, const std::string &path, std::int64_t version) {
+  Event ev;
+  ev.type = type;
+  ev.path = path;
+  ev.version = version;
+  return ev;
+}
+
+// One response's events as offkv sees them, in order. `child` marks a child entry
+// event (path = the child). A node moved to another slot by a transaction shows as
+// a DELETE of the old slot and a PUT of the new one: the DELETE is not reported for
+// a change ('b'), and the PUT stands for every version the transaction went through.
+struct Seen {
+  bool child;
+  Event event;
+};
+
+std::vector<Seen> expand(const etcdserverpb::WatchResponse &resp) {
+  std::vector<KeyInfo> infos;
+  std::map<std::string, std::string> moved;  // path -> new slot key ('b' moves)
+  for (const auto &ev : resp.events()) {
+    infos.push_back(classify(ev.kv().key()));
+    const KeyInfo &k = infos.back();
+    if (k.kind == KeyKind::Node && k.alt && k.how == 'b' &&
+        ev.type() == mvccpb::Event::PUT && ev.kv().version() == 1)
+      moved[k.path] = ev.kv().key();
+  }
+  std::vector<Seen> out;
+  for (int i = 0; i < resp.events_size(); ++i) {
+    const auto &ev = resp.events(i);
+    const KeyInfo &k = infos[static_cast<std::size_t>(i)];
+    if (k.kind == KeyKind::Child) {
+      out.push_back({true, make_event(OFFKV_EVENT_CHILDREN, k.path, -1)});
+      continue;
+    }
+    if (k.kind != KeyKind::Node) continue;
+    if (ev.type() == mvccpb::Event::DELETE) {
+      auto m = moved.find(k.path);
+      if (m != moved.end() && m->second != ev.kv().key()) continue;  // moved, not erased
+      out.push_back({false, make_event(OFFKV_EVENT_DELETED, k.path, 0)});
+      continue;
+    }
+    std::int64_t version = ev.kv().version() + k.offset;
+    if (ev.kv().version() == 1 && k.alt) {
+      std::int64_t from = 0;
+      if (k.how == 'b') {
+        from = k.from;
+      } else {
+        out.push_back({false, make_event(OFFKV_EVENT_CREATED, k.path, 1)});
+        from = 1;
+      }
+      if (version - from > 10000) from = version - 1;
+      for (std::int64_t v = from + 1; v <= version; ++v)
+        out.push_back({false, make_event(OFFKV_EVENT_CHANGED, k.path, v)});
+      continue;
+    }
+    out.push_back(
+        {false, make_event(version == 1 ? OFFKV_EVENT_CREATED : OFFKV_EVENT_CHANGED,
+                           k.path, version)});
+  }
+  return out;
+}
+}  // namespace
+
+bool Watches::deliver(Entry &e, const etcdserverpb::WatchResponse &resp) {
+  for (const auto &ev : resp.events())
+    e.next_revision = std::max(e.next_revision, ev.kv().mod_revision() + 1);
+  std::vector<Seen> seen = expand(resp);
+  switch (e.watch->kind()) {
+    case WatchKind::Data:
+    case WatchKind::Exists:
+      for (auto &s : seen) {
+        if (s.child || s.event.path != e.path) continue;
+        e.watch->fire(std::move(s.event));
+        return true;
+      }
+      return false;
+    case WatchKind::Children:
+      for (auto &s : seen) {
+        if (s.child) {
+          e.watch->fire(make_event(OFFKV_EVENT_CHILDREN, e.path, -1));
+          return true;
+        }
+        if (s.event.path == e.path && s.event.type == OFFKV_EVENT_DELETED) {
+          e.watch->fire(std::move(s.event));
+          return true;
+        }
+      }
+      return false;
+    case WatchKind::Persistent: {
+      // Node events only; a subtree erase comes as a range delete in key order
+      // (pre-order): report it deepest first, as the other backends do.
+      std::vector<Event> out;
+      for (auto &s : seen)
+        if (!s.child) out.push_back(std::move(s.event));
+      for (std::size_t i = 0; i < out.size();) {
+        std::size_t j = i + 1;
+        if (out[i].type == OFFKV_EVENT_DELETED)
+          while (j < out.size() && out[j].type == OFFKV_EVENT_DELETED &&
+                 out[j].path != out[i].path && path_covers(out[i].path, out[j].path))
+            ++j;
+        std::reverse(out.begin() + static_cast<std::ptrdiff_t>(i),
+                     out.begin() + static_cast<std::ptrdiff_t>(j));
+        i = j;
+      }
+      for (auto &ev : out) e.watch->fire(std::move(ev));
+      return false;
+    }
+  }
+  return false;
+}
+
+}  // namespace etcd
+}  // namespace offkv

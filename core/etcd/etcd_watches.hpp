@@ -1,0 +1,93 @@
+// Every watch of one client on ONE multiplexed etcd Watch stream. Each offkv watch is
+// one etcd watcher (its id chosen by us) over one key range of the layout
+// (etcd_keys.hpp), started at the revision after the read that set it, so no change
+// between the read and the watch is missed and none before it is reported:
+//
+//   get / exists      N(P)                   PUT -> CREATED (version 1) / CHANGED,
+//                                            DELETE -> DELETED
+//   children          [N(P), enc(P) 0x01)    N(P) DELETE -> DELETED, any C(P, c)
+//                                            event -> CHILDREN
+//   persistent        [N(P), enc(P) 0x02)    every node event of the subtree
+//
+// A reader thread reads the stream; when it breaks, a new stream re-creates every
+// live watcher from the revision after the last event it delivered. A watcher that
+// etcd cancels (compaction, permission) ends with ENDED and etcd's reason.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../watch.hpp"
+#include "etcd_conn.hpp"
+#include "etcd_keys.hpp"
+
+namespace offkv {
+namespace etcd {
+
+class Watches {
+ public:
+  Watches(Conn &conn, std::string prefix) : conn_(conn), prefix_(std::move(prefix)) {}
+  ~Watches() { close(); }
+
+  // Registers the watch for path from start_revision (0 = now). With wait_created,
+  // returns once etcd confirmed it and throws if etcd refused it.
+  void add(const WatchPtr &watch, const std::string &path, std::int64_t start_revision,
+           bool wait_created, Clock::time_point deadline);
+  void remove(const WatchPtr &watch);
+  // This client changed `ranges` at `revision`: close() waits until the watches
+  // covering them have delivered that change (the client's own changes come before
+  // ENDED).
+  void wrote(std::int64_t revision, std::vector<Range> ranges);
+  // Drops every watcher (the session was lost: the core ends the watches).
+  void drop_all();
+  void close();
+
+ private:
+  struct Entry {
+    WatchPtr watch;
+    std::string path;
+    Range range;
+    std::int64_t next_revision = 0;  // resume point; 0 = "now"
+    bool created = false;
+    bool waiting = false;  // add() waits for etcd's confirmation
+    bool refused = false;
+    std::string reason;
+  };
+  void settle(Clock::time_point deadline);
+  void run();
+  void send_create(std::int64_t id, const Entry &e);     // with mutex_ held
+  void send_cancel(std::int64_t id);                     // with mutex_ held
+  void handle(const etcdserverpb::WatchResponse &resp);  // with mutex_ held
+  // Fires the watch for the events of one response; true if a one-shot fired.
+  bool deliver(Entry &e, const etcdserverpb::WatchResponse &resp);
+  std::string show(const std::string &path) const;
+
+  Conn &conn_;
+  const std::string prefix_;
+
+  std::mutex mutex_;  // guards everything below; held while writing to the stream
+  std::condition_variable changed_;
+  std::map<std::int64_t, Entry> entries_;
+  std::int64_t next_id_ = 1;
+  struct Written {
+    std::int64_t revision;
+    std::vector<Range> ranges;
+  };
+  std::vector<Written> written_;  // recent own changes, while watches are live
+  grpc::ClientContext *ctx_ = nullptr;
+  std::unique_ptr<
+      grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+      stream_;
+  bool ready_ = false;  // stream_ is open and every entry was sent to it
+  bool closed_ = false;
+  std::thread thread_;
+};
+
+}  // namespace etcd
+}  // namespace offkv

@@ -1,0 +1,77 @@
+# etcd 3.4 servers (etcd.sh) as CTest fixtures and the etcd-only tests; included from
+# tests/servers/CMakeLists.txt when OFFKV_WITH_ETCD is on. Label backend:etcd.
+#   etcd_server   one plain member (the conformance suite runs against it)
+#   etcd_cluster  three members (a client keeps working while the leader stops)
+#   etcd_tls      one member with TLS (self-signed CA, client certificates) and auth
+find_program(ETCD_EXECUTABLE etcd)
+find_program(ETCDCTL_EXECUTABLE etcdctl)
+find_program(OPENSSL_EXECUTABLE openssl)
+if(NOT ETCD_EXECUTABLE OR NOT ETCDCTL_EXECUTABLE OR NOT OPENSSL_EXECUTABLE)
+  # No skip: the fixtures fail loudly when the servers are missing.
+  message(WARNING "etcd, etcdctl or openssl not found: the backend:etcd tests will fail "
+                  "(apt-get install etcd-server etcd-client openssl)")
+endif()
+
+set(ETCD_SH ${CMAKE_CURRENT_SOURCE_DIR}/etcd.sh)
+set(ETCD_DIR ${CMAKE_CURRENT_BINARY_DIR}/etcd-single)
+set(ETCD_CLUSTER_DIR ${CMAKE_CURRENT_BINARY_DIR}/etcd-cluster)
+set(ETCD_TLS_DIR ${CMAKE_CURRENT_BINARY_DIR}/etcd-tls)
+
+foreach(fixture server cluster tls)
+  if(fixture STREQUAL "server")
+    set(dir ${ETCD_DIR})
+    set(start start)
+  elseif(fixture STREQUAL "cluster")
+    set(dir ${ETCD_CLUSTER_DIR})
+    set(start start-cluster)
+  else()
+    set(dir ${ETCD_TLS_DIR})
+    set(start start-tls)
+  endif()
+  add_test(NAME etcd_${fixture}_start COMMAND ${ETCD_SH} ${start} ${dir})
+  add_test(NAME etcd_${fixture}_stop COMMAND ${ETCD_SH} stop ${dir})
+  set_tests_properties(etcd_${fixture}_start PROPERTIES
+    FIXTURES_SETUP etcd_${fixture} LABELS "backend:etcd" TIMEOUT 120)
+  set_tests_properties(etcd_${fixture}_stop PROPERTIES
+    FIXTURES_CLEANUP etcd_${fixture} LABELS "backend:etcd" TIMEOUT 60)
+endforeach()
+
+add_executable(etcd_cluster_test etcd_cluster_test.cpp)
+target_link_libraries(etcd_cluster_test PRIVATE offkv::offkv Catch2::Catch2WithMain)
+add_test(NAME etcd_cluster_failover COMMAND etcd_cluster_test)
+set_tests_properties(etcd_cluster_failover PROPERTIES
+  FIXTURES_REQUIRED etcd_cluster
+  LABELS "backend:etcd"
+  TIMEOUT 240
+  ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_CLUSTER_DIR}/url;ETCD_SH=${ETCD_SH};ETCD_CLUSTER_DIR=${ETCD_CLUSTER_DIR}")
+
+add_executable(etcd_tls_auth_test etcd_tls_auth_test.cpp)
+target_link_libraries(etcd_tls_auth_test PRIVATE offkv::offkv Catch2::Catch2WithMain)
+add_test(NAME etcd_tls_auth COMMAND etcd_tls_auth_test)
+set_tests_properties(etcd_tls_auth PROPERTIES
+  FIXTURES_REQUIRED etcd_tls
+  LABELS "backend:etcd"
+  TIMEOUT 120
+  ENVIRONMENT "ETCD_TLS_DIR=${ETCD_TLS_DIR}")
+
+add_executable(etcd_session_test etcd_session_test.cpp)
+target_link_libraries(etcd_session_test PRIVATE offkv::offkv Catch2::Catch2WithMain)
+add_test(NAME etcd_session COMMAND etcd_session_test)
+set_tests_properties(etcd_session PROPERTIES
+  FIXTURES_REQUIRED etcd_server
+  LABELS "backend:etcd"
+  TIMEOUT 120
+  ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_DIR}/url")
+
+# The conformance cases against the single member. tests/conformance/ may define
+# offkv_add_conformance after this directory is processed: register at the end.
+cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR}/tests CALL
+  offkv_servers_add_etcd_conformance)
+set(OFFKV_ETCD_URL_FILE ${ETCD_DIR}/url CACHE INTERNAL "")
+function(offkv_servers_add_etcd_conformance)
+  if(COMMAND offkv_add_conformance)
+    offkv_add_conformance(BACKEND etcd URL_FILE ${OFFKV_ETCD_URL_FILE} FIXTURES etcd_server)
+  else()
+    message(WARNING "offkv_add_conformance is not defined: no etcd conformance tests")
+  endif()
+endfunction()
