@@ -1,0 +1,3 @@
+module github.com/offkv/offkv/bindings/go
+
+go 1.22
