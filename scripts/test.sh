@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Every test: installs what is needed, builds offkv with every backend that has landed,
+# runs the C++ suites through CTest (conformance per backend, API hygiene, install,
+# CLI, demo, recipes scenario, server tests — the servers are CTest fixtures on
+# 127.0.0.1), then the Python and Go bindings against mem:// and real servers started
+# here. Ends with each runner's own summary, then one line per suite.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${OFFKV_BUILD_DIR:-$root/build-test}
+jobs=${OFFKV_JOBS:-$(nproc)}
+# Remote backends built and tested (mem:// is always in).
+read -ra backends <<<"${OFFKV_TEST_BACKENDS:-zk etcd}"
+
+bash "$root/scripts/deps.sh" test "${backends[@]}"
+
+cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFFKV_BUILD_TESTS=ON -DOFFKV_BUILD_TOOLS=ON)
+for b in zk etcd consul; do
+  on=OFF
+  [[ " ${backends[*]} " == *" $b "* ]] && on=ON
+  cmake_flags+=("-DOFFKV_WITH_${b^^}=$on")
+done
+cmake -S "$root" -B "$build" -G Ninja "${cmake_flags[@]}"
+cmake --build "$build" -j "$jobs"
+
+declare -A status
+run() {  # run NAME COMMAND...: records the exit status, never stops the script
+  local name=$1
+  shift
+  echo
+  echo "==== $name"
+  set +e
+  "$@"
+  status[$name]=$?
+  set -e
+}
+
+run "C++ (ctest)" ctest --test-dir "$build" -j "$jobs" --output-on-failure --timeout 900
+
+# The bindings use the library as a user would: installed, found by pkg-config/CMake.
+prefix=$build/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name 'liboffkv.so' -print -quit)")
+
+# Real servers for the bindings, stopped on exit.
+servers=$(mktemp -d "${TMPDIR:-/tmp}/offkv-servers.XXXXXX")
+url_files=()
+stop_servers() {
+  [[ -d $servers/zk ]] && bash "$root/tests/servers/zookeeper.sh" stop "$servers/zk" || true
+  [[ -d $servers/etcd ]] && bash "$root/tests/servers/etcd.sh" stop "$servers/etcd" || true
+  [[ -d $servers/consul ]] && bash "$root/tests/servers/consul.sh" stop "$servers/consul" || true
+  rm -rf "$servers"
+}
+trap stop_servers EXIT
+for b in "${backends[@]}"; do
+  case $b in
+    zk) script=zookeeper.sh ;;
+    *) script=$b.sh ;;
+  esac
+  bash "$root/tests/servers/$script" start "$servers/$b"
+  url_files+=("$servers/$b/url")
+done
+export OFFKV_TEST_URL_FILE
+OFFKV_TEST_URL_FILE=$(IFS=:; echo "${url_files[*]}")
+
+run "Python (pytest)" env OFFKV_PYTHON_USE_INSTALLED=ON CMAKE_PREFIX_PATH="$prefix" \
+  LD_LIBRARY_PATH="$libdir" bash "$root/bindings/python/test.sh"
+run "Go (go test)" env OFFKV_PREFIX="$prefix" LD_LIBRARY_PATH="$libdir" \
+  bash "$root/bindings/go/test.sh"
+
+echo
+echo "==== summary (backends: mem ${backends[*]})"
+passed=0 failed=0
+for name in "C++ (ctest)" "Python (pytest)" "Go (go test)"; do
+  if [[ ${status[$name]} == 0 ]]; then
+    echo "PASS  $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL  $name (exit ${status[$name]})"
+    failed=$((failed + 1))
+  fi
+done
+echo "$passed passed, $failed failed"
+((failed == 0))
