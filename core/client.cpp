@@ -40,7 +40,12 @@ Client::~Client() {
 }
 
 void Client::close() {
-  if (closed_.exchange(true)) return;
+  if (closed_.exchange(true)) {
+    // Closed before, maybe by a callback on the event thread: wait for the callbacks
+    // still queued, so none runs after close (or offkv_client_free) returns here.
+    if (loop_ && !loop_->on_event_thread()) loop_->stop();
+    return;
+  }
   // Recipes stop believing (e.g. that they lead) before the session ends and the
   // store can hand their place to someone else.
   notify_listeners(OFFKV_SESSION_CLOSED, "client closing");
@@ -110,6 +115,13 @@ void Client::forget(const WatchPtr &watch) {
   watches_.erase(watch.get());
 }
 
+// A watch whose read failed was never handed out, but a session end racing with the
+// read may already have queued ENDED for it: cancel it so that callback never runs.
+void Client::abandon(const WatchPtr &watch) {
+  watch->cancel();
+  forget(watch);
+}
+
 void Client::end_watches(int error, int session_state, const std::string &message) {
   std::unordered_map<Watch *, WatchPtr> live;
   {
@@ -173,7 +185,7 @@ Node Client::get(std::string_view key, const EventCallback *callback,
     *watch_out = watch;
     return node;
   } catch (...) {
-    forget(watch);
+    abandon(watch);
     throw;
   }
 }
@@ -189,7 +201,7 @@ std::int64_t Client::exists(std::string_view key, const EventCallback *callback,
     *watch_out = watch;
     return version;
   } catch (...) {
-    forget(watch);
+    abandon(watch);
     throw;
   }
 }
@@ -207,7 +219,7 @@ std::vector<std::string> Client::children(std::string_view key,
     try {
       paths = backend_->children(full, watch);
     } catch (...) {
-      forget(watch);
+      abandon(watch);
       throw;
     }
     *watch_out = watch;
@@ -283,7 +295,7 @@ WatchPtr Client::watch_persistent(std::string_view key, EventCallback callback) 
   try {
     backend_->watch_persistent(full, watch);
   } catch (...) {
-    forget(watch);
+    abandon(watch);
     throw;
   }
   return watch;

@@ -74,6 +74,7 @@ class Client : public std::enable_shared_from_this<Client> {
   WatchPtr new_watch(WatchKind kind, const std::string &path,
                      const EventCallback *callback);
   void forget(const WatchPtr &watch);
+  void abandon(const WatchPtr &watch);
   void end_watches(int error, int session_state, const std::string &message);
   void on_session(int state, const std::string &message);
   void notify_listeners(int state, const std::string &message);

@@ -36,7 +36,11 @@ void EventLoop::run() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping and drained
+      if (queue_.empty()) {  // stopping and drained
+        finished_ = true;
+        finished_cv_.notify_all();
+        break;
+      }
       fn = std::move(queue_.front());
       queue_.pop_front();
     }
@@ -50,17 +54,25 @@ void EventLoop::run() {
 }
 
 void EventLoop::stop() {
+  bool first;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
+    first = !stopping_;
     stopping_ = true;
   }
   wake_.notify_one();
   if (on_event_thread()) {
-    thread_.detach();
-  } else if (thread_.joinable()) {
-    thread_.join();
+    if (first) thread_.detach();  // ends after the current callback returns
+    return;
   }
+  if (first && thread_.joinable()) {
+    thread_.join();
+    return;
+  }
+  // Stopped earlier, possibly from a callback on the event thread: still wait until
+  // everything queued has run, so no callback runs after this returns.
+  std::unique_lock<std::mutex> lock(mutex_);
+  finished_cv_.wait(lock, [&] { return finished_; });
 }
 
 }  // namespace offkv

@@ -33,6 +33,8 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   std::condition_variable wake_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
+  bool finished_ = false;  // run() has drained the queue and is returning
+  std::condition_variable finished_cv_;
   std::thread thread_;
   std::thread::id thread_id_;
 };
