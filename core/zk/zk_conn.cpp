@@ -1,5 +1,6 @@
 #include "zk_conn.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -275,10 +276,35 @@ void Conn::supervise() {
   }
 }
 
+void Conn::drain(const GenerationPtr &gen) {
+  // zookeeper_close sends closeSession, then waits up to 1.5 s for the socket to
+  // become readable, taking that for the server's answer. Replies to requests still
+  // in flight (other threads of this client) would end that wait before the server
+  // has closed the session, and another client could still see our ephemerals for a
+  // moment. So first one round trip: once it is answered, every earlier reply has
+  // been read, and what the close waits for is its own answer.
+  if (zoo_state(gen->zh) != ZOO_CONNECTED_STATE) return;  // no closeSession anyway
+  auto call = std::make_shared<Call>();
+  auto *holder = new CallHolder{call, gen.get()};
+  {
+    std::lock_guard<std::mutex> lock(gen->mutex);
+    gen->calls.insert(holder);
+  }
+  if (zoo_aexists(gen->zh, "/", 0, call_stat_done, holder) != ZOK) {
+    take(holder);
+    return;
+  }
+  auto until = Clock::now() +
+               std::chrono::milliseconds(std::min(options_.operation_timeout_ms, 3000));
+  std::unique_lock<std::mutex> lock(call->mutex);
+  call->cv.wait_until(lock, until, [&] { return call->done; });
+}
+
 void Conn::retire(const GenerationPtr &gen, int zrc) {
   gen->retired = true;
   {
-    std::unique_lock<std::shared_mutex> use(gen->use);
+    std::unique_lock<std::shared_mutex> use(gen->use);  // no new requests from here
+    if (gen->zh && zrc == ZCLOSING) drain(gen);
     // Sends closeSession and waits (briefly) for the answer: ephemerals are gone on
     // return. Joins the C client's threads: no callback runs after this.
     if (gen->zh) zookeeper_close(gen->zh);

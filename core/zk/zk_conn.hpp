@@ -173,6 +173,9 @@ class Conn {
   // zookeeper_close, then finishes what the C client left: unanswered calls get zrc,
   // watch contexts are told retired(zrc) and dropped.
   void retire(const GenerationPtr &gen, int zrc);
+  // Before closing a live handle: one round trip, so that no earlier reply is still
+  // unread when zookeeper_close waits for closeSession's answer. Bounded.
+  void drain(const GenerationPtr &gen);
 
   const std::string hosts_;
   const Options options_;

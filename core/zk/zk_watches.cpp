@@ -272,7 +272,7 @@ void persistent_watcher(zhandle_t *zh, int type, int, const char *path, void *co
   auto *ctx = static_cast<PersistentContext *>(context);
   if (type == ZOO_SESSION_EVENT || !path) return;
   std::unique_lock<std::mutex> lock(ctx->mutex);
-  if (ctx->cancelled) return;
+  if (ctx->cancelled || ctx->gen->retired) return;  // nothing to re-arm any more
   std::string p = path;
   std::uint64_t cause = ++ctx->events_seen;
   if (type == ZOO_CREATED_EVENT) {
