@@ -1,0 +1,739 @@
+#include "consul_backend.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "../error.hpp"
+#include "../key.hpp"
+#include "consul_errors.hpp"
+#include "consul_http.hpp"
+#include "consul_keys.hpp"
+#include "consul_session.hpp"
+#include "consul_watches.hpp"
+#include "offkv.h"
+
+namespace offkv {
+
+namespace {
+
+using namespace consul;
+using nlohmann::json;
+
+// Optimistic retries: a write whose pre-read went stale before its /v1/txn (the txn
+// failed, so nothing was written) is read and tried again after a short random pause,
+// until the operation's deadline.
+constexpr int kMaxPauseMs = 50;
+constexpr int kStripes = 64;  // client-local write locks, by key
+
+std::string child_path(const std::string &parent, const std::string &name) {
+  return parent == "/" ? "/" + name : parent + "/" + name;
+}
+
+// ---- /v1/txn operations (Consul's KV verbs) ----
+
+json kv_op(const char *verb, const std::string &key) {
+  return json{{"KV", json{{"Verb", verb}, {"Key", key}}}};
+}
+json op_write(const char *verb, const std::string &key, const std::string &value,
+              std::int64_t version) {
+  json op = kv_op(verb, key);
+  op["KV"]["Value"] = base64_encode(value);
+  op["KV"]["Flags"] = static_cast<std::uint64_t>(version);
+  return op;
+}
+// cas: index 0 = only if absent, else only if the entry's ModifyIndex is index.
+json op_cas(const std::string &key, const std::string &value, std::int64_t version,
+            std::uint64_t index) {
+  json op = op_write("cas", key, value, version);
+  op["KV"]["Index"] = index;
+  return op;
+}
+json op_set(const std::string &key, const std::string &value, std::int64_t version) {
+  return op_write("set", key, value, version);
+}
+// An ephemeral node: the key held by our session (behavior delete).
+json op_lock(const std::string &key, const std::string &value, std::int64_t version,
+             const std::string &session) {
+  json op = op_write("lock", key, value, version);
+  op["KV"]["Session"] = session;
+  return op;
+}
+json op_check_index(const std::string &key, std::uint64_t index) {
+  json op = kv_op("check-index", key);
+  op["KV"]["Index"] = index;
+  return op;
+}
+json op_check_absent(const std::string &key) { return kv_op("check-not-exists", key); }
+// The key exists and no session holds it: a persistent node.
+json op_check_persistent(const std::string &key) {
+  json op = kv_op("check-session", key);
+  op["KV"]["Session"] = "";
+  return op;
+}
+json op_delete_cas(const std::string &key, std::uint64_t index) {
+  json op = kv_op("delete-cas", key);
+  op["KV"]["Index"] = index;
+  return op;
+}
+
+// A pre-read entry as a guard: the transaction applies only if it is unchanged.
+json op_guard(const Entry &e, const std::string &key) {
+  return e.present ? op_check_index(key, e.modify_index) : op_check_absent(key);
+}
+
+struct TxnAnswer {
+  bool ok = false;
+  std::size_t failed = 0;  // first failing Consul op
+  std::string what;        // Consul's words for it
+  json results;
+};
+
+class ConsulBackend : public Backend {
+ public:
+  ConsulBackend(const Endpoint &endpoint, const Options &options)
+      : prefix_(endpoint.prefix),
+        root_(prefix_.empty() ? "/" : prefix_),
+        options_(options),
+        consistency_(options.read_consistency == OFFKV_READ_SERIALIZABLE ? "stale"
+                                                                         : "consistent"),
+        http_((endpoint.tls ? "https://" : "http://") + endpoint.hosts.at(0), options),
+        session_(http_, options),
+        hub_(http_, options) {}
+
+  ~ConsulBackend() override { close(); }
+
+  void start(SessionListener listener) override {
+    http_.start();
+    session_.start([this, listener](int state, const std::string &message) {
+      if (state == OFFKV_SESSION_LOST) hub_.clear();  // the core ends every watch
+      listener(state, message);
+    });
+  }
+
+  std::string create(const std::string &path, const std::string &value,
+                     int flags) override {
+    const std::string what = "create '" + show(path) + "'";
+    auto deadline = new_deadline();
+    const std::string parent = parent_path(path);
+    const bool check_parent = needs_parent(path);
+    std::unique_lock<std::mutex> serial;
+    if (flags & OFFKV_SEQUENTIAL) serial = stripe(counter_key(parent));
+    for (int attempt = 0;; pause(attempt++, deadline, what)) {
+      json ops = json::array();
+      if (check_parent) ops.push_back(op_check_persistent(node_key(parent)));
+      std::string actual = path;
+      std::size_t counter_at = SIZE_MAX;
+      if (flags & OFFKV_SEQUENTIAL) {
+        std::string ckey = counter_key(parent);
+        Entry c = read_raw(ckey, deadline, what);
+        std::int64_t next = counter_value(c, what);
+        counter_at = ops.size();
+        ops.push_back(
+            op_cas(ckey, std::to_string(next + 1), 0, c.present ? c.modify_index : 0));
+        actual = sequential_path(path, next);
+      }
+      const std::size_t create_at = ops.size();
+      const std::string key = node_key(actual);
+      std::string sid;
+      if (flags & OFFKV_EPHEMERAL) {
+        sid = session_.id();
+        ops.push_back(op_check_absent(key));
+        ops.push_back(op_lock(key, value, 1, sid));
+      } else {
+        ops.push_back(op_cas(key, value, 1, 0));
+      }
+      TxnAnswer t = txn(ops, deadline, what, sid);
+      if (t.ok) return actual;
+      if (check_parent && t.failed == 0) parent_failed(t, actual, parent);
+      if (t.failed == counter_at) continue;  // another sequential create got there first
+      if (t.failed == create_at)
+        throw Error(OFFKV_EEXIST, "'" + show(actual) + "' already exists" + words(t));
+      unexpected(t, what);
+    }
+  }
+
+  std::int64_t set(const std::string &path, const std::string &value) override {
+    const std::string what = "set '" + show(path) + "'";
+    auto deadline = new_deadline();
+    const std::string key = node_key(path);
+    auto serial = stripe(key);
+    for (int attempt = 0;; pause(attempt++, deadline, what)) {
+      Entry e = read_node(path, deadline, what);
+      if (e.present) {
+        TxnAnswer t =
+            txn(json::array({op_cas(key, value, e.version + 1, e.modify_index)}),
+                deadline, what);
+        if (t.ok) return e.version + 1;
+        continue;  // changed since the read
+      }
+      json ops = json::array();
+      const bool check_parent = needs_parent(path);
+      if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
+      ops.push_back(op_cas(key, value, 1, 0));
+      TxnAnswer t = txn(ops, deadline, what);
+      if (t.ok) return 1;
+      if (check_parent && t.failed == 0) parent_failed(t, path, parent_path(path));
+      // Created by someone else in between: replace it.
+    }
+  }
+
+  std::int64_t cas(const std::string &path, const std::string &value,
+                   std::int64_t expected) override {
+    const std::string what = "cas on '" + show(path) + "'";
+    auto deadline = new_deadline();
+    const std::string key = node_key(path);
+    if (expected == 0) {
+      json ops = json::array();
+      const bool check_parent = needs_parent(path);
+      if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
+      ops.push_back(op_cas(key, value, 1, 0));
+      TxnAnswer t = txn(ops, deadline, what);
+      if (t.ok) return 1;
+      if (check_parent && t.failed == 0) parent_failed(t, path, parent_path(path));
+      throw Error(OFFKV_EVERSION, what + ": expected no node, found " +
+                                      found_version(path, deadline) + words(t));
+    }
+    auto serial = stripe(key);
+    for (int attempt = 0;; pause(attempt++, deadline, what)) {
+      Entry e = read_node(path, deadline, what);
+      if (!e.present)
+        throw Error(OFFKV_EVERSION, what + ": expected version " +
+                                        std::to_string(expected) +
+                                        ", node does not exist");
+      if (e.version != expected)
+        throw Error(OFFKV_EVERSION, what + ": expected version " +
+                                        std::to_string(expected) + ", found " +
+                                        std::to_string(e.version));
+      TxnAnswer t = txn(json::array({op_cas(key, value, expected + 1, e.modify_index)}),
+                        deadline, what);
+      if (t.ok) return expected + 1;
+    }
+  }
+
+  Node get(const std::string &path, const WatchPtr &watch) override {
+    const std::string what = "get '" + show(path) + "'";
+    Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
+    Entry e = parse_key_read(r, what, closed_);
+    if (!e.present)
+      throw Error(OFFKV_ENOENT, "cannot get '" + show(path) + "': no such node");
+    if (watch) hub_.add_key(watch, e, r.index);
+    return Node{std::move(e.value), e.version};
+  }
+
+  std::int64_t exists(const std::string &path, const WatchPtr &watch) override {
+    const std::string what = "exists '" + show(path) + "'";
+    Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
+    Entry e = parse_key_read(r, what, closed_);
+    if (watch) hub_.add_key(watch, e, r.index);
+    return e.present ? e.version : 0;
+  }
+
+  std::vector<std::string> children(const std::string &path,
+                                    const WatchPtr &watch) override {
+    const std::string what = "list '" + show(path) + "'";
+    const int timeout = options_.operation_timeout_ms;
+    std::vector<Request> reads{children_read(path, consistency_, timeout)};
+    if (path != "/") reads.push_back(key_read(path, consistency_, timeout));
+    std::vector<Response> rs = http_.call_all(std::move(reads));
+    std::vector<std::string> names = parse_children_read(rs[0], path, what, closed_);
+    Entry node = path != "/" ? parse_key_read(rs[1], what, closed_) : Entry();
+    if (path != root_ && !node.present)
+      throw Error(OFFKV_ENOENT, "cannot list '" + show(path) + "': no such node");
+    if (watch) {
+      std::uint64_t index = rs[0].index;
+      if (rs.size() > 1) index = std::min(index, rs[1].index);
+      hub_.add_children(watch, node, std::set<std::string>(names.begin(), names.end()),
+                        index);
+    }
+    std::vector<std::string> out;
+    out.reserve(names.size());
+    for (const auto &name : names) out.push_back(child_path(path, name));
+    return out;
+  }
+
+  void erase(const std::string &path, std::int64_t expected) override {
+    const std::string what = "erase '" + show(path) + "'";
+    auto deadline = new_deadline();
+    const std::string key = node_key(path);
+    if (expected == 0) {
+      // One round trip: `get` fails the transaction if the node is absent.
+      TxnAnswer t = txn(json::array({kv_op("get", key), kv_op("delete", key),
+                                     kv_op("delete-tree", key + "/")}),
+                        deadline, what);
+      if (t.ok) return;
+      if (t.failed == 0)
+        throw Error(OFFKV_ENOENT, "cannot erase '" + show(path) + "': no such node");
+      unexpected(t, what);
+    }
+    auto serial = stripe(key);
+    for (int attempt = 0;; pause(attempt++, deadline, what)) {
+      Entry e = read_node(path, deadline, what);
+      if (!e.present)
+        throw Error(OFFKV_ENOENT, "cannot erase '" + show(path) + "': no such node");
+      if (e.version != expected)
+        throw Error(OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
+                                        std::to_string(expected) + ", found " +
+                                        std::to_string(e.version));
+      TxnAnswer t = txn(json::array({op_delete_cas(key, e.modify_index),
+                                     kv_op("delete-tree", key + "/")}),
+                        deadline, what);
+      if (t.ok) return;
+    }
+  }
+
+  std::vector<OpResult> commit(const Txn &txn) override;
+
+  void watch_persistent(const std::string &path, const WatchPtr &watch) override {
+    const std::string what = "watch '" + show(path) + "'";
+    const int timeout = options_.operation_timeout_ms;
+    std::vector<Request> reads{subtree_read(path, "", timeout)};
+    if (path != "/") reads.push_back(key_read(path, "", timeout));
+    std::vector<Response> rs = http_.call_all(std::move(reads));
+    std::map<std::string, Entry> nodes;
+    for (auto &e : parse_subtree_read(rs[0], what, closed_)) {
+      auto p = path_of(e.key);
+      if (p && path_covers(path, *p)) nodes[*p] = std::move(e);
+    }
+    std::uint64_t index = rs[0].index;
+    if (rs.size() > 1) {
+      Entry node = parse_key_read(rs[1], what, closed_);
+      if (node.present) nodes[path] = std::move(node);
+      index = std::min(index, rs[1].index);
+    }
+    for (auto &entry : nodes) entry.second.value.clear();  // only versions are kept
+    hub_.add_tree(watch, std::move(nodes), index);
+  }
+
+  void unwatch(const WatchPtr &watch) override { hub_.remove(watch); }
+
+  void close() override {
+    if (closed_.exchange(true)) return;
+    // Changes made before the close reach the watches before their ENDED.
+    hub_.flush(std::min(options_.operation_timeout_ms, 2000));
+    hub_.stop();
+    session_.close();  // destroys the session: our ephemerals vanish now
+    http_.stop();
+  }
+
+ private:
+  using Deadline = Clock::time_point;
+
+  Deadline new_deadline() const {
+    return Clock::now() + std::chrono::milliseconds(options_.operation_timeout_ms);
+  }
+
+  int left_ms(Deadline deadline, const std::string &what) const {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0)
+      throw Error(OFFKV_ETIMEOUT, "consul: cannot " + what + ": no answer within " +
+                                      std::to_string(options_.operation_timeout_ms) +
+                                      " ms (operation_timeout_ms)");
+    return static_cast<int>(left.count());
+  }
+
+  std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
+
+  // Keys directly under the client's root need no parent.
+  bool needs_parent(const std::string &path) const {
+    std::string parent = parent_path(path);
+    return !(parent == root_ || parent == "/");
+  }
+
+  Entry read_raw(const std::string &key, Deadline deadline, const std::string &what) {
+    // Pre-reads of writes: Consul's default mode (the leader answers); the txn's
+    // guard rejects anything stale.
+    Response r = http_.call(kv_read(key, "", left_ms(deadline, what)));
+    return parse_key_read(r, what, closed_);
+  }
+  Entry read_node(const std::string &path, Deadline deadline, const std::string &what) {
+    return read_raw(node_key(path), deadline, what);
+  }
+
+  std::int64_t counter_value(const Entry &c, const std::string &what) {
+    if (!c.present) return 0;
+    std::int64_t v = 0;
+    if (c.value.empty() || c.value.size() > 18) bad_counter(c, what);
+    for (char ch : c.value) {
+      if (ch < '0' || ch > '9') bad_counter(c, what);
+      v = v * 10 + (ch - '0');
+    }
+    return v;
+  }
+  [[noreturn]] void bad_counter(const Entry &c, const std::string &what) {
+    throw Error(OFFKV_ESERVICE, "consul: cannot " + what + ": the sequential counter '" +
+                                    c.key + "' does not hold a number");
+  }
+
+  // For messages only: the node's version now ("another version" if unreadable).
+  std::string found_version(const std::string &path, Deadline deadline) {
+    try {
+      Entry e = read_node(path, deadline, "read '" + show(path) + "'");
+      return e.present ? "version " + std::to_string(e.version) : std::string("no node");
+    } catch (const Error &) {
+      return "another version";
+    }
+  }
+
+  // One /v1/txn. A 409 is an answer (the first failing op); anything but 200/409
+  // throws: a write whose outcome is unknown (timeout, connection lost, leadership
+  // change) is reported, never retried.
+  TxnAnswer txn(const json &ops, Deadline deadline, const std::string &what,
+                const std::string &session = std::string(), bool read_only = false) {
+    Request rq;
+    rq.method = "PUT";
+    rq.target = read_only ? "/v1/txn?consistent" : "/v1/txn";
+    rq.body = ops.dump();
+    rq.timeout_ms = left_ms(deadline, what);
+    Response r = http_.call(std::move(rq));
+    TxnAnswer t;
+    if (r.curl == CURLE_OK && !r.aborted && (r.status == 200 || r.status == 409)) {
+      json j;
+      try {
+        j = json::parse(r.body);
+      } catch (const std::exception &e) {
+        fail_malformed(r, what, std::string("bad JSON: ") + e.what());
+      }
+      if (r.status == 200) {
+        t.ok = true;
+        t.results = j.value("Results", json::array());
+        return t;
+      }
+      try {
+        std::size_t best = SIZE_MAX;
+        for (const auto &err : j.at("Errors")) {
+          std::size_t at = err.at("OpIndex").get<std::size_t>();
+          if (at < best) {
+            best = at;
+            t.what = err.value("What", std::string());
+          }
+        }
+        if (best == SIZE_MAX) throw std::runtime_error("a conflict without errors");
+        t.failed = best;
+      } catch (const std::exception &e) {
+        fail_malformed(r, what, e.what());
+      }
+      if (t.what.find("Permission denied") != std::string::npos ||
+          t.what.find("ACL not found") != std::string::npos)
+        throw Error(OFFKV_EAUTH,
+                    "consul: cannot " + what + ": the ACL token may not" + words(t));
+      if (!session.empty() && t.what.find("invalid session") != std::string::npos) {
+        if (closed_) throw Error(OFFKV_ECLOSED, "client is closed");
+        session_.invalidated(session,
+                             "consul: session " + session + " expired (" + t.what + ")");
+        throw Error(OFFKV_ESESSION,
+                    "consul: cannot " + what +
+                        ": the session expired; a new one is being created" + words(t));
+      }
+      return t;
+    }
+    if (r.status == 413)
+      throw Error(OFFKV_ETOOBIG, "consul: cannot " + what +
+                                     ": the agent refused the transaction as too large "
+                                     "(limits.txn_max_req_len)" +
+                                     consul_words(r));
+    fail_response(r, what, closed_);
+  }
+
+  static std::string words(const TxnAnswer &t) {
+    return t.what.empty() ? std::string() : " [consul: " + t.what + "]";
+  }
+
+  [[noreturn]] void parent_failed(const TxnAnswer &t, const std::string &path,
+                                  const std::string &parent) {
+    if (t.what.find("failed session check") != std::string::npos)
+      throw Error(OFFKV_EEPHEMERAL, "cannot create '" + show(path) + "': parent '" +
+                                        show(parent) + "' is ephemeral" + words(t));
+    throw Error(OFFKV_ENOENT, "cannot create '" + show(path) + "': parent '" +
+                                  show(parent) + "' does not exist" + words(t));
+  }
+
+  [[noreturn]] void unexpected(const TxnAnswer &t, const std::string &what) {
+    throw Error(OFFKV_ESERVICE,
+                "consul: cannot " + what + ": unexpected refusal" + words(t));
+  }
+
+  // Before the next optimistic attempt: a random pause growing to kMaxPauseMs;
+  // ETIMEOUT once the deadline would pass (nothing was written).
+  void pause(int attempt, Deadline deadline, const std::string &what) {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    int cap = std::min(kMaxPauseMs, 1 << std::min(attempt, 6));
+    auto ms = std::chrono::milliseconds(
+        1 + static_cast<int>(rng() % static_cast<unsigned>(cap)));
+    if (Clock::now() + ms >= deadline)
+      throw Error(OFFKV_ETIMEOUT, "consul: cannot " + what +
+                                      ": the data kept changing for " +
+                                      std::to_string(options_.operation_timeout_ms) +
+                                      " ms (operation_timeout_ms); nothing was written");
+    std::this_thread::sleep_for(ms);
+  }
+
+  // Writes of one key from this client's threads go one at a time (they would only
+  // make each other's compare-and-set fail).
+  std::unique_lock<std::mutex> stripe(const std::string &key) {
+    return std::unique_lock<std::mutex>(
+        stripes_[std::hash<std::string>{}(key) % kStripes]);
+  }
+
+  const std::string prefix_;
+  const std::string root_;
+  const Options options_;
+  const std::string consistency_;
+  std::atomic<bool> closed_{false};
+  std::array<std::mutex, kStripes> stripes_;
+  Http http_;  // declared first among the parts: the others use it
+  Session session_;
+  WatchHub hub_;
+};
+
+// ---- Transactions ----
+//
+// 1. Pre-read (one round, requests in parallel) every key the transaction depends on:
+//    checked keys, op keys, parents of creates and sets, counters of sequential
+//    creates.
+// 2. Evaluate the whole transaction locally on that snapshot, exactly as mem:// does
+//    (earlier ops are seen by later ones), giving the first failing item or the list
+//    of writes.
+// 3. One /v1/txn: a guard per pre-read key (check-index / check-not-exists; counters
+//    are compare-and-set), then the writes. A failing guard means the snapshot went
+//    stale: nothing was written, read again. When step 2 found a failure, the guards
+//    alone are sent: if they pass, the snapshot was one consistent state and the
+//    failing index is exact.
+std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
+  const std::string what = "commit a transaction";
+  if (txn_in.checks.empty() && txn_in.ops.empty()) return {};
+  auto deadline = new_deadline();
+  const std::size_t nchecks = txn_in.checks.size();
+
+  // The keys to pre-read, in a fixed order.
+  std::vector<std::string> keys;
+  std::set<std::string> seen;
+  auto want = [&](const std::string &k) {
+    if (seen.insert(k).second) keys.push_back(k);
+  };
+  bool ephemeral = false;
+  for (const auto &c : txn_in.checks) want(node_key(c.path));
+  for (const auto &op : txn_in.ops) {
+    bool sequential = op.kind == TxnOpKind::Create && (op.flags & OFFKV_SEQUENTIAL);
+    if (op.kind == TxnOpKind::Create && (op.flags & OFFKV_EPHEMERAL)) ephemeral = true;
+    if (!sequential) want(node_key(op.path));
+    if ((op.kind == TxnOpKind::Create || op.kind == TxnOpKind::Set) &&
+        needs_parent(op.path))
+      want(node_key(parent_path(op.path)));
+    if (sequential) want(counter_key(parent_path(op.path)));
+  }
+
+  std::vector<std::size_t> stripes;
+  for (const auto &k : keys) stripes.push_back(std::hash<std::string>{}(k) % kStripes);
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> serial;  // in ascending order: no deadlock
+  for (auto s : stripes) serial.emplace_back(stripes_[s]);
+
+  for (int attempt = 0;; pause(attempt++, deadline, what)) {
+    std::vector<Request> reads;
+    for (const auto &k : keys) reads.push_back(kv_read(k, "", left_ms(deadline, what)));
+    std::vector<Response> answers = http_.call_all(std::move(reads));
+    std::map<std::string, Entry> snapshot;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      snapshot[keys[i]] = parse_key_read(answers[i], what, closed_);
+    const std::string sid = ephemeral ? session_.id() : std::string();
+
+    // 2. Local evaluation on an overlay of the snapshot.
+    struct State {
+      bool present = false;
+      std::int64_t version = 0;
+      bool ephemeral = false;
+      bool known = true;  // false: a sequential key never read (guarded in the txn)
+    };
+    std::map<std::string, State> overlay;
+    for (const auto &entry : snapshot)
+      overlay[entry.first] = {entry.second.present, entry.second.version,
+                              !entry.second.session.empty(), true};
+    std::vector<std::string> erased;  // children prefixes erased so far
+    auto lookup = [&](const std::string &key) -> State {
+      auto it = overlay.find(key);
+      if (it != overlay.end()) return it->second;
+      for (const auto &p : erased)
+        if (key.compare(0, p.size(), p) == 0) return State{};
+      State unknown;
+      unknown.known = false;
+      return unknown;
+    };
+    std::map<std::string, std::int64_t> counters;  // counter key -> next number
+    for (const auto &entry : snapshot)
+      if (entry.first.compare(0, 7, "offkv/s") == 0)
+        counters[entry.first] = counter_value(entry.second, what);
+
+    json writes = json::array();
+    struct Marker {
+      std::size_t at;     // index in writes
+      std::size_t index;  // user item
+      std::string key;    // the sequential key it guards
+    };
+    std::vector<Marker> absent_checks;
+    std::vector<OpResult> results(txn_in.ops.size());
+    std::size_t failed = SIZE_MAX;
+    int code = OFFKV_OK;
+    std::string message;
+    auto failure = [&](std::size_t index, int c, std::string m) {
+      failed = index;
+      code = c;
+      message = std::move(m);
+    };
+
+    for (std::size_t i = 0; i < nchecks && failed == SIZE_MAX; ++i) {
+      const TxnOp &c = txn_in.checks[i];
+      State s = lookup(node_key(c.path));
+      std::int64_t actual = s.present ? s.version : 0;
+      bool ok = c.version == OFFKV_ANY_VERSION ? actual != 0 : actual == c.version;
+      if (ok) continue;
+      int fc = (c.version != 0 && actual == 0) ? OFFKV_ENOENT
+               : (c.version == 0)              ? OFFKV_EEXIST
+                                               : OFFKV_EVERSION;
+      failure(
+          i, fc,
+          "check on '" + show(c.path) + "': expected " +
+              (c.version == OFFKV_ANY_VERSION ? std::string("any version")
+                                              : "version " + std::to_string(c.version)) +
+              ", found " +
+              (actual ? "version " + std::to_string(actual) : std::string("no node")));
+    }
+    auto parent_ok = [&](std::size_t index, const std::string &path) {
+      if (!needs_parent(path)) return true;
+      std::string parent = parent_path(path);
+      State p = lookup(node_key(parent));
+      if (!p.present) {
+        failure(index, OFFKV_ENOENT,
+                "cannot create '" + show(path) + "': parent '" + show(parent) +
+                    "' does not exist");
+        return false;
+      }
+      if (p.ephemeral) {
+        failure(index, OFFKV_EEPHEMERAL,
+                "cannot create '" + show(path) + "': parent '" + show(parent) +
+                    "' is ephemeral");
+        return false;
+      }
+      return true;
+    };
+    for (std::size_t j = 0; j < txn_in.ops.size() && failed == SIZE_MAX; ++j) {
+      const TxnOp &op = txn_in.ops[j];
+      const std::size_t index = nchecks + j;
+      OpResult &out = results[j];
+      out.path = op.path;
+      switch (op.kind) {
+        case TxnOpKind::Create: {
+          if (!parent_ok(index, op.path)) break;
+          std::string actual = op.path;
+          if (op.flags & OFFKV_SEQUENTIAL)
+            actual =
+                sequential_path(op.path, counters[counter_key(parent_path(op.path))]++);
+          const std::string key = node_key(actual);
+          State s = lookup(key);
+          if (s.present) {
+            failure(index, OFFKV_EEXIST, "'" + show(actual) + "' already exists");
+            break;
+          }
+          if (!s.known) {
+            absent_checks.push_back({writes.size(), index, actual});
+            writes.push_back(op_check_absent(key));
+          }
+          bool eph = (op.flags & OFFKV_EPHEMERAL) != 0;
+          writes.push_back(eph ? op_lock(key, op.value, 1, sid)
+                               : op_set(key, op.value, 1));
+          overlay[key] = {true, 1, eph, true};
+          out.path = actual;
+          out.version = 1;
+          break;
+        }
+        case TxnOpKind::Set: {
+          const std::string key = node_key(op.path);
+          State s = lookup(key);
+          if (s.present) {
+            writes.push_back(op_set(key, op.value, s.version + 1));  // keeps the session
+            overlay[key] = {true, s.version + 1, s.ephemeral, true};
+            out.version = s.version + 1;
+          } else {
+            if (!parent_ok(index, op.path)) break;
+            writes.push_back(op_set(key, op.value, 1));
+            overlay[key] = {true, 1, false, true};
+            out.version = 1;
+          }
+          break;
+        }
+        case TxnOpKind::Erase: {
+          const std::string key = node_key(op.path);
+          State s = lookup(key);
+          if (!s.present) {
+            failure(index, OFFKV_ENOENT,
+                    "cannot erase '" + show(op.path) + "': no such node");
+            break;
+          }
+          if (op.version != 0 && s.version != op.version) {
+            failure(index, OFFKV_EVERSION,
+                    "erase of '" + show(op.path) + "': expected version " +
+                        std::to_string(op.version) + ", found " +
+                        std::to_string(s.version));
+            break;
+          }
+          writes.push_back(kv_op("delete", key));
+          writes.push_back(kv_op("delete-tree", key + "/"));
+          const std::string below = key + "/";
+          overlay[key] = State{};
+          for (auto &entry : overlay)
+            if (entry.first.compare(0, below.size(), below) == 0) entry.second = State{};
+          erased.push_back(below);
+          out.version = 0;
+          break;
+        }
+        case TxnOpKind::Check:
+          fail(OFFKV_EINTERNAL, "check among ops");
+      }
+    }
+
+    // 3. Guards (the snapshot), then the writes.
+    json ops = json::array();
+    for (const auto &k : keys) {
+      const Entry &e = snapshot[k];
+      auto c = counters.find(k);
+      if (failed == SIZE_MAX && c != counters.end() &&
+          c->second != counter_value(e, what))
+        ops.push_back(
+            op_cas(k, std::to_string(c->second), 0, e.present ? e.modify_index : 0));
+      else
+        ops.push_back(op_guard(e, k));
+    }
+    const std::size_t nguards = ops.size();
+    if (failed != SIZE_MAX) {
+      TxnAnswer t = this->txn(ops, deadline, what, std::string(), true);
+      if (t.ok) throw TxnFailed(failed, code, message);
+      continue;  // the snapshot was not one state: read again
+    }
+    for (auto &w : writes) ops.push_back(std::move(w));
+    TxnAnswer t = this->txn(ops, deadline, what, sid);
+    if (t.ok) return results;
+    if (t.failed < nguards) continue;  // stale snapshot
+    for (const auto &m : absent_checks)
+      if (t.failed == nguards + m.at)
+        throw TxnFailed(m.index, OFFKV_EEXIST,
+                        "'" + show(m.key) + "' already exists" + words(t));
+    unexpected(t, what);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_consul_backend(const Endpoint &endpoint,
+                                             const Options &options) {
+  return std::make_unique<ConsulBackend>(endpoint, options);
+}
+
+}  // namespace offkv

@@ -1,0 +1,120 @@
+#include "consul_errors.hpp"
+
+#include "../error.hpp"
+#include "offkv.h"
+
+namespace offkv {
+namespace consul {
+
+namespace {
+
+bool contains(const std::string &text, const char *part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string shorten(const std::string &body) {
+  std::string out;
+  for (char c : body.substr(0, 300)) out += (c == '\n' || c == '\r') ? ' ' : c;
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (body.size() > 300) out += "...";
+  return out;
+}
+
+int map_curl(CURLcode code) {
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return OFFKV_ETIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return OFFKV_ETLS;
+    case CURLE_OUT_OF_MEMORY:
+      return OFFKV_ENOMEM;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return OFFKV_ECONNLOSS;
+    case CURLE_URL_MALFORMAT:
+      return OFFKV_EINVAL;
+    default:
+      return OFFKV_ESERVICE;
+  }
+}
+
+}  // namespace
+
+int map_error(const Response &r, bool closed) noexcept {
+  if (r.aborted) return closed ? OFFKV_ECLOSED : OFFKV_ECONNLOSS;
+  if (r.curl != CURLE_OK) return map_curl(r.curl);
+  const std::string &b = r.body;
+  switch (r.status) {
+    case 401:
+    case 403:
+      return OFFKV_EAUTH;
+    case 413:
+      return OFFKV_ETOOBIG;
+    case 400:
+      // A plain-HTTP request reached an HTTPS port.
+      if (contains(b, "HTTPS server")) return OFFKV_ETLS;
+      return OFFKV_ESERVICE;
+    case 429:
+    case 503:
+      return OFFKV_ECONNLOSS;
+    case 500:
+      // The agent could not reach a leader, or leadership changed under a write:
+      // the server did not apply it, or its outcome is unknown.
+      if (contains(b, "No cluster leader") || contains(b, "leadership lost") ||
+          contains(b, "rpc error") || contains(b, "raft is already shutdown") ||
+          contains(b, "not the leader") || contains(b, "EOF") ||
+          contains(b, "connection refused") || contains(b, "timeout"))
+        return OFFKV_ECONNLOSS;
+      if (contains(b, "Permission denied") || contains(b, "ACL not found"))
+        return OFFKV_EAUTH;
+      return OFFKV_ESERVICE;
+    default:
+      return OFFKV_ESERVICE;
+  }
+}
+
+std::string consul_words(const Response &r) {
+  if (r.aborted) return " [consul: request aborted]";
+  if (r.curl != CURLE_OK) return " [consul: curl: " + r.curl_error + "]";
+  std::string body = shorten(r.body);
+  return " [consul: HTTP " + std::to_string(r.status) +
+         (body.empty() ? "" : ": " + body) + "]";
+}
+
+void fail_response(const Response &r, const std::string &what, bool closed) {
+  int code = map_error(r, closed);
+  std::string message = "consul: cannot " + what;
+  if (code == OFFKV_ECLOSED) message += ": the client was closed";
+  if (code == OFFKV_ETIMEOUT) message += ": no answer in time (operation_timeout_ms)";
+  if (code == OFFKV_ECONNLOSS && r.curl == CURLE_COULDNT_CONNECT)
+    message += ": cannot connect to the Consul agent";
+  throw Error(code, message + consul_words(r));
+}
+
+void fail_malformed(const Response &r, const std::string &what, const std::string &why) {
+  throw Error(OFFKV_ESERVICE, "consul: cannot " + what + ": unexpected answer (" + why +
+                                  ")" + consul_words(r));
+}
+
+}  // namespace consul
+}  // namespace offkv

@@ -1,0 +1,116 @@
+// The HTTP side of one offkv client on Consul: one thread driving a libcurl multi
+// handle, so every request of the client (operations, session renewals, blocking
+// queries of watches) shares one connection cache; plus timers on the same thread.
+//
+// Callbacks of asynchronous requests and timers run on that thread: they must not
+// block (no synchronous call from them). Synchronous callers wait with a deadline.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../model.hpp"
+
+namespace offkv {
+namespace consul {
+
+using Clock = std::chrono::steady_clock;
+
+struct Request {
+  std::string method = "GET";  // GET or PUT
+  std::string target;          // "/v1/kv/...?..." (already escaped)
+  std::string body;            // PUT body (JSON)
+  int timeout_ms = 10000;      // the whole exchange
+};
+
+struct Response {
+  CURLcode curl = CURLE_OK;
+  std::string curl_error;  // libcurl's words, when curl != CURLE_OK
+  bool aborted = false;    // the client closed (or the request was cancelled)
+  long status = 0;         // HTTP status, 0 if none arrived
+  std::string body;
+  std::uint64_t index = 0;  // X-Consul-Index, 0 if absent
+  bool ok() const {
+    return curl == CURLE_OK && !aborted && status >= 200 && status < 300;
+  }
+};
+
+class Http {
+ public:
+  using Callback = std::function<void(Response &&)>;
+
+  // base: "http://host:port" or "https://host:port".
+  Http(std::string base, const Options &options);
+  ~Http();
+
+  // Starts the thread (throws ENOMEM / EINTERNAL if libcurl cannot be set up).
+  void start();
+  // Aborts every request (callbacks get Response::aborted), runs no more timers and
+  // joins the thread. Idempotent.
+  void stop();
+  bool stopped();
+
+  // Queues a request; cb runs on the HTTP thread with the answer (exactly once,
+  // unless the request is cancelled first). Returns an id for cancel.
+  std::uint64_t submit(Request request, Callback cb);
+  // Drops a request; its callback will not be called after the HTTP thread handles
+  // the cancellation (it may be running right now).
+  void cancel(std::uint64_t id);
+
+  // A request that waits for its answer, at most request.timeout_ms (+ a margin for
+  // the thread itself).
+  Response call(Request request);
+  // Several requests at once (pipelined on separate connections); answers in order.
+  std::vector<Response> call_all(std::vector<Request> requests);
+
+  // Runs fn on the HTTP thread after delay_ms. Returns an id for cancel_timer.
+  std::uint64_t after(int delay_ms, std::function<void()> fn);
+  void cancel_timer(std::uint64_t id);
+  bool on_http_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+  const std::string &base() const { return base_; }
+
+ private:
+  struct Pending;
+  void run();
+  void add_to_multi(std::unique_ptr<Pending> p);
+  void finish(Pending *p, CURLcode code);
+  static std::size_t on_header(char *data, std::size_t size, std::size_t n, void *user);
+  static std::size_t on_body(char *data, std::size_t size, std::size_t n, void *user);
+
+  const std::string base_;
+  const Options options_;
+  CURLM *multi_ = nullptr;
+  curl_slist *headers_ = nullptr;  // shared by every request (token, JSON)
+
+  std::mutex mutex_;  // guards the queues below and stopping_
+  std::deque<std::unique_ptr<Pending>> incoming_;
+  std::vector<std::uint64_t> cancels_;
+  std::multimap<Clock::time_point, std::pair<std::uint64_t, std::function<void()>>>
+      timers_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::uint64_t next_id_ = 1;
+
+  // HTTP thread only.
+  std::map<std::uint64_t, std::unique_ptr<Pending>> active_;
+
+  std::mutex join_mutex_;  // one stop() joins
+  std::thread thread_;
+  std::atomic<std::thread::id> thread_id_{};
+};
+
+}  // namespace consul
+}  // namespace offkv

@@ -1,0 +1,512 @@
+#include "consul_watches.hpp"
+
+#include <algorithm>
+#include <climits>
+
+#include "../error.hpp"
+#include "../key.hpp"
+#include "offkv.h"
+
+namespace offkv {
+namespace consul {
+
+namespace {
+
+constexpr int kWaitSeconds = 30;     // blocking query wait (Consul adds up to wait/16)
+constexpr int kMaxBackoffMs = 5000;  // between retries after a failed read
+constexpr int kFirstBackoffMs = 100;
+constexpr std::int64_t kMaxSteps = 100000;
+// The pump asks for the whole subtree below its prefix (values included) while that
+// stays below this size, so a wake-up carries the state right after the change.
+constexpr std::size_t kMaxRecursiveBody = 1 << 20;
+
+// Pre-order with children sorted bytewise: '/' sorts below every name byte.
+std::string preorder_key(const std::string &path) {
+  std::string k = path;
+  std::replace(k.begin(), k.end(), '/', '\x01');
+  return k;
+}
+
+enum Phase { kGoneBeforeRecreate = 0, kCreated = 1, kChanged = 2, kGone = 3 };
+
+struct Pending {
+  std::uint64_t index;
+  int phase;
+  std::string order;
+  std::int64_t version;
+  std::size_t seq;
+  std::shared_ptr<void> reg;  // keeps the registration alive while sorting
+  std::uint64_t reg_id;
+  WatchPtr watch;
+  bool oneshot;
+  Event event;
+};
+
+bool before(const Pending &a, const Pending &b) {
+  if (a.index != b.index) return a.index < b.index;
+  if (a.phase != b.phase) return a.phase < b.phase;
+  if (a.order != b.order) return a.phase == kGone ? a.order > b.order : a.order < b.order;
+  if (a.version != b.version) return a.version < b.version;
+  return a.seq < b.seq;
+}
+
+}  // namespace
+
+struct WatchHub::Flush {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  void finish() {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+    cv.notify_all();
+  }
+};
+
+// One re-read of the targets of some registrations.
+struct WatchHub::Round {
+  std::shared_ptr<Flush> flush;  // someone waits for this round (close)
+  std::uint64_t seq = 0;
+  bool from_pump = false;
+  std::vector<RegPtr> regs;
+  std::vector<std::string> targets;  // "k<path>", "c<path>", "t<path>"
+  std::vector<Response> answers;
+  std::size_t left = 0;
+};
+
+WatchHub::WatchHub(Http &http, const Options &options) : http_(http), options_(options) {}
+
+WatchHub::~WatchHub() { stop(); }
+
+void WatchHub::add_key(const WatchPtr &watch, const Entry &node, std::uint64_t index) {
+  auto reg = std::make_shared<Reg>();
+  reg->watch = watch;
+  reg->kind = watch->kind();
+  reg->path = watch->path();
+  reg->present = node.present;
+  reg->node = {node.create_index, node.modify_index, node.version};
+  add(std::move(reg), index);
+}
+
+void WatchHub::add_children(const WatchPtr &watch, const Entry &node,
+                            std::set<std::string> names, std::uint64_t index) {
+  auto reg = std::make_shared<Reg>();
+  reg->watch = watch;
+  reg->kind = WatchKind::Children;
+  reg->path = watch->path();
+  reg->present = node.present;
+  reg->node = {node.create_index, node.modify_index, node.version};
+  reg->names = std::move(names);
+  add(std::move(reg), index);
+}
+
+void WatchHub::add_tree(const WatchPtr &watch, std::map<std::string, Entry> nodes,
+                        std::uint64_t index) {
+  auto reg = std::make_shared<Reg>();
+  reg->watch = watch;
+  reg->kind = WatchKind::Persistent;
+  reg->path = watch->path();
+  for (auto &entry : nodes)
+    reg->known[entry.first] = {entry.second.create_index, entry.second.modify_index,
+                               entry.second.version};
+  add(std::move(reg), index);
+}
+
+void WatchHub::add(RegPtr reg, std::uint64_t index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopped_) return;
+  reg->id = next_reg_++;
+  regs_.emplace(reg->id, reg);
+  if (cycling_ || pump_timer_) {
+    // The next pump query starts at or below this registration's read.
+    floor_ = std::min(floor_, index);
+    return;
+  }
+  if (!pump_request_) {
+    pump_index_ = regs_.size() == 1 ? index : std::min(pump_index_, index);
+    submit_pump();
+    return;
+  }
+  std::string key = node_key(reg->path);
+  bool covered = key.compare(0, pump_prefix_.size(), pump_prefix_) == 0;
+  if (!covered) {
+    // Outside what the pending query waits on: wait on a wider prefix instead.
+    http_.cancel(pump_request_);
+    pump_request_ = 0;
+    pump_index_ = std::min(pump_index_, index);
+    submit_pump();
+    return;
+  }
+  // Changes between this read and the pending query's index would not wake it.
+  if (index < pump_index_) start_round({reg}, false);
+}
+
+void WatchHub::remove(const WatchPtr &watch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = regs_.begin(); it != regs_.end();)
+    it = it->second->watch == watch ? regs_.erase(it) : std::next(it);
+  if (regs_.empty() && pump_request_) {
+    http_.cancel(pump_request_);
+    pump_request_ = 0;
+  }
+}
+
+void WatchHub::clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  regs_.clear();
+  if (pump_request_) http_.cancel(pump_request_);
+  if (pump_timer_) http_.cancel_timer(pump_timer_);
+  pump_request_ = pump_timer_ = 0;
+}
+
+void WatchHub::stop() {
+  std::map<std::uint64_t, RegPtr> dropped;  // released outside the lock
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopped_) return;
+  stopped_ = true;
+  dropped.swap(regs_);
+  if (pump_request_) http_.cancel(pump_request_);
+  if (pump_timer_) http_.cancel_timer(pump_timer_);
+  pump_request_ = pump_timer_ = 0;
+}
+
+std::string WatchHub::cover() const {
+  std::string prefix;
+  bool first = true;
+  for (const auto &entry : regs_) {
+    std::string key = node_key(entry.second->path);
+    if (first) {
+      prefix = key;
+      first = false;
+      continue;
+    }
+    std::size_t n = 0;
+    while (n < prefix.size() && n < key.size() && prefix[n] == key[n]) ++n;
+    prefix.resize(n);
+  }
+  return prefix;
+}
+
+void WatchHub::submit_pump() {
+  if (stopped_ || regs_.empty() || cycling_ || pump_request_ || pump_timer_) return;
+  if (floor_ < pump_index_) pump_index_ = floor_;
+  floor_ = UINT64_MAX;
+  pump_prefix_ = cover();
+  std::uint64_t index = pump_index_;
+  Request rq;
+  rq.target = "/v1/kv/" + url_escape(pump_prefix_) +
+              "?keys&separator=/&index=" + std::to_string(index) +
+              "&wait=" + std::to_string(kWaitSeconds) + "s";
+  rq.timeout_ms = (kWaitSeconds + kWaitSeconds / 16 + 10) * 1000;
+  pump_request_ = http_.submit(
+      std::move(rq), [this, index](Response &&r) { pump_done(std::move(r), index); });
+}
+
+void WatchHub::pump_done(Response &&r, std::uint64_t index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  pump_request_ = 0;
+  if (stopped_ || r.aborted) return;
+  bool answered = r.curl == CURLE_OK && (r.status == 200 || r.status == 404);
+  if (!answered) {
+    // The agent is unreachable or has no leader: try again, without a busy loop.
+    backoff_ms_ =
+        backoff_ms_ ? std::min(backoff_ms_ * 2, kMaxBackoffMs) : kFirstBackoffMs;
+    pump_timer_ = http_.after(backoff_ms_, [this] {
+      std::lock_guard<std::mutex> relock(mutex_);
+      pump_timer_ = 0;
+      submit_pump();
+    });
+    return;
+  }
+  backoff_ms_ = 0;
+  std::uint64_t now = r.index;
+  if (now == 0 || now == index) {  // the wait ran out: nothing changed
+    submit_pump();
+    return;
+  }
+  // Something below the prefix changed (or the index went backwards after a
+  // snapshot restore: start over from it).
+  std::vector<RegPtr> all;
+  for (auto &entry : regs_) all.push_back(entry.second);
+  if (recursive_ && r.body.size() <= kMaxRecursiveBody) {
+    // The answer is the state right after the change that woke the query: compare
+    // every registration with it, no second read.
+    std::vector<Entry> entries;
+    try {
+      entries = parse_subtree_read(r, "watch", false);
+    } catch (const Error &) {
+      entries.clear();
+      recursive_ = false;  // read the registrations' targets instead
+    }
+    if (recursive_) {
+      pump_index_ = now;
+      std::map<std::string, Entry> by_key;
+      for (auto &e : entries) {
+        std::string key = e.key;
+        by_key.emplace(std::move(key), std::move(e));
+      }
+      std::map<std::string, Answer> answers;
+      for (const auto &reg : all) {
+        if (reg->path != "/") {
+          Answer &k = answers["k" + reg->path];
+          k.index = now;
+          auto it = by_key.find(node_key(reg->path));
+          if (it != by_key.end()) k.node = it->second;
+        }
+        if (reg->kind != WatchKind::Children && reg->kind != WatchKind::Persistent)
+          continue;
+        std::string below = children_prefix(reg->path);
+        Answer &a = answers[(reg->kind == WatchKind::Children ? "c" : "t") + reg->path];
+        a.index = now;
+        for (auto it = by_key.lower_bound(below);
+             it != by_key.end() && it->first.compare(0, below.size(), below) == 0; ++it) {
+          if (reg->kind == WatchKind::Persistent) {
+            a.subtree.push_back(it->second);
+          } else if (auto name = child_name(it->first, below)) {
+            a.names.push_back(*name);
+          }
+        }
+      }
+      // Wait again first: the next change may follow at once.
+      submit_pump();
+      apply(all, answers, next_round_++);
+      return;
+    }
+  }
+  // A large subtree below the prefix: from now on the pump only lists keys, and each
+  // wake-up re-reads the registrations' own targets.
+  recursive_ = false;
+  pump_index_ = now;
+  cycling_ = true;
+  start_round(std::move(all), true);
+}
+
+void WatchHub::flush(int timeout_ms) {
+  auto flush = std::make_shared<Flush>();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopped_ || regs_.empty()) return;
+    std::vector<RegPtr> all;
+    for (auto &entry : regs_) all.push_back(entry.second);
+    start_round(std::move(all), false, flush);
+  }
+  std::unique_lock<std::mutex> lock(flush->mutex);
+  flush->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                     [&] { return flush->done; });
+}
+
+void WatchHub::start_round(std::vector<RegPtr> regs, bool from_pump,
+                           std::shared_ptr<Flush> flush) {
+  auto round = std::make_shared<Round>();
+  round->flush = std::move(flush);
+  round->seq = next_round_++;
+  round->from_pump = from_pump;
+  round->regs = std::move(regs);
+  std::set<std::string> targets;
+  for (const auto &reg : round->regs) {
+    if (reg->path != "/") targets.insert("k" + reg->path);
+    if (reg->kind == WatchKind::Children) targets.insert("c" + reg->path);
+    if (reg->kind == WatchKind::Persistent) targets.insert("t" + reg->path);
+  }
+  round->targets.assign(targets.begin(), targets.end());
+  round->answers.resize(round->targets.size());
+  round->left = round->targets.size();
+  if (round->left == 0) {
+    if (from_pump) cycling_ = false;
+    if (round->flush) round->flush->finish();
+    return;
+  }
+  const int timeout = options_.operation_timeout_ms;
+  for (std::size_t i = 0; i < round->targets.size(); ++i) {
+    const std::string &t = round->targets[i];
+    std::string path = t.substr(1);
+    Request rq = t[0] == 'k'   ? key_read(path, "", timeout)
+                 : t[0] == 'c' ? children_read(path, "", timeout)
+                               : subtree_read(path, "", timeout);
+    std::uint64_t id = http_.submit(std::move(rq), [this, round, i](Response &&r) {
+      round->answers[i] = std::move(r);
+      if (--round->left == 0) round_done(round);
+    });
+    if (id == 0) {  // the client is closing: this round never completes
+      if (round->flush) round->flush->finish();
+      return;
+    }
+  }
+}
+
+void WatchHub::retry_later(std::vector<RegPtr> regs, bool from_pump) {
+  backoff_ms_ = backoff_ms_ ? std::min(backoff_ms_ * 2, kMaxBackoffMs) : kFirstBackoffMs;
+  std::uint64_t id = http_.after(backoff_ms_, [this, regs, from_pump] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopped_) return;
+    std::vector<RegPtr> live;
+    for (const auto &reg : regs)
+      if (regs_.count(reg->id)) live.push_back(reg);
+    if (live.empty()) {
+      if (from_pump) {
+        cycling_ = false;
+        submit_pump();
+      }
+      return;
+    }
+    start_round(std::move(live), from_pump);
+  });
+  if (id == 0 && from_pump) cycling_ = false;
+}
+
+void WatchHub::round_done(const std::shared_ptr<Round> &round) {
+  struct Finish {  // a waiting flush is told, whatever happens below
+    Flush *f;
+    ~Finish() {
+      if (f) f->finish();
+    }
+  } finish{round->flush.get()};
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopped_) return;
+  // Parse every answer first: any failure (agent unreachable, no leader) means the
+  // whole round is read again later, nothing half-applied.
+  std::map<std::string, Answer> answers;
+  try {
+    for (std::size_t i = 0; i < round->targets.size(); ++i) {
+      const std::string &t = round->targets[i];
+      const Response &r = round->answers[i];
+      std::string path = t.substr(1);
+      Answer &a = answers[t];
+      a.index = r.index;
+      if (r.aborted) throw Error(OFFKV_ECLOSED, "aborted");
+      if (t[0] == 'k') a.node = parse_key_read(r, "watch '" + path + "'", false);
+      if (t[0] == 'c')
+        a.names = parse_children_read(r, path, "watch '" + path + "'", false);
+      if (t[0] == 't') a.subtree = parse_subtree_read(r, "watch '" + path + "'", false);
+    }
+  } catch (const Error &) {
+    if (!round->flush) retry_later(round->regs, round->from_pump);
+    return;
+  }
+  backoff_ms_ = 0;
+  if (round->from_pump) cycling_ = false;
+  apply(round->regs, answers, round->seq);
+  if (round->from_pump) submit_pump();
+  if (regs_.empty() && pump_request_) {
+    http_.cancel(pump_request_);
+    pump_request_ = 0;
+  }
+}
+
+void WatchHub::apply(const std::vector<RegPtr> &regs,
+                     std::map<std::string, Answer> &answers, std::uint64_t seq) {
+  std::vector<Pending> events;
+  auto push = [&](const RegPtr &reg, int type, const std::string &path,
+                  std::int64_t version, std::uint64_t index, int phase) {
+    Pending p;
+    p.index = index;
+    p.phase = phase;
+    p.order = preorder_key(path);
+    p.version = version;
+    p.seq = events.size();
+    p.reg = reg;
+    p.reg_id = reg->id;
+    p.watch = reg->watch;
+    p.oneshot = reg->kind != WatchKind::Persistent;
+    p.event.type = type;
+    p.event.path = path;
+    p.event.version = version;
+    events.push_back(std::move(p));
+  };
+
+  for (const auto &reg : regs) {
+    if (!regs_.count(reg->id) || reg->applied >= seq) continue;
+    if (reg->watch->finished()) {
+      regs_.erase(reg->id);
+      continue;
+    }
+    reg->applied = seq;
+    const Answer *k = reg->path != "/" ? &answers["k" + reg->path] : nullptr;
+    const Entry absent;
+    const Entry &n = k ? k->node : absent;
+    const std::uint64_t key_index = k ? k->index : 0;
+    switch (reg->kind) {
+      case WatchKind::Data:
+      case WatchKind::Exists:
+        if (reg->present) {
+          if (!n.present || n.create_index != reg->node.create_index) {
+            push(reg, OFFKV_EVENT_DELETED, reg->path, 0,
+                 n.present ? n.create_index : key_index,
+                 n.present ? kGoneBeforeRecreate : kGone);
+          } else if (n.modify_index > reg->node.modify_index &&
+                     n.version != reg->node.version) {
+            push(reg, OFFKV_EVENT_CHANGED, reg->path, reg->node.version + 1,
+                 n.modify_index, kChanged);
+          }
+        } else if (n.present) {
+          push(reg, OFFKV_EVENT_CREATED, reg->path, 1, n.create_index, kCreated);
+        }
+        break;
+      case WatchKind::Children: {
+        const Answer &c = answers["c" + reg->path];
+        if (reg->present && (!n.present || n.create_index != reg->node.create_index)) {
+          push(reg, OFFKV_EVENT_DELETED, reg->path, 0,
+               n.present ? n.create_index : key_index,
+               n.present ? kGoneBeforeRecreate : kGone);
+        } else {
+          std::set<std::string> now(c.names.begin(), c.names.end());
+          if (now != reg->names)
+            push(reg, OFFKV_EVENT_CHILDREN, reg->path, -1, c.index, kChanged);
+        }
+        break;
+      }
+      case WatchKind::Persistent: {
+        const Answer &t = answers["t" + reg->path];
+        std::map<std::string, Known> now;
+        if (n.present) now[reg->path] = {n.create_index, n.modify_index, n.version};
+        for (const auto &e : t.subtree) {
+          auto path = path_of(e.key);
+          if (path && path_covers(reg->path, *path))
+            now[*path] = {e.create_index, e.modify_index, e.version};
+        }
+        std::uint64_t gone_index = std::max(t.index, key_index);
+        std::set<std::string> paths;
+        for (const auto &entry : reg->known) paths.insert(entry.first);
+        for (const auto &entry : now) paths.insert(entry.first);
+        for (const auto &path : paths) {
+          auto was = reg->known.find(path);
+          auto is = now.find(path);
+          std::int64_t from = 0;  // the last version reported for this incarnation
+          if (was != reg->known.end()) {
+            if (is == now.end()) {
+              push(reg, OFFKV_EVENT_DELETED, path, 0, gone_index, kGone);
+              continue;
+            }
+            if (is->second.create_index != was->second.create_index) {
+              push(reg, OFFKV_EVENT_DELETED, path, 0, is->second.create_index,
+                   kGoneBeforeRecreate);
+            } else {
+              from = was->second.version;
+            }
+          }
+          const Known &cur = is->second;
+          if (from == 0)
+            push(reg, OFFKV_EVENT_CREATED, path, 1, cur.create_index, kCreated);
+          std::int64_t first = std::max<std::int64_t>(from, 1) + 1;
+          // Every set is +1: the versions in between are reported one by one (a
+          // version that jumped by more than kMaxSteps was not written by offkv).
+          if (cur.version - first >= kMaxSteps) first = cur.version;
+          for (std::int64_t v = first; v <= cur.version; ++v)
+            push(reg, OFFKV_EVENT_CHANGED, path, v, cur.modify_index, kChanged);
+        }
+        reg->known.swap(now);
+        break;
+      }
+    }
+  }
+
+  std::sort(events.begin(), events.end(), before);
+  for (auto &p : events) {
+    if (!regs_.count(p.reg_id)) continue;  // a one-shot that already fired this round
+    p.watch->fire(std::move(p.event));
+    if (p.oneshot) regs_.erase(p.reg_id);
+  }
+}
+
+}  // namespace consul
+}  // namespace offkv

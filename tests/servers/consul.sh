@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# Starts and stops real Consul agents (built from the Go module proxy by
+# consul-build.sh) for tests, on 127.0.0.1 with free ports, data under DIR.
+#
+#   consul.sh start DIR              one dev-mode server; writes DIR/url (consul://127.0.0.1:PORT)
+#   consul.sh start-cluster DIR      3 servers (bootstrap_expect 3); DIR/url = member 1,
+#                                    DIR/mN/url = member N
+#   consul.sh start-tls DIR          one server with HTTPS only (self-signed CA made
+#                                    here with openssl) and ACLs (default deny); writes
+#                                    DIR/url = consuls://127.0.0.1:PORT?tls_ca_file=…&token=…
+#                                    (a token allowed key and session writes), and
+#                                    DIR/ca.pem, DIR/token, DIR/read-token (keys read
+#                                    only), DIR/management-token, DIR/port
+#   consul.sh leader DIR             prints the member number (1..3) of the cluster's leader
+#   consul.sh stop-member DIR N      kills member N (SIGKILL: a crash, not a leave)
+#   consul.sh start-member DIR N     starts member N again, waits until it knows a leader
+#   consul.sh stop DIR               stops everything started in DIR, removes DIR
+#
+# Environment: CONSUL (a consul binary; default: built by consul-build.sh),
+# CONSUL_WAIT_SECONDS (default 90).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WAIT_SECONDS=${CONSUL_WAIT_SECONDS:-90}
+
+die() { echo "consul.sh: $*" >&2; exit 1; }
+
+consul_bin() {
+  if [[ -n ${CONSUL:-} ]]; then echo "$CONSUL"; else "$HERE/consul-build.sh"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Prints the HTTP body of GET url (curl), or fails. Extra curl options may follow.
+http_get() {
+  local url=$1
+  shift
+  curl -fsS --max-time 5 "$@" "$url"
+}
+
+# write_config MEMBER_DIR NAME [extra HCL lines on stdin]
+write_config() {
+  local dir=$1 name=$2
+  mkdir -p "$dir"
+  local http serf_lan serf_wan server
+  http=$(free_port) serf_lan=$(free_port) serf_wan=$(free_port) server=$(free_port)
+  echo "$http" >"$dir/http_port"
+  echo "$serf_lan" >"$dir/serf_port"
+  echo "$server" >"$dir/server_port"
+  {
+    cat <<HCL
+node_name = "$name"
+bind_addr = "127.0.0.1"
+client_addr = "127.0.0.1"
+advertise_addr = "127.0.0.1"
+disable_update_check = true
+log_level = "warn"
+ui_config { enabled = false }
+connect { enabled = false }
+performance { raft_multiplier = 1 }
+# offkv: session timeouts of 2 s and up (a session TTL is half the timeout).
+session_ttl_min = "1s"
+# offkv: a transaction of OFFKV_MAX_TXN_OPS values of OFFKV_MAX_VALUE_SIZE, base64
+# in JSON, is ~5.6 MB; Consul's default limit is 512 KB (docs/consul-notes.md).
+limits {
+  txn_max_req_len = 16777216
+  http_max_conns_per_client = 4096
+}
+ports {
+  http = $http
+  https = -1
+  dns = -1
+  grpc = -1
+  grpc_tls = -1
+  serf_lan = $serf_lan
+  serf_wan = $serf_wan
+  server = $server
+}
+HCL
+    cat
+  } >"$dir/agent.hcl"
+}
+
+launch() {  # member dir, agent args...
+  local dir=$1 bin
+  shift
+  bin=$(consul_bin)
+  (cd "$dir" && exec setsid "$bin" agent "$@" -config-file="$dir/agent.hcl" \
+    >>"$dir/agent.log" 2>&1 </dev/null) &
+  echo $! >"$dir/pid"
+}
+
+# wait_leader MEMBER_DIR SCHEME [curl options…]: until the agent answers and knows a leader.
+wait_leader() {
+  local dir=$1 scheme=$2 i leader
+  shift 2
+  local port
+  port=$(cat "$dir/http_port")
+  for ((i = 0; i < WAIT_SECONDS * 5; i++)); do
+    leader=$(http_get "$scheme://127.0.0.1:$port/v1/status/leader" "$@" 2>/dev/null || true)
+    if [[ $leader == \"*:*\" ]]; then
+      return 0
+    fi
+    if [[ -f $dir/pid ]] && ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+      tail -30 "$dir/agent.log" >&2 || true
+      die "agent in $dir died while starting"
+    fi
+    sleep 0.2
+  done
+  tail -30 "$dir/agent.log" >&2 || true
+  die "agent on port $port found no leader within ${WAIT_SECONDS}s"
+}
+
+kill_member() {  # member dir, signal
+  local dir=$1 sig=${2:-TERM} pid i
+  [[ -f $dir/pid ]] || return 0
+  pid=$(cat "$dir/pid")
+  kill -"$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$dir/pid"
+}
+
+uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
+
+cmd=${1:-}
+DIR=${2:-}
+[[ -n $cmd && -n $DIR ]] ||
+  die "usage: $0 start|start-cluster|start-tls|leader|stop-member|start-member|stop DIR [N]"
+
+case $cmd in
+  start)
+    [[ -e $DIR/pid ]] && kill_member "$DIR"  # a leftover from an aborted run
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+    DIR=$(cd "$DIR" && pwd)
+    consul_bin >/dev/null  # build first (may take minutes), outside the wait below
+    write_config "$DIR" offkv-dev </dev/null
+    launch "$DIR" -dev
+    wait_leader "$DIR" http
+    echo "consul://127.0.0.1:$(cat "$DIR/http_port")" >"$DIR/url"
+    echo "consul.sh: dev-mode Consul on 127.0.0.1:$(cat "$DIR/http_port") (pid $(cat "$DIR/pid"))"
+    ;;
+  start-cluster)
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+    DIR=$(cd "$DIR" && pwd)
+    consul_bin >/dev/null
+    for n in 1 2 3; do
+      write_config "$DIR/m$n" "offkv-server-$n" </dev/null
+    done
+    joins=""
+    for n in 1 2 3; do joins+="${joins:+, }\"127.0.0.1:$(cat "$DIR/m$n/serf_port")\""; done
+    for n in 1 2 3; do
+      cat >>"$DIR/m$n/agent.hcl" <<HCL
+server = true
+bootstrap_expect = 3
+data_dir = "$DIR/m$n/data"
+retry_join = [$joins]
+retry_interval = "1s"
+leave_on_terminate = false
+HCL
+      echo "consul://127.0.0.1:$(cat "$DIR/m$n/http_port")" >"$DIR/m$n/url"
+    done
+    for n in 1 2 3; do launch "$DIR/m$n"; done
+    for n in 1 2 3; do wait_leader "$DIR/m$n" http; done
+    cp "$DIR/m1/url" "$DIR/url"
+    echo "consul.sh: 3-server Consul cluster, HTTP ports" \
+      "$(cat "$DIR/m1/http_port") $(cat "$DIR/m2/http_port") $(cat "$DIR/m3/http_port")"
+    ;;
+  start-tls)
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+    DIR=$(cd "$DIR" && pwd)
+    consul_bin >/dev/null
+    # A self-signed CA and a server certificate for 127.0.0.1 / localhost.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=offkv test CA" \
+      -keyout "$DIR/ca-key.pem" -out "$DIR/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=server.dc1.consul" \
+      -keyout "$DIR/server-key.pem" -out "$DIR/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:server.dc1.consul\n' >"$DIR/san.ext"
+    openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca-key.pem" \
+      -CAcreateserial -days 2 -extfile "$DIR/san.ext" -out "$DIR/server.pem" 2>/dev/null
+    management=$(uuid)
+    echo "$management" >"$DIR/management-token"
+    write_config "$DIR" offkv-tls </dev/null
+    https=$(cat "$DIR/http_port")
+    # The HTTP port becomes the HTTPS one: plain HTTP is off.
+    sed -i -e "s/^  http = $https\$/  http = -1/" -e "s/^  https = -1\$/  https = $https/" \
+      "$DIR/agent.hcl"
+    cat >>"$DIR/agent.hcl" <<HCL
+tls {
+  defaults {
+    ca_file = "$DIR/ca.pem"
+    cert_file = "$DIR/server.pem"
+    key_file = "$DIR/server-key.pem"
+    verify_incoming = false
+    verify_outgoing = false
+  }
+  https { verify_incoming = false }
+}
+acl {
+  enabled = true
+  default_policy = "deny"
+  down_policy = "deny"
+  enable_token_persistence = false
+  tokens {
+    initial_management = "$management"
+    agent = "$management"
+  }
+}
+HCL
+    launch "$DIR" -dev
+    wait_leader "$DIR" https --cacert "$DIR/ca.pem" -H "X-Consul-Token: $management"
+    base="https://127.0.0.1:$https"
+    auth=(--cacert "$DIR/ca.pem" -H "X-Consul-Token: $management")
+    # The ACL system may still be initialising right after the election.
+    for ((i = 0; i < WAIT_SECONDS * 5; i++)); do
+      if curl -fsS --max-time 5 "${auth[@]}" -X PUT --data-binary \
+        '{"Name":"offkv-test","Rules":"key_prefix \"\" { policy = \"write\" }\nsession_prefix \"\" { policy = \"write\" }"}' \
+        "$base/v1/acl/policy" >"$DIR/policy.json" 2>"$DIR/policy.err"; then
+        break
+      fi
+      sleep 0.2
+    done
+    [[ -s $DIR/policy.json ]] || die "cannot create the ACL policy: $(cat "$DIR/policy.err")"
+    token=$(uuid)
+    curl -fsS --max-time 5 "${auth[@]}" -X PUT --data-binary \
+      "{\"SecretID\":\"$token\",\"Description\":\"offkv tests\",\"Policies\":[{\"Name\":\"offkv-test\"}]}" \
+      "$base/v1/acl/token" >"$DIR/token.json" || die "cannot create the ACL token"
+    echo "$token" >"$DIR/token"
+    # A second token that may read keys (and keep a session) but not write them.
+    curl -fsS --max-time 5 "${auth[@]}" -X PUT --data-binary \
+      '{"Name":"offkv-read","Rules":"key_prefix \"\" { policy = \"read\" }\nsession_prefix \"\" { policy = \"write\" }"}' \
+      "$base/v1/acl/policy" >/dev/null || die "cannot create the read-only ACL policy"
+    read_token=$(uuid)
+    curl -fsS --max-time 5 "${auth[@]}" -X PUT --data-binary \
+      "{\"SecretID\":\"$read_token\",\"Description\":\"offkv tests, read only\",\"Policies\":[{\"Name\":\"offkv-read\"}]}" \
+      "$base/v1/acl/token" >/dev/null || die "cannot create the read-only ACL token"
+    echo "$read_token" >"$DIR/read-token"
+    echo "$https" >"$DIR/port"
+    echo "consuls://127.0.0.1:$https?tls_ca_file=$DIR/ca.pem&token=$token" >"$DIR/url"
+    echo "consul.sh: Consul with TLS and ACLs on 127.0.0.1:$https (pid $(cat "$DIR/pid"))"
+    ;;
+  leader)
+    for n in 1 2 3; do
+      [[ -f $DIR/m$n/pid ]] || continue
+      leader=$(http_get "http://127.0.0.1:$(cat "$DIR/m$n/http_port")/v1/status/leader" \
+        2>/dev/null || true)
+      [[ $leader == \"*:*\" ]] || continue
+      port=${leader##*:}
+      port=${port%\"}
+      for m in 1 2 3; do
+        if [[ $(cat "$DIR/m$m/server_port") == "$port" ]]; then
+          echo "$m"
+          exit 0
+        fi
+      done
+    done
+    die "no member of $DIR knows a leader"
+    ;;
+  stop-member)
+    n=${3:?member number}
+    kill_member "$DIR/m$n" KILL
+    ;;
+  start-member)
+    n=${3:?member number}
+    launch "$DIR/m$n"
+    wait_leader "$DIR/m$n" http
+    ;;
+  stop)
+    [[ -d $DIR ]] || exit 0
+    for d in "$DIR" "$DIR"/m1 "$DIR"/m2 "$DIR"/m3; do
+      [[ -d $d ]] && kill_member "$d"
+    done
+    rm -rf "$DIR"
+    ;;
+  *) die "unknown command $cmd" ;;
+esac
