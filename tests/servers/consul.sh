@@ -29,9 +29,8 @@ consul_bin() {
   if [[ -n ${CONSUL:-} ]]; then echo "$CONSUL"; else "$HERE/consul-build.sh"; fi
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# free_port, kill_member
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Prints the HTTP body of GET url (curl), or fails. Extra curl options may follow.
 http_get() {
@@ -113,18 +112,6 @@ wait_leader() {
   die "agent on port $port found no leader within ${WAIT_SECONDS}s"
 }
 
-kill_member() {  # member dir, signal
-  local dir=$1 sig=${2:-TERM} pid i
-  [[ -f $dir/pid ]] || return 0
-  pid=$(cat "$dir/pid")
-  kill -"$sig" "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir/pid"
-}
 
 uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
 

@@ -26,9 +26,8 @@ export ETCDCTL_API=3
 
 die() { echo "etcd.sh: $*" >&2; exit 1; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# free_port, kill_member
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # etcdctl against one member dir (TLS flags when the member uses TLS).
 ctl() {  # member dir, etcdctl args...
@@ -86,18 +85,6 @@ launch() {  # member dir
   echo $! >"$dir/pid"
 }
 
-kill_member() {  # member dir
-  local dir=$1 pid i
-  [[ -f $dir/pid ]] || return 0
-  pid=$(cat "$dir/pid")
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir/pid"
-}
 
 make_certs() {  # dir
   local dir=$1

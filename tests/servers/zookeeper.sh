@@ -20,9 +20,8 @@ WAIT_SECONDS=${ZK_WAIT_SECONDS:-60}
 
 die() { echo "zookeeper.sh: $*" >&2; exit 1; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# free_port, kill_member
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Prints the server's `srvr` answer, or fails.
 four_letter() {
@@ -95,18 +94,6 @@ launch() {  # member dir
   echo $! >"$dir/pid"
 }
 
-kill_member() {  # member dir
-  local dir=$1 pid i
-  [[ -f $dir/pid ]] || return 0
-  pid=$(cat "$dir/pid")
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir/pid"
-}
 
 cmd=${1:-}
 DIR=${2:-}
