@@ -305,9 +305,30 @@ TEST_CASE("a persistent watch sees other clients' changes and ephemerals ending"
   create(other, "/g/member", "host:1", OFFKV_EPHEMERAL);
   set(other, "/g/member", "host:2");
   REQUIRE_OK(offkv_close(other));
-  CHECK(expect_n(rec, 3) == std::vector<std::string>{"CREATED /g/member v1",
-                                                     "CHANGED /g/member v2",
-                                                     "DELETED /g/member v0"});
+  // Another session's changes: SPEC §5 lets a backend that cannot see every
+  // intermediate change (ZooKeeper's re-armed emulation, Consul's blocking queries)
+  // report only the latest state, so the CHANGED may be folded into what follows.
+  // What must hold: the creation, then the end, in order, nothing else, nothing after.
+  const std::vector<std::string> all{"CREATED /g/member v1", "CHANGED /g/member v2",
+                                     "DELETED /g/member v0"};
+  std::vector<std::string> seen;
+  while (seen.empty() || seen.back() != all.back()) {
+    auto ev = rec.next();
+    if (!ev) break;
+    seen.push_back(describe(*ev));
+  }
+  INFO("events: " << Catch::StringMaker<std::vector<std::string>>::convert(seen));
+  REQUIRE(seen.size() >= 2);
+  CHECK(seen.front() == all.front());
+  CHECK(seen.back() == all.back());
+  CHECK(std::includes(all.begin(), all.end(), seen.begin(), seen.end(),
+                      [&](const std::string &a, const std::string &b) {
+                        auto pos = [&](const std::string &x) {
+                          return std::find(all.begin(), all.end(), x) - all.begin();
+                        };
+                        return pos(a) < pos(b);
+                      }));
+  CHECK(rec.quiet());
 }
 
 TEST_CASE("a persistent watch ends with ENDED when its client closes",
