@@ -265,7 +265,7 @@ class EtcdBackend : public Backend {
     KeyState s = state_of(resp);
     if (!s.exists)
       throw Error(OFFKV_ENOENT, "cannot get '" + show(path) + "': no such node");
-    if (watch) watches_.add(watch, path, resp.header().revision() + 1, false, deadline);
+    if (watch) watches_.add(watch, path, resp.header().revision() + 1, true, deadline);
     return Node{s.value, s.version()};
   }
 
@@ -273,7 +273,7 @@ class EtcdBackend : public Backend {
     std::string what = "check '" + show(path) + "'";
     auto deadline = conn_.deadline();
     auto resp = read_node(path, true, deadline, what);
-    if (watch) watches_.add(watch, path, resp.header().revision() + 1, false, deadline);
+    if (watch) watches_.add(watch, path, resp.header().revision() + 1, true, deadline);
     return state_of(resp).version();
   }
 
@@ -296,7 +296,7 @@ class EtcdBackend : public Backend {
     }
     if (!found)
       throw Error(OFFKV_ENOENT, "cannot list '" + show(path) + "': no such node");
-    if (watch) watches_.add(watch, path, resp.header().revision() + 1, false, deadline);
+    if (watch) watches_.add(watch, path, resp.header().revision() + 1, true, deadline);
     return out;
   }
 
