@@ -63,10 +63,11 @@ func (p *pump[T]) stop() {
 
 func (p *pump[T]) run() {
 	defer func() {
-		close(p.out)
+		// onExit first: a reader that saw out close finds the pump already untracked.
 		if p.onExit != nil {
 			p.onExit(p)
 		}
+		close(p.out)
 		close(p.done)
 	}()
 	for {
