@@ -48,6 +48,8 @@ void Watches::add(const WatchPtr &watch, const std::string &path,
   });
   auto it = entries_.find(id);
   if (closed_) fail(OFFKV_ECLOSED, "etcd: watch '" + show(path) + "': client is closed");
+  // Confirmed, then fired or ended before we woke up: the watch holds its outcome.
+  if (it == entries_.end() && watch->finished()) return;
   if (it != entries_.end()) it->second.waiting = false;
   if (!answered || it == entries_.end() || it->second.refused) {
     std::string reason =

@@ -4,6 +4,7 @@
 // (remote servers, loaded CI), "nothing happens" windows short.
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "conformance.hpp"
@@ -902,38 +903,46 @@ TEST_CASE("the lock gives mutual exclusion under contention",
   constexpr int kRounds = 5;
   create(env.c(), "/counter", "0");
   std::atomic<int> inside{0}, overlaps{0}, failures{0};
+  std::mutex why_mutex;
+  std::vector<std::string> why;  // what failed, for the report
+  auto failed = [&](const char *call, int rc) {
+    ++failures;
+    std::lock_guard<std::mutex> lock(why_mutex);
+    why.push_back(std::string(call) + ": " + offkv_error_name(rc) + ": " +
+                  offkv_last_error());
+  };
   std::vector<std::thread> workers;
   std::vector<offkv_client *> clients;
   for (int i = 0; i < kWorkers; ++i) clients.push_back(env.open());
   for (int i = 0; i < kWorkers; ++i) {
     workers.emplace_back([&, i] {
       offkv_lock *l = nullptr;
-      if (offkv_lock_new(clients[i], "/lk", &l) != OFFKV_OK) {
-        ++failures;
+      if (int rc = offkv_lock_new(clients[i], "/lk", &l)) {
+        failed("lock_new", rc);
         return;
       }
       for (int r = 0; r < kRounds; ++r) {
-        if (offkv_lock_acquire(l, kRecipeMs) != OFFKV_OK) {
-          ++failures;
+        if (int rc = offkv_lock_acquire(l, kRecipeMs)) {
+          failed("acquire", rc);
           continue;
         }
         if (++inside > 1) ++overlaps;
         // A read-modify-write that only the lock makes safe.
         offkv_buf buf{nullptr, 0};
-        if (offkv_get(clients[i], "/counter", &buf, nullptr) != OFFKV_OK) ++failures;
+        if (int rc = offkv_get(clients[i], "/counter", &buf, nullptr)) failed("get", rc);
         int value = std::stoi(s(buf));
         offkv_buf_free(&buf);
         std::string next = std::to_string(value + 1);
-        if (offkv_set(clients[i], "/counter", next.data(), next.size(), nullptr) !=
-            OFFKV_OK)
-          ++failures;
+        if (int rc = offkv_set(clients[i], "/counter", next.data(), next.size(), nullptr))
+          failed("set", rc);
         --inside;
-        if (offkv_lock_release(l) != OFFKV_OK) ++failures;
+        if (int rc = offkv_lock_release(l)) failed("release", rc);
       }
       offkv_lock_free(l);
     });
   }
   for (auto &w : workers) w.join();
+  for (const auto &line : why) UNSCOPED_INFO(line);
   CHECK(failures == 0);
   CHECK(overlaps == 0);
   CHECK(value_of(env.c(), "/counter") == std::to_string(kWorkers * kRounds));

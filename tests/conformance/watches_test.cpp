@@ -747,6 +747,39 @@ TEST_CASE("a cancel racing with a change never calls back after it returns",
   CHECK(calls <= 40);
 }
 
+TEST_CASE("a watch set while another client keeps writing is set and fires",
+          "[watches][threads]") {
+  // A change landing between the read and the watch's registration reaches the
+  // backend's watch at once; setting the watch must still succeed and fire.
+  Env env;
+  offkv_client *writer = env.open();
+  create(env.c(), "/hot", "");
+  Background t([&](const std::atomic<bool> &stop) {
+    while (!stop) offkv_set(writer, "/hot", "x", 1, nullptr);
+  });
+  int failures = 0;
+  std::string first_failure;
+  for (int round = 0; round < 100; ++round) {
+    Watch watch;
+    std::int64_t version = 0;
+    int rc = round % 2 ? offkv_exists_watch(env.c(), "/hot", &version, nullptr, nullptr,
+                                            watch.out())
+                       : offkv_get_watch(env.c(), "/hot", nullptr, &version, nullptr,
+                                         nullptr, watch.out());
+    if (rc != OFFKV_OK) {
+      if (failures++ == 0)
+        first_failure = std::string(offkv_error_name(rc)) + ": " + offkv_last_error();
+      continue;
+    }
+    Ev ev = wait_event(watch);
+    CHECK(type_name(ev.type) == "CHANGED");
+    CHECK(ev.version > version);
+  }
+  t.join();
+  INFO("first failure: " << first_failure);
+  CHECK(failures == 0);
+}
+
 TEST_CASE("a callback may cancel its own watch", "[watches][cancel][reentrancy]") {
   Env env;
   create(env.c(), "/p", "");
