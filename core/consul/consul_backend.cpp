@@ -31,6 +31,8 @@ using nlohmann::json;
 // until the operation's deadline.
 constexpr int kMaxPauseMs = 50;
 constexpr int kStripes = 64;  // client-local write locks, by key
+// The longest a write waits for its own watches to see it (WatchHub::settle).
+constexpr int kSettleMs = 2000;
 
 std::string child_path(const std::string &parent, const std::string &name) {
   return parent == "/" ? "/" + name : parent + "/" + name;
@@ -404,6 +406,7 @@ class ConsulBackend : public Backend {
       if (r.status == 200) {
         t.ok = true;
         t.results = j.value("Results", json::array());
+        if (!read_only) settle_watches(ops, t.results);
         return t;
       }
       try {
@@ -440,6 +443,30 @@ class ConsulBackend : public Backend {
                                      "(limits.txn_max_req_len)" +
                                      consul_words(r));
     fail_response(r, what, closed_);
+  }
+
+  // After a write: this client's watches see it before the caller writes again.
+  void settle_watches(const json &ops, const json &results) {
+    std::vector<std::string> keys;
+    bool indexed = false;  // set, cas and lock return the entry at the txn's index
+    try {
+      for (const auto &op : ops) {
+        const json &kv = op.at("KV");
+        std::string verb = kv.at("Verb").get<std::string>();
+        bool writes_value = verb == "set" || verb == "cas" || verb == "lock";
+        indexed = indexed || writes_value;
+        if (writes_value || verb.compare(0, 6, "delete") == 0)
+          keys.push_back(kv.at("Key").get<std::string>());
+      }
+      std::uint64_t index = 0;
+      if (indexed)
+        for (const auto &result : results)
+          if (result.contains("KV"))
+            index = std::max(index, result["KV"].value("ModifyIndex", std::uint64_t{0}));
+      hub_.settle(index, keys, std::min(options_.operation_timeout_ms, kSettleMs));
+    } catch (const std::exception &) {
+      // Not our shape: the write stands; only its watch events may be folded.
+    }
   }
 
   static std::string words(const TxnAnswer &t) {

@@ -141,6 +141,41 @@ void WatchHub::add(RegPtr reg, std::uint64_t index) {
   if (index < pump_index_) start_round({reg}, false);
 }
 
+void WatchHub::settle(std::uint64_t index, const std::vector<std::string> &keys,
+                      int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string watched;  // a written key some registration covers
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopped_ || regs_.empty()) return;
+    for (const auto &key : keys) {
+      for (const auto &entry : regs_) {
+        std::string reg_key = node_key(entry.second->path);
+        if (key.compare(0, reg_key.size(), reg_key) == 0 ||
+            reg_key.compare(0, key.size(), key) == 0) {
+          watched = key;
+          break;
+        }
+      }
+      if (!watched.empty()) break;
+    }
+    if (watched.empty()) return;
+  }
+  if (index == 0) {
+    // A delete returns no index: the highest index below the key (its tombstone
+    // included) is at or after the delete, and below the pump's prefix.
+    Request rq;
+    rq.target = "/v1/kv/" + url_escape(watched) + "?keys&consistent";
+    rq.timeout_ms = timeout_ms;
+    Response r = http_.call(std::move(rq));
+    if (r.curl != CURLE_OK || r.aborted || (r.status != 200 && r.status != 404)) return;
+    index = r.index;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  seen_.wait_until(lock, deadline,
+                   [&] { return stopped_ || regs_.empty() || seen_index_ >= index; });
+}
+
 void WatchHub::remove(const WatchPtr &watch) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = regs_.begin(); it != regs_.end();)
@@ -164,6 +199,7 @@ void WatchHub::stop() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopped_) return;
   stopped_ = true;
+  seen_.notify_all();
   dropped.swap(regs_);
   if (pump_request_) http_.cancel(pump_request_);
   if (pump_timer_) http_.cancel_timer(pump_timer_);
@@ -194,8 +230,11 @@ void WatchHub::submit_pump() {
   pump_prefix_ = cover();
   std::uint64_t index = pump_index_;
   Request rq;
+  // The whole subtree while it is small (the answer is the state to compare with),
+  // else one level of key names (each wake-up then re-reads the targets).
   rq.target = "/v1/kv/" + url_escape(pump_prefix_) +
-              "?keys&separator=/&index=" + std::to_string(index) +
+              (recursive_ ? "?recurse" : "?keys&separator=/") +
+              "&index=" + std::to_string(index) +
               "&wait=" + std::to_string(kWaitSeconds) + "s";
   rq.timeout_ms = (kWaitSeconds + kWaitSeconds / 16 + 10) * 1000;
   pump_request_ = http_.submit(
@@ -270,6 +309,8 @@ void WatchHub::pump_done(Response &&r, std::uint64_t index) {
       // Wait again first: the next change may follow at once.
       submit_pump();
       apply(all, answers, next_round_++);
+      seen_index_ = std::max(seen_index_, now);
+      seen_.notify_all();
       return;
     }
   }
@@ -386,7 +427,13 @@ void WatchHub::round_done(const std::shared_ptr<Round> &round) {
   backoff_ms_ = 0;
   if (round->from_pump) cycling_ = false;
   apply(round->regs, answers, round->seq);
-  if (round->from_pump) submit_pump();
+  if (round->from_pump) {
+    // Started by the pump's answer at pump_index_ (unchanged while cycling_): every
+    // target was read after it.
+    seen_index_ = std::max(seen_index_, pump_index_);
+    seen_.notify_all();
+    submit_pump();
+  }
   if (regs_.empty() && pump_request_) {
     http_.cancel(pump_request_);
     pump_request_ = 0;

@@ -48,6 +48,13 @@ class WatchHub {
   // timeout_ms): the client is closing, and changes made before must come before
   // ENDED.
   void flush(int timeout_ms);
+  // The client's own write, committed at index (0 = not known: it only deleted),
+  // touched keys (Consul keys; a delete-tree prefix ends with '/'). If a watch covers
+  // one of them, waits (at most timeout_ms) until the pump has compared the watches
+  // with a state at or after that index: a blocking query folds changes it sees
+  // together, so without this a set followed at once by an erase could lose its
+  // CHANGED. Costs the caller one pump wake-up, only under its own watches.
+  void settle(std::uint64_t index, const std::vector<std::string> &keys, int timeout_ms);
   void remove(const WatchPtr &watch);  // cancelled
   void clear();                        // session lost: the core ends every watch
   void stop();                         // client closed; idempotent
@@ -101,6 +108,8 @@ class WatchHub {
   std::uint64_t next_reg_ = 1;
   std::uint64_t next_round_ = 1;
   std::uint64_t pump_index_ = 0;      // the index the pump blocks from
+  std::uint64_t seen_index_ = 0;      // the highest pump answer compared with regs_
+  std::condition_variable seen_;      // seen_index_ moved, or stopped_
   std::uint64_t floor_ = UINT64_MAX;  // lowest read index of regs added during a round
   std::string pump_prefix_;           // what the pending pump query waits on
   std::uint64_t pump_request_ = 0;    // the pending pump query (0 = none)
