@@ -116,6 +116,7 @@ void WatchHub::add(RegPtr reg, std::uint64_t index) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopped_) return;
   reg->id = next_reg_++;
+  reg->read_index = index;
   regs_.emplace(reg->id, reg);
   if (cycling_ || pump_timer_) {
     // The next pump query starts at or below this registration's read.
@@ -237,12 +238,17 @@ void WatchHub::submit_pump() {
               "&index=" + std::to_string(index) +
               "&wait=" + std::to_string(kWaitSeconds) + "s";
   rq.timeout_ms = (kWaitSeconds + kWaitSeconds / 16 + 10) * 1000;
-  pump_request_ = http_.submit(
-      std::move(rq), [this, index](Response &&r) { pump_done(std::move(r), index); });
+  std::uint64_t query = ++pump_query_;
+  pump_request_ = http_.submit(std::move(rq), [this, index, query](Response &&r) {
+    pump_done(std::move(r), index, query);
+  });
 }
 
-void WatchHub::pump_done(Response &&r, std::uint64_t index) {
+void WatchHub::pump_done(Response &&r, std::uint64_t index, std::uint64_t query) {
   std::lock_guard<std::mutex> lock(mutex_);
+  // A cancelled query may still answer (its callback was already on its way): its
+  // answer covers an older prefix, without the registrations that replaced it.
+  if (!pump_request_ || query != pump_query_) return;
   pump_request_ = 0;
   if (stopped_ || r.aborted) return;
   bool answered = r.curl == CURLE_OK && (r.status == 200 || r.status == 404);
@@ -268,6 +274,12 @@ void WatchHub::pump_done(Response &&r, std::uint64_t index) {
   std::vector<RegPtr> all;
   for (auto &entry : regs_) all.push_back(entry.second);
   if (recursive_ && r.body.size() <= kMaxRecursiveBody) {
+    // A registration whose read is newer than this answer (the answer was on its way
+    // while it was added) waits for the next one: compared with an older state, a
+    // node created just before its read would look deleted.
+    std::vector<RegPtr> current;
+    for (const auto &reg : all)
+      if (reg->read_index <= now || now < index) current.push_back(reg);
     // The answer is the state right after the change that woke the query: compare
     // every registration with it, no second read.
     std::vector<Entry> entries;
@@ -285,7 +297,7 @@ void WatchHub::pump_done(Response &&r, std::uint64_t index) {
         by_key.emplace(std::move(key), std::move(e));
       }
       std::map<std::string, Answer> answers;
-      for (const auto &reg : all) {
+      for (const auto &reg : current) {
         if (reg->path != "/") {
           Answer &k = answers["k" + reg->path];
           k.index = now;
@@ -308,7 +320,7 @@ void WatchHub::pump_done(Response &&r, std::uint64_t index) {
       }
       // Wait again first: the next change may follow at once.
       submit_pump();
-      apply(all, answers, next_round_++);
+      apply(current, answers, next_round_++);
       seen_index_ = std::max(seen_index_, now);
       seen_.notify_all();
       return;

@@ -74,6 +74,7 @@ class WatchHub {
     std::set<std::string> names;         // Children: child names as read
     std::map<std::string, Known> known;  // Persistent: nodes of the subtree as reported
     std::uint64_t applied = 0;           // the last round applied to it
+    std::uint64_t read_index = 0;        // the X-Consul-Index of its read
   };
   using RegPtr = std::shared_ptr<Reg>;
   // What a read (or the pump) found for one target: "k<path>" the node,
@@ -90,7 +91,7 @@ class WatchHub {
   void add(RegPtr reg, std::uint64_t index);
   std::string cover() const;  // mutex_ held: the prefix the pump waits on
   void submit_pump();         // mutex_ held
-  void pump_done(Response &&r, std::uint64_t index);
+  void pump_done(Response &&r, std::uint64_t index, std::uint64_t query);
   // Re-reads the targets of regs (any thread; mutex_ held).
   void start_round(std::vector<RegPtr> regs, bool from_pump,
                    std::shared_ptr<Flush> flush = nullptr);
@@ -113,6 +114,7 @@ class WatchHub {
   std::uint64_t floor_ = UINT64_MAX;  // lowest read index of regs added during a round
   std::string pump_prefix_;           // what the pending pump query waits on
   std::uint64_t pump_request_ = 0;    // the pending pump query (0 = none)
+  std::uint64_t pump_query_ = 0;      // counts pump queries: which one is pending
   std::uint64_t pump_timer_ = 0;      // a pump retry after an error
   bool cycling_ = false;              // a round started by the pump is running
   bool recursive_ = true;             // the pump reads the whole subtree (while small)

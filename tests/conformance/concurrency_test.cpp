@@ -2,6 +2,7 @@
 // results stay consistent (no lost update, versions contiguous, one winner per race).
 // Worker threads use only the C API and atomics; all assertions run on the case's
 // own thread.
+#include <mutex>
 #include <set>
 
 #include "conformance.hpp"
@@ -274,6 +275,53 @@ TEST_CASE("watches armed from many threads each fire once", "[concurrency][watch
     CHECK(ev.key == "/w" + std::to_string(t));
     CHECK(ev.version == 2);
   }
+}
+
+TEST_CASE(
+    "watches set from many threads on nodes just created fire only for their change",
+    "[concurrency][watches]") {
+  // Registrations come and go on different keys at once while nodes are created: a
+  // backend that watches them together must not compare a watch with a state older
+  // than its read (its node would look deleted) nor with a read of other keys.
+  Env env;
+  constexpr int kWorkers = 16, kRounds = 10;
+  create(env.c(), "/r", "");
+  std::atomic<int> wrong{0};
+  std::mutex first_mutex;
+  std::string first;
+  auto work = [&](int t) {
+    for (int round = 0; round < kRounds; ++round) {
+      std::string key = "/r/w" + std::to_string(t) + "-" + std::to_string(round);
+      offkv_watch *w = nullptr;
+      offkv_event *ev = nullptr;
+      std::string what;
+      if (offkv_create(env.c(), key.c_str(), "", 0, 0, nullptr) != OFFKV_OK) {
+        what = "create failed: " + std::string(offkv_last_error());
+      } else if (offkv_get_watch(env.c(), key.c_str(), nullptr, nullptr, nullptr, nullptr,
+                                 &w) != OFFKV_OK) {
+        what = "get_watch failed: " + std::string(offkv_last_error());
+      } else if (offkv_set(env.c(), key.c_str(), "x", 1, nullptr) != OFFKV_OK) {
+        what = "set failed: " + std::string(offkv_last_error());
+      } else if (offkv_watch_wait(w, kEventMs, &ev) != OFFKV_OK) {
+        what = "no event: " + std::string(offkv_last_error());
+      } else if (ev->type != OFFKV_EVENT_CHANGED || ev->version != 2) {
+        what = type_name(ev->type) + " v" + std::to_string(ev->version);
+      }
+      offkv_event_free(ev);
+      offkv_watch_free(w);
+      if (!what.empty()) {
+        std::lock_guard<std::mutex> lock(first_mutex);
+        if (wrong++ == 0) first = key + ": " + what;
+      }
+    }
+  };
+  std::vector<std::unique_ptr<Background>> workers;
+  for (int t = 0; t < kWorkers; ++t)
+    workers.push_back(
+        std::make_unique<Background>([&, t](const std::atomic<bool> &) { work(t); }));
+  for (auto &w : workers) w->join();
+  INFO("first wrong: " << first);
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("closing a client while other threads use it gives only clean errors",
