@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OFFKV_BUILD_DIR:-$root/build-test}
 jobs=${OFFKV_JOBS:-$(nproc)}
 # Remote backends built and tested (mem:// is always in).
-read -ra backends <<<"${OFFKV_TEST_BACKENDS:-zk etcd}"
+read -ra backends <<<"${OFFKV_TEST_BACKENDS:-zk etcd consul}"
 
 bash "$root/scripts/deps.sh" test "${backends[@]}"
 
