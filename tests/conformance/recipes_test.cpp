@@ -465,6 +465,8 @@ TEST_CASE("a callback may call offkv functions and withdraw its own election",
   REQUIRE(won);
   CHECK(won->payload == "next");
   CHECK(ctx.get_rc == OFFKV_OK);
+  // The successor may be told before withdraw has returned on the other thread.
+  CHECK(eventually([&] { return ctx.withdraw_rc != -1; }, kRecipeMs));
   CHECK(ctx.withdraw_rc == OFFKV_OK);
   auto all = events.all();
   REQUIRE(all.size() == 2);  // LEADER, then the nested NOT_LEADER of the withdraw

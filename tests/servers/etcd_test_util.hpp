@@ -68,10 +68,23 @@ struct States {
       if (s == state) return true;
     return false;
   }
-  bool wait_for(int state, int seconds) {
+  // state seen after the last `after` (0: at any time).
+  bool saw_after(int state, int after) {
+    std::lock_guard<std::mutex> lock(mutex);
+    bool found = false;
+    for (int s : seen) {
+      if (s == after) {
+        found = false;  // only what follows the last `after` counts
+      } else if (s == state) {
+        found = true;
+      }
+    }
+    return found;
+  }
+  bool wait_for(int state, int seconds, int after = 0) {
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     while (std::chrono::steady_clock::now() < end) {
-      if (saw(state)) return true;
+      if (after ? saw_after(state, after) : saw(state)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
