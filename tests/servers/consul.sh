@@ -91,27 +91,57 @@ launch() {  # member dir, agent args...
   echo $! >"$dir/pid"
 }
 
-# wait_leader MEMBER_DIR SCHEME [curl options…]: until the agent answers and knows a leader.
-wait_leader() {
-  local dir=$1 scheme=$2 i leader
+# agent_state MEMBER_DIR SCHEME [curl options…]: 0 if the agent answers and knows a
+# leader, 1 if not yet, 3 if it ended (its log and how it ended are printed).
+agent_state() {
+  local dir=$1 scheme=$2 leader pid
   shift 2
-  local port
-  port=$(cat "$dir/http_port")
+  pid=$(cat "$dir/pid")
+  leader=$(http_get "$scheme://127.0.0.1:$(cat "$dir/http_port")/v1/status/leader" "$@" \
+    2>/dev/null || true)
+  [[ $leader == \"*:*\" ]] && return 0
+  kill -0 "$pid" 2>/dev/null && return 1
+  echo "consul.sh: agent in $dir $(how_it_ended "$pid") while starting; its log:" >&2
+  cat "$dir/agent.log" >&2 || true
+  rm -f "$dir/pid"
+  return 3
+}
+
+# wait_leader MEMBER_DIR SCHEME [curl options…]: until the agent answers and knows a
+# leader. Returns 3 if the agent ended while starting; gives up after WAIT_SECONDS.
+wait_leader() {
+  local dir=$1 scheme=$2 i rc
+  shift 2
   for ((i = 0; i < WAIT_SECONDS * 5; i++)); do
-    leader=$(http_get "$scheme://127.0.0.1:$port/v1/status/leader" "$@" 2>/dev/null || true)
-    if [[ $leader == \"*:*\" ]]; then
-      return 0
-    fi
-    if [[ -f $dir/pid ]] && ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-      tail -30 "$dir/agent.log" >&2 || true
-      die "agent in $dir died while starting"
-    fi
+    rc=0
+    agent_state "$dir" "$scheme" "$@" || rc=$?
+    ((rc == 1)) || return "$rc"
     sleep 0.2
   done
   tail -30 "$dir/agent.log" >&2 || true
-  die "agent on port $port found no leader within ${WAIT_SECONDS}s"
+  die "agent on port $(cat "$dir/http_port") found no leader within ${WAIT_SECONDS}s"
 }
 
+# Launches a member and waits for a leader; an agent that ends while starting (a port
+# taken between free_port and its bind, say) is tried again, up to 3 times in all.
+# CONFIGURE (a function name, or "" to keep the config) writes the member's agent.hcl
+# again before each retry, with fresh ports.
+launch_and_wait() {  # member dir, configure, scheme, curl options… -- agent args…
+  local dir=$1 configure=$2 scheme=$3 attempt rc
+  shift 3
+  local curl_opts=()
+  while [[ $# -gt 0 && $1 != -- ]]; do curl_opts+=("$1"); shift; done
+  shift  # --
+  for attempt in 1 2 3; do
+    if ((attempt > 1)) && [[ -n $configure ]]; then "$configure"; fi
+    launch "$dir" "$@"
+    rc=0
+    wait_leader "$dir" "$scheme" "${curl_opts[@]}" || rc=$?
+    ((rc == 0)) && return 0
+    echo "consul.sh: starting the agent in $dir again (attempt $((attempt + 1)) of 3)" >&2
+  done
+  die "agent in $dir ended while starting, 3 times"
+}
 
 uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
 
@@ -127,9 +157,9 @@ case $cmd in
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd)
     consul_bin >/dev/null  # build first (may take minutes), outside the wait below
-    write_config "$DIR" offkv-dev </dev/null
-    launch "$DIR" -dev
-    wait_leader "$DIR" http
+    dev_config() { write_config "$DIR" offkv-dev </dev/null; }
+    dev_config
+    launch_and_wait "$DIR" dev_config http -- -dev
     echo "consul://127.0.0.1:$(cat "$DIR/http_port")" >"$DIR/url"
     echo "consul.sh: dev-mode Consul on 127.0.0.1:$(cat "$DIR/http_port") (pid $(cat "$DIR/pid"))"
     ;;
@@ -155,7 +185,27 @@ HCL
       echo "consul://127.0.0.1:$(cat "$DIR/m$n/http_port")" >"$DIR/m$n/url"
     done
     for n in 1 2 3; do launch "$DIR/m$n"; done
-    for n in 1 2 3; do wait_leader "$DIR/m$n" http; done
+    # Until all three know a leader. A member that ended while starting is started again
+    # with the same ports (the others already know them), up to 3 times in all.
+    launches=(0 1 1 1)
+    for ((i = 0; ; i++)); do
+      ready=0
+      for n in 1 2 3; do
+        rc=0
+        agent_state "$DIR/m$n" http || rc=$?
+        if ((rc == 0)); then
+          ready=$((ready + 1))
+        elif ((rc == 3)); then
+          ((launches[n] < 3)) || die "member $n ended while starting, 3 times"
+          launches[n]=$((launches[n] + 1))
+          echo "consul.sh: starting member $n again (attempt ${launches[n]} of 3)" >&2
+          launch "$DIR/m$n"
+        fi
+      done
+      ((ready == 3)) && break
+      ((i < WAIT_SECONDS * 5)) || die "the cluster in $DIR found no leader within ${WAIT_SECONDS}s"
+      sleep 0.2
+    done
     cp "$DIR/m1/url" "$DIR/url"
     echo "consul.sh: 3-server Consul cluster, HTTP ports" \
       "$(cat "$DIR/m1/http_port") $(cat "$DIR/m2/http_port") $(cat "$DIR/m3/http_port")"
@@ -175,12 +225,13 @@ HCL
       -CAcreateserial -days 2 -extfile "$DIR/san.ext" -out "$DIR/server.pem" 2>/dev/null
     management=$(uuid)
     echo "$management" >"$DIR/management-token"
-    write_config "$DIR" offkv-tls </dev/null
-    https=$(cat "$DIR/http_port")
-    # The HTTP port becomes the HTTPS one: plain HTTP is off.
-    sed -i -e "s/^  http = $https\$/  http = -1/" -e "s/^  https = -1\$/  https = $https/" \
-      "$DIR/agent.hcl"
-    cat >>"$DIR/agent.hcl" <<HCL
+    tls_config() {
+      write_config "$DIR" offkv-tls </dev/null
+      https=$(cat "$DIR/http_port")
+      # The HTTP port becomes the HTTPS one: plain HTTP is off.
+      sed -i -e "s/^  http = $https\$/  http = -1/" -e "s/^  https = -1\$/  https = $https/" \
+        "$DIR/agent.hcl"
+      cat >>"$DIR/agent.hcl" <<HCL
 tls {
   defaults {
     ca_file = "$DIR/ca.pem"
@@ -202,8 +253,11 @@ acl {
   }
 }
 HCL
-    launch "$DIR" -dev
-    wait_leader "$DIR" https --cacert "$DIR/ca.pem" -H "X-Consul-Token: $management"
+    }
+    tls_config
+    launch_and_wait "$DIR" tls_config https --cacert "$DIR/ca.pem" \
+      -H "X-Consul-Token: $management" -- -dev
+    https=$(cat "$DIR/http_port")
     base="https://127.0.0.1:$https"
     auth=(--cacert "$DIR/ca.pem" -H "X-Consul-Token: $management")
     # The ACL system may still be initialising right after the election.
@@ -257,8 +311,7 @@ HCL
     ;;
   start-member)
     n=${3:?member number}
-    launch "$DIR/m$n"
-    wait_leader "$DIR/m$n" http
+    launch_and_wait "$DIR/m$n" "" http --
     ;;
   stop)
     [[ -d $DIR ]] || exit 0

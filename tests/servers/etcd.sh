@@ -48,7 +48,7 @@ wait_healthy() {  # member dir
     if ctl "$dir" endpoint health >/dev/null 2>&1; then return 0; fi
     if [[ -f $dir/pid ]] && ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       tail -30 "$dir/server.log" >&2 || true
-      die "etcd in $dir died while starting"
+      die "etcd in $dir $(how_it_ended "$(cat "$dir/pid")") while starting"
     fi
     sleep 0.2
   done

@@ -16,6 +16,21 @@ kill_member() {  # member dir, [signal]
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -9 "$pid" 2>/dev/null || true
+  # Only if it is still there: a pid that is gone may already name another process.
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
   rm -f "$dir/pid"
+}
+
+# How a server this shell launched ended: "exit status N" or "killed by SIGNAME".
+# Call only once its pid is gone (kill -0 fails).
+how_it_ended() {  # pid
+  local rc=0
+  wait "$1" 2>/dev/null || rc=$?
+  if ((rc == 127)); then
+    echo "ended (not a child of this shell)"
+  elif ((rc > 128)); then
+    echo "killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+  else
+    echo "exit status $rc"
+  fi
 }

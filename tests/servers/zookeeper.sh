@@ -40,7 +40,7 @@ wait_serving() {  # port, member dir
     fi
     if [[ -f $dir/pid ]] && ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       tail -30 "$dir/server.log" >&2 || true
-      die "server in $dir died while starting"
+      die "server in $dir $(how_it_ended "$(cat "$dir/pid")") while starting"
     fi
     sleep 0.2
   done
