@@ -42,13 +42,16 @@ ctl() {  # member dir, etcdctl args...
   "$ETCDCTL" "${args[@]}" "$@"
 }
 
+# Returns 3 if etcd ended while starting (its log is printed).
 wait_healthy() {  # member dir
   local dir=$1 i
   for ((i = 0; i < WAIT_SECONDS * 5; i++)); do
     if ctl "$dir" endpoint health >/dev/null 2>&1; then return 0; fi
     if [[ -f $dir/pid ]] && ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       tail -30 "$dir/server.log" >&2 || true
-      die "etcd in $dir $(how_it_ended "$(cat "$dir/pid")") while starting"
+      echo "etcd.sh: etcd in $dir $(how_it_ended "$(cat "$dir/pid")") while starting" >&2
+      rm -f "$dir/pid"
+      return 3
     fi
     sleep 0.2
   done
@@ -119,10 +122,19 @@ case $cmd in
     [[ -d $DIR ]] && "$0" stop "$DIR"  # a leftover from an aborted run
     mkdir -p "$DIR/m1"
     DIR=$(cd "$DIR" && pwd)
-    cport=$(free_port) pport=$(free_port)
-    configure_member "$DIR/m1" m1 "$cport" "$pport" "m1=http://127.0.0.1:$pport" http
-    launch "$DIR/m1"
-    wait_healthy "$DIR/m1"
+    # An etcd that ends while starting (a port taken between free_port and its bind,
+    # say) is started again on fresh ports, up to 3 times in all.
+    for attempt in 1 2 3; do
+      cport=$(free_port) pport=$(free_port)
+      rm -rf "$DIR/m1/data"
+      configure_member "$DIR/m1" m1 "$cport" "$pport" "m1=http://127.0.0.1:$pport" http
+      launch "$DIR/m1"
+      rc=0
+      wait_healthy "$DIR/m1" || rc=$?
+      ((rc == 0)) && break
+      ((attempt < 3)) || die "etcd in $DIR/m1 ended while starting, 3 times"
+      echo "etcd.sh: starting it again (attempt $((attempt + 1)) of 3)" >&2
+    done
     echo "etcd://127.0.0.1:$cport" >"$DIR/url"
     echo "etcd.sh: etcd on 127.0.0.1:$cport (pid $(cat "$DIR/m1/pid"))"
     ;;

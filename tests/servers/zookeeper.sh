@@ -32,6 +32,7 @@ four_letter() {
   exec 3<&- 3>&-
 }
 
+# Returns 3 if the server ended while starting (its log is printed).
 wait_serving() {  # port, member dir
   local port=$1 dir=$2 i
   for ((i = 0; i < WAIT_SECONDS * 5; i++)); do
@@ -40,7 +41,9 @@ wait_serving() {  # port, member dir
     fi
     if [[ -f $dir/pid ]] && ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       tail -30 "$dir/server.log" >&2 || true
-      die "server in $dir $(how_it_ended "$(cat "$dir/pid")") while starting"
+      echo "zookeeper.sh: server in $dir $(how_it_ended "$(cat "$dir/pid")") while starting" >&2
+      rm -f "$dir/pid"
+      return 3
     fi
     sleep 0.2
   done
@@ -104,10 +107,19 @@ case $cmd in
     [[ -e $DIR/pid ]] && kill_member "$DIR"  # a leftover from an aborted run
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd)
-    port=$(free_port)
-    write_config "$DIR" "$port"
-    launch "$DIR"
-    wait_serving "$port" "$DIR"
+    # A server that ends while starting (its port taken between free_port and its
+    # bind, say) is started again on a fresh port, up to 3 times in all.
+    for attempt in 1 2 3; do
+      port=$(free_port)
+      rm -rf "$DIR/data"
+      write_config "$DIR" "$port"
+      launch "$DIR"
+      rc=0
+      wait_serving "$port" "$DIR" || rc=$?
+      ((rc == 0)) && break
+      ((attempt < 3)) || die "the server in $DIR ended while starting, 3 times"
+      echo "zookeeper.sh: starting it again (attempt $((attempt + 1)) of 3)" >&2
+    done
     echo "zk://127.0.0.1:$port" >"$DIR/url"
     echo "zookeeper.sh: standalone ZooKeeper on 127.0.0.1:$port (pid $(cat "$DIR/pid"))"
     ;;
