@@ -9,6 +9,8 @@
 #   etcd    gRPC/Protobuf toolchain and an etcd server for the etcd tests
 #   consul  libcurl and nlohmann/json (the Consul server is built from Go sources by
 #           tests/servers/consul-build.sh)
+#   java    a JDK and Maven for bindings/java (the machine's OpenJDK 17)
+#   rust    libclang for bindgen (bindings/rust); cargo itself comes from rustup
 set -euo pipefail
 
 declare -A packages=(
@@ -17,6 +19,8 @@ declare -A packages=(
   [zk]="libzookeeper-mt-dev zookeeper default-jre-headless"
   [etcd]="libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler etcd-server etcd-client openssl"
   [consul]="libcurl4-openssl-dev nlohmann-json3-dev openssl"
+  [java]="openjdk-17-jdk-headless maven"
+  [rust]="libclang-dev clang"
 )
 
 wanted=(${packages[build]})
