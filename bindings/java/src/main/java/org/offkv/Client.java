@@ -1,0 +1,272 @@
+package org.offkv;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.lang.ref.WeakReference;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongFunction;
+
+/**
+ * A client (offkv_client): one session with the store. Thread-safe. {@link #close()}
+ * ends the session at once (ephemerals vanish, watches get ENDED) and may be called
+ * from any thread, a listener of this client included. A client that becomes
+ * unreachable without close() is closed and freed by a Cleaner.
+ */
+public final class Client implements AutoCloseable {
+  private static final AtomicLong IDS = new AtomicLong();
+
+  final NativeHandle h;
+  private final Cleaner.Cleanable cleanable;
+  private final String url;
+  /** Watches with a listener that has not had its last event: kept alive for it. */
+  final Map<Long, Watch<?>> live = new ConcurrentHashMap<>();
+
+  Client(String url, Options o) {
+    this.url = url;
+    if (url == null) throw new InvalidArgumentException("url is null", null);
+    Consumer<Event> listener = o.sessionListener;
+    Sink sink = listener == null ? null : new Sink() {
+      @Override
+      void event(Event e) {
+        listener.accept(e);
+      }
+    };
+    long[] out = new long[2];
+    Native.open(Native.cstr(url, "url"), Options.ms(o.sessionTimeout), Options.ms(o.connectTimeout),
+        Options.ms(o.operationTimeout), Native.cstr(o.tlsCaFile, "tls_ca_file"),
+        Native.cstr(o.tlsCertFile, "tls_cert_file"), Native.cstr(o.tlsKeyFile, "tls_key_file"),
+        Native.cstr(o.username, "username"), Native.cstr(o.password, "password"),
+        Native.cstr(o.token, "token"), o.readConsistency == ReadConsistency.SERIALIZABLE ? 1 : 0, sink, out);
+    boolean[] closedInCallback = new boolean[1];
+    h = new NativeHandle("client", out[0], out[1], (p, ctx) -> {
+      closedInCallback[0] = Sink.inCallback();
+      Native.close(p);
+    }, (p, ctx) -> {
+      // offkv_client_free must not run on the client's own event thread; and after a
+      // close made in a callback, the last session events may still be on their way.
+      boolean deferred = closedInCallback[0];
+      if (Sink.inCallback()) OffKv.REAPER.execute(() -> Native.clientFree(p, ctx, deferred));
+      else Native.clientFree(p, ctx, deferred);
+    });
+    cleanable = OffKv.CLEANER.register(this, h);
+  }
+
+  <T> T call(LongFunction<T> f) {
+    long p = h.enter();
+    try {
+      return f.apply(p);
+    } finally {
+      h.exit();
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** The URL this client was opened with. */
+  public String url() {
+    return url;
+  }
+
+  /** offkv_get_session_state. CLOSED once closed. */
+  public SessionState sessionState() {
+    if (h.isClosed()) return SessionState.CLOSED;
+    try {
+      return call(p -> SessionState.of(Native.sessionState(p)));
+    } catch (ClosedException e) {
+      return SessionState.CLOSED;
+    }
+  }
+
+  public boolean isClosed() {
+    return h.isClosed();
+  }
+
+  /** offkv_close then offkv_client_free. Twice is fine. */
+  @Override
+  public void close() {
+    cleanable.clean();
+  }
+
+  // ---- nodes ----
+
+  /** Creates key; returns the actual key (with its suffix for SEQUENTIAL). */
+  public String create(String key, byte[] value, CreateFlag... flags) {
+    byte[] k = Native.key(key);
+    byte[] v = Native.value(value);
+    int bits = CreateFlag.bits(flags);
+    return Native.str(call(p -> Native.create(p, k, v, bits)));
+  }
+
+  /** Creates or replaces; returns the new version. */
+  public long set(String key, byte[] value) {
+    byte[] k = Native.key(key);
+    byte[] v = Native.value(value);
+    return call(p -> Native.set(p, k, v));
+  }
+
+  /** Compare-and-set: expected 0 creates only if absent, > 0 replaces only at that version. */
+  public long cas(String key, byte[] value, long expectedVersion) {
+    byte[] k = Native.key(key);
+    byte[] v = Native.value(value);
+    return call(p -> Native.cas(p, k, v, expectedVersion));
+  }
+
+  /** The value and version; NoNodeException if absent. */
+  public Node get(String key) {
+    byte[] k = Native.key(key);
+    return call(p -> Native.get(p, k));
+  }
+
+  /** The node's version, or 0 if it does not exist. */
+  public long exists(String key) {
+    byte[] k = Native.key(key);
+    return call(p -> Native.exists(p, k));
+  }
+
+  /** Direct children as full keys, sorted bytewise; "/" lists the root. */
+  public List<String> children(String key) {
+    byte[] k = Native.key(key);
+    return strings(call(p -> Native.children(p, k)));
+  }
+
+  /** Removes key and its whole subtree, whatever its version. */
+  public void erase(String key) {
+    erase(key, 0);
+  }
+
+  /** Removes key and its subtree if it is at expectedVersion (0 = any). */
+  public void erase(String key, long expectedVersion) {
+    byte[] k = Native.key(key);
+    call(p -> {
+      Native.erase(p, k, expectedVersion);
+      return null;
+    });
+  }
+
+  static List<String> strings(byte[][] items) {
+    return Arrays.stream(items).map(Native::str).toList();
+  }
+
+  // ---- watches ----
+
+  /** get with a one-shot watch (CHANGED / DELETED / ENDED); listener may be null. */
+  public Watch<Node> getWatch(String key, Consumer<Event> listener) {
+    return watch(Native.W_GET, key, listener, r -> (Node) r);
+  }
+
+  /** exists with a one-shot watch (CREATED if absent, CHANGED / DELETED if present, ENDED). */
+  public Watch<Long> existsWatch(String key, Consumer<Event> listener) {
+    return watch(Native.W_EXISTS, key, listener, r -> (Long) r);
+  }
+
+  /** children with a one-shot watch (CHILDREN / DELETED / ENDED). */
+  public Watch<List<String>> childrenWatch(String key, Consumer<Event> listener) {
+    return watch(Native.W_CHILDREN, key, listener, r -> strings((byte[][]) r));
+  }
+
+  /**
+   * A persistent, recursive watch on key and everything below it: CREATED / CHANGED /
+   * DELETED per change, ENDED when the session ends. With a listener, events go to it
+   * only; without, they queue for {@link Watch#await}.
+   */
+  public Watch<Void> watchPersistent(String key, Consumer<Event> listener) {
+    return watch(Native.W_PERSISTENT, key, listener, r -> null);
+  }
+
+  private <T> Watch<T> watch(int kind, String key, Consumer<Event> listener,
+      java.util.function.Function<Object, T> convert) {
+    byte[] k = Native.key(key);
+    long id = IDS.incrementAndGet();
+    boolean persistent = kind == Native.W_PERSISTENT;
+    Sink sink = listener == null ? null : new WatchSink(listener, new WeakReference<>(live), id, persistent);
+    long[] handles = new long[2];
+    Object r = call(p -> Native.watch(kind, p, k, sink, handles));
+    Watch<T> w = new Watch<>(this, key, convert.apply(r), handles[0], handles[1], persistent);
+    if (sink != null) {
+      live.put(id, w);
+      // It may have had its last event already, before it was registered.
+      if (((WatchSink) sink).done) live.remove(id);
+    }
+    return w;
+  }
+
+  private static final class WatchSink extends Sink {
+    final Consumer<Event> listener;
+    final WeakReference<Map<Long, Watch<?>>> live;
+    final long id;
+    final boolean persistent;
+    volatile boolean done;
+
+    WatchSink(Consumer<Event> listener, WeakReference<Map<Long, Watch<?>>> live, long id, boolean persistent) {
+      this.listener = listener;
+      this.live = live;
+      this.id = id;
+      this.persistent = persistent;
+    }
+
+    @Override
+    void event(Event e) {
+      try {
+        listener.accept(e);
+      } finally {
+        if (!persistent || e.type() == EventType.ENDED) {
+          done = true;
+          Map<Long, Watch<?>> m = live.get();
+          if (m != null) m.remove(id);
+        }
+      }
+    }
+  }
+
+  // ---- transactions ----
+
+  /** A new transaction builder whose {@link Transaction#commit()} commits on this client. */
+  public Transaction transaction() {
+    return new Transaction(this);
+  }
+
+  /** Applies all checks and ops atomically, or nothing (TransactionFailedException). */
+  public List<OpResult> commit(Transaction txn) {
+    return txn.commitOn(this);
+  }
+
+  // ---- recipes ----
+
+  /** Joins the election for group with payload; listener (may be null) gets LEADER / NOT_LEADER. */
+  public LeaderElection contend(String group, byte[] payload, Consumer<RecipeEvent> listener) {
+    return new LeaderElection(this, group, payload, listener);
+  }
+
+  /** Follows group's leader without contending; listener (may be null) gets DETECTED. */
+  public LeaderDetector detector(String group, Consumer<RecipeEvent> listener) {
+    return new LeaderDetector(this, group, listener);
+  }
+
+  /** A handle on a group: join and/or observe; listener (may be null) gets MEMBERS. */
+  public Group group(String group, Consumer<RecipeEvent> listener) {
+    return new Group(this, group, listener);
+  }
+
+  /** A mutex named by key; no I/O until acquired. */
+  public Lock lock(String key) {
+    return new Lock(this, key);
+  }
+
+  static Sink recipeSink(Consumer<RecipeEvent> listener) {
+    return listener == null ? null : new Sink() {
+      @Override
+      void recipe(RecipeEvent e) {
+        listener.accept(e);
+      }
+    };
+  }
+
+  @Override
+  public String toString() {
+    return "Client[" + url + (isClosed() ? ", closed]" : "]");
+  }
+}

@@ -1,0 +1,70 @@
+package org.offkv;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.LongFunction;
+
+/** Follows a group's leader without contending (offkv_detector_*). */
+public final class LeaderDetector implements AutoCloseable {
+  private final Client client;
+  private final String group;
+  private final NativeHandle h;
+  private final Cleaner.Cleanable cleanable;
+
+  LeaderDetector(Client client, String group, Consumer<RecipeEvent> listener) {
+    this.client = client;
+    this.group = group;
+    byte[] g = Native.key(group);
+    long[] handles = new long[2];
+    client.call(p -> {
+      Native.detectorOpen(p, g, Client.recipeSink(listener), handles);
+      return null;
+    });
+    h = new NativeHandle("detector", handles[0], handles[1], (p, c) -> Native.detectorClose(p),
+        (p, c) -> Native.detectorFree(p, c));
+    cleanable = OffKv.CLEANER.register(this, h);
+  }
+
+  private <T> T call(LongFunction<T> f) {
+    long p = h.enter();
+    try {
+      return f.apply(p);
+    } finally {
+      h.exit();
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  public String group() {
+    return group;
+  }
+
+  public Client client() {
+    return client;
+  }
+
+  /** The current leader, if any is known. */
+  public Optional<Member> leader() {
+    return Optional.ofNullable(call(Native::detectorLeader));
+  }
+
+  /**
+   * Waits up to timeout (null: forever) until the leader's key differs from previousKey
+   * (null: "no leader"); returns the new leader (empty: the change was to "no leader").
+   * TimedOutException if nothing changed; ClosedException once closed.
+   */
+  public Optional<Member> awaitChange(String previousKey, Duration timeout) {
+    byte[] prev = Native.cstr(previousKey, "previous key");
+    int ms = Native.millis(timeout);
+    return Optional.ofNullable(call(p -> Native.detectorWait(p, prev, ms)));
+  }
+
+  /** Stops detecting and frees; no listener call after it returns. */
+  @Override
+  public void close() {
+    cleanable.clean();
+  }
+}

@@ -1,0 +1,141 @@
+package org.offkv;
+
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Consumer;
+
+/**
+ * Entry point: {@link #open(String, Options)} and library-wide facts (offkv_version,
+ * offkv_has_backend, offkv_strerror, offkv_error_name, the limits).
+ *
+ * <pre>{@code
+ * try (Client c = OffKv.open("zk://127.0.0.1:2181/app", new Options())) {
+ *   c.set("/config", "v1".getBytes());
+ * }
+ * }</pre>
+ */
+public final class OffKv {
+  private OffKv() {}
+
+  static {
+    Native.init();
+  }
+
+  /** OFFKV_MAX_VALUE_SIZE: largest value, in bytes, on every backend. */
+  public static final int MAX_VALUE_SIZE = 256 * 1024;
+  /** OFFKV_MAX_KEY_SIZE: largest full key (prefix + key), in bytes. */
+  public static final int MAX_KEY_SIZE = 4096;
+  /** OFFKV_MAX_SEGMENT_SIZE: largest key segment, in bytes. */
+  public static final int MAX_SEGMENT_SIZE = 255;
+  /** OFFKV_MAX_TXN_OPS: most checks + ops in one transaction. */
+  public static final int MAX_TXN_OPS = 16;
+  public static final int SESSION_TIMEOUT_DEFAULT_MS = 10000;
+  public static final int SESSION_TIMEOUT_MIN_MS = 2000;
+  public static final int SESSION_TIMEOUT_MAX_MS = 60000;
+  /** OFFKV_ANY_VERSION: a transaction check that the node exists, at any version. */
+  public static final long ANY_VERSION = -1;
+  /** OFFKV_ERROR_COUNT: every code is below it. */
+  public static final int ERROR_COUNT = 19;
+  /** The header version this binding was written against. */
+  public static final String BINDING_VERSION = "0.1.0";
+
+  static final Cleaner CLEANER = Cleaner.create(r -> {
+    Thread t = new Thread(r, "offkv-cleaner");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /** Frees clients closed from inside a callback (offkv_client_free may not run there). */
+  static final ExecutorService REAPER = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "offkv-reaper");
+    t.setDaemon(true);
+    return t;
+  });
+
+  private static volatile Consumer<Throwable> callbackErrorHandler = OffKv::logCallbackError;
+
+  /** Opens a client with default options. */
+  public static Client open(String url) {
+    return new Client(url, new Options());
+  }
+
+  /**
+   * Opens a client (offkv_open). URL: {@code mem://NAME[/prefix]}, {@code zk://host:port,...[/prefix]},
+   * {@code etcd[s]://host:port,...[/prefix]}, {@code consul[s]://host:port[/prefix]}, optionally
+   * with {@code ?name=value&...} options that override {@code options}.
+   */
+  public static Client open(String url, Options options) {
+    return new Client(url, options == null ? new Options() : options);
+  }
+
+  /** offkv_version() of the library loaded: MAJOR * 10000 + MINOR * 100 + PATCH. */
+  public static int version() {
+    return Native.version();
+  }
+
+  /** offkv_version_string() of the library loaded. */
+  public static String versionString() {
+    return Native.str(Native.versionString());
+  }
+
+  /** offkv_has_backend: whether "mem", "zk", "etcd" or "consul" is compiled in. */
+  public static boolean hasBackend(String scheme) {
+    return scheme != null && scheme.indexOf('\0') < 0 && Native.hasBackend(Native.cstr(scheme, "scheme"));
+  }
+
+  /** The backends compiled in. */
+  public static List<String> backends() {
+    List<String> out = new ArrayList<>();
+    for (String s : new String[] {"mem", "zk", "etcd", "consul"}) if (hasBackend(s)) out.add(s);
+    return out;
+  }
+
+  /** offkv_strerror: static text of a code. */
+  public static String strerror(int code) {
+    return Native.str(Native.strerror(code));
+  }
+
+  /** offkv_error_name: the symbolic name of a code ("OFFKV_ENOENT"). */
+  public static String errorName(int code) {
+    return Native.str(Native.errorName(code));
+  }
+
+  /** Where the native library was loaded from. */
+  public static String nativeSource() {
+    return Native.LOADED_FROM;
+  }
+
+  /**
+   * Who is told about exceptions thrown by listeners (they never reach the native
+   * event thread). Default: logged through System.Logger "org.offkv". Returns the previous.
+   */
+  public static Consumer<Throwable> setCallbackErrorHandler(Consumer<Throwable> handler) {
+    Consumer<Throwable> prev = callbackErrorHandler;
+    callbackErrorHandler = handler == null ? OffKv::logCallbackError : handler;
+    return prev;
+  }
+
+  static void callbackFailed(Throwable t) {
+    try {
+      callbackErrorHandler.accept(t);
+    } catch (Throwable again) {
+      logCallbackError(again);
+    }
+  }
+
+  private static void logCallbackError(Throwable t) {
+    System.getLogger("org.offkv").log(System.Logger.Level.ERROR, "offkv listener threw", t);
+  }
+
+  // For the tests: global references held by the glue, and event threads attached.
+  static long liveGlobalRefs() {
+    return Native.liveGlobalRefs();
+  }
+
+  static long attachedThreads() {
+    return Native.attachedThreads();
+  }
+}
