@@ -4,7 +4,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::*;
-use offkv::{Client, CreateMode, Error, ErrorKind, Options, Txn, ANY_VERSION, ERROR_COUNT, MAX_TXN_OPS};
+use offkv::{
+    Client, CreateMode, Error, ErrorKind, Options, Txn, ANY_VERSION, ERROR_COUNT, MAX_TXN_OPS,
+};
 
 /// One kind per C code, each with its own name and text, and back again.
 #[test]
@@ -19,7 +21,10 @@ fn one_kind_per_code() {
         assert!(!kind.description().is_empty());
         let e = Error::new(kind, Some("/k"), "detail");
         let text = e.to_string();
-        assert!(text.contains("\"/k\"") && text.contains("detail") && text.contains(kind.name()), "{text}");
+        assert!(
+            text.contains("\"/k\"") && text.contains("detail") && text.contains(kind.name()),
+            "{text}"
+        );
         let as_std: &dyn std::error::Error = &e;
         assert_eq!(as_std.source().unwrap().to_string(), kind.to_string());
     }
@@ -28,7 +33,12 @@ fn one_kind_per_code() {
     assert_eq!(ErrorKind::from_code(-1), None);
 }
 
-fn expect(what: &str, result: Result<impl std::fmt::Debug, Error>, kind: ErrorKind, key: Option<&str>) {
+fn expect(
+    what: &str,
+    result: Result<impl std::fmt::Debug, Error>,
+    kind: ErrorKind,
+    key: Option<&str>,
+) {
     let err = match result {
         Ok(v) => panic!("{what}: expected {kind:?}, got Ok({v:?})"),
         Err(e) => e,
@@ -46,20 +56,85 @@ fn kinds_from_calls() {
         let c = open(url);
         c.create("/e", b"", CreateMode::Ephemeral).unwrap();
         c.create("/p", b"", CreateMode::Persistent).unwrap();
-        expect("relative key", c.get("no-slash"), ErrorKind::Invalid, Some("no-slash"));
-        expect("trailing /", c.create("/p/", b"", CreateMode::Persistent), ErrorKind::Invalid, Some("/p/"));
-        expect("NUL in key", c.set("/a\0b", b""), ErrorKind::Invalid, Some("/a\0b"));
-        expect("negative cas", c.cas("/p", b"", -5), ErrorKind::Invalid, Some("/p"));
-        expect("get absent", c.get("/missing"), ErrorKind::NoEntry, Some("/missing"));
-        expect("no parent", c.create("/missing/c", b"", CreateMode::Persistent), ErrorKind::NoEntry, Some("/missing/c"));
-        expect("children absent", c.children("/missing"), ErrorKind::NoEntry, Some("/missing"));
-        expect("exists", c.create("/p", b"", CreateMode::Persistent), ErrorKind::Exists, Some("/p"));
-        expect("cas version", c.cas("/p", b"", 7), ErrorKind::Version, Some("/p"));
-        expect("erase version", c.erase("/p", 7), ErrorKind::Version, Some("/p"));
-        expect("ephemeral parent", c.create("/e/c", b"", CreateMode::Persistent), ErrorKind::Ephemeral, Some("/e/c"));
-        expect("too big", c.set("/p", &vec![0; offkv::MAX_VALUE_SIZE + 1]), ErrorKind::TooBig, Some("/p"));
+        expect(
+            "relative key",
+            c.get("no-slash"),
+            ErrorKind::Invalid,
+            Some("no-slash"),
+        );
+        expect(
+            "trailing /",
+            c.create("/p/", b"", CreateMode::Persistent),
+            ErrorKind::Invalid,
+            Some("/p/"),
+        );
+        expect(
+            "NUL in key",
+            c.set("/a\0b", b""),
+            ErrorKind::Invalid,
+            Some("/a\0b"),
+        );
+        expect(
+            "negative cas",
+            c.cas("/p", b"", -5),
+            ErrorKind::Invalid,
+            Some("/p"),
+        );
+        expect(
+            "get absent",
+            c.get("/missing"),
+            ErrorKind::NoEntry,
+            Some("/missing"),
+        );
+        expect(
+            "no parent",
+            c.create("/missing/c", b"", CreateMode::Persistent),
+            ErrorKind::NoEntry,
+            Some("/missing/c"),
+        );
+        expect(
+            "children absent",
+            c.children("/missing"),
+            ErrorKind::NoEntry,
+            Some("/missing"),
+        );
+        expect(
+            "exists",
+            c.create("/p", b"", CreateMode::Persistent),
+            ErrorKind::Exists,
+            Some("/p"),
+        );
+        expect(
+            "cas version",
+            c.cas("/p", b"", 7),
+            ErrorKind::Version,
+            Some("/p"),
+        );
+        expect(
+            "erase version",
+            c.erase("/p", 7),
+            ErrorKind::Version,
+            Some("/p"),
+        );
+        expect(
+            "ephemeral parent",
+            c.create("/e/c", b"", CreateMode::Persistent),
+            ErrorKind::Ephemeral,
+            Some("/e/c"),
+        );
+        expect(
+            "too big",
+            c.set("/p", &vec![0; offkv::MAX_VALUE_SIZE + 1]),
+            ErrorKind::TooBig,
+            Some("/p"),
+        );
         let long_key = format!("/{}", vec!["s"; offkv::MAX_KEY_SIZE / 2 + 1].join("/"));
-        expect("key too long", c.exists(&long_key), ErrorKind::TooBig, Some(long_key.as_str()));
+        expect(
+            "key too long",
+            c.exists(&long_key),
+            ErrorKind::TooBig,
+            Some(long_key.as_str()),
+        );
         let mut too_many = Txn::new().unwrap();
         for _ in 0..=MAX_TXN_OPS {
             too_many.check("/p", ANY_VERSION);
@@ -69,18 +144,44 @@ fn kinds_from_calls() {
         fails.check("/p", 0);
         expect("txn", c.commit(&fails), ErrorKind::Txn, None);
         let (_, w) = c.exists_watch("/p").unwrap();
-        expect("wait", w.wait(Some(Duration::from_millis(10))), ErrorKind::Timeout, Some("/p"));
+        expect(
+            "wait",
+            w.wait(Some(Duration::from_millis(10))),
+            ErrorKind::Timeout,
+            Some("/p"),
+        );
         // Closed: every call after close, and the watch's Ended event says why.
         c.close().unwrap();
         let ended = w.wait(Some(WAIT)).unwrap();
         assert_eq!(ended.kind, offkv::EventKind::Ended);
         assert_eq!(ended.error, Some(ErrorKind::Closed));
         expect("get closed", c.get("/p"), ErrorKind::Closed, Some("/p"));
-        expect("commit closed", c.commit(&Txn::new().unwrap()), ErrorKind::Closed, None);
-        expect("watch closed", c.watch_persistent("/"), ErrorKind::Closed, Some("/"));
-        expect("lock closed", c.lock("/l").and_then(|l| l.acquire(None).map(|g| g.is_some())), ErrorKind::Closed, Some("/l"));
+        expect(
+            "commit closed",
+            c.commit(&Txn::new().unwrap()),
+            ErrorKind::Closed,
+            None,
+        );
+        expect(
+            "watch closed",
+            c.watch_persistent("/"),
+            ErrorKind::Closed,
+            Some("/"),
+        );
+        expect(
+            "lock closed",
+            c.lock("/l")
+                .and_then(|l| l.acquire(None).map(|g| g.is_some())),
+            ErrorKind::Closed,
+            Some("/l"),
+        );
         w.cancel().unwrap();
-        expect("wait cancelled", w.wait(Some(Duration::ZERO)), ErrorKind::Closed, Some("/p"));
+        expect(
+            "wait cancelled",
+            w.wait(Some(Duration::ZERO)),
+            ErrorKind::Closed,
+            Some("/p"),
+        );
     });
 }
 
@@ -93,7 +194,11 @@ fn open_errors() {
     }
     let err = Client::open("mem://x\0y", &Options::new()).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
-    let err = Client::open("mem://x", &Options::new().session_timeout(Duration::from_millis(1))).unwrap_err();
+    let err = Client::open(
+        "mem://x",
+        &Options::new().session_timeout(Duration::from_millis(1)),
+    )
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid, "{err}");
     let err = Client::open("mem://x", &Options::new().token("a\0b")).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid, "{err}");
@@ -133,7 +238,11 @@ fn unreachable_server() {
             "{scheme}: {err}"
         );
         assert!(!err.message.is_empty());
-        assert!(start.elapsed() < Duration::from_secs(15), "{scheme}: took {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{scheme}: took {:?}",
+            start.elapsed()
+        );
         eprintln!("{scheme}: {err}");
     }
     eprintln!("{tried} remote backends checked");

@@ -46,7 +46,10 @@ fn node_operations() {
         assert_eq!(c.children("/").unwrap(), ["/a", "/ab"]);
         let s1 = c.create("/a/s-", b"", CreateMode::Sequential).unwrap();
         let s2 = c.create("/a/s-", b"", CreateMode::Sequential).unwrap();
-        assert!(s1.starts_with("/a/s-") && s1.len() == "/a/s-".len() + 10, "{s1}");
+        assert!(
+            s1.starts_with("/a/s-") && s1.len() == "/a/s-".len() + 10,
+            "{s1}"
+        );
         assert!(s2 > s1, "{s2} after {s1}");
         assert_eq!(c.erase("/a", 1).unwrap_err().kind, ErrorKind::Version);
         c.erase("/a", 3).unwrap();
@@ -65,15 +68,23 @@ fn ephemerals_end_with_the_session() {
         let observer = open(url);
         let c = open(url);
         c.create("/e", b"", CreateMode::Ephemeral).unwrap();
-        let seq = c.create("/es-", b"", CreateMode::EphemeralSequential).unwrap();
+        let seq = c
+            .create("/es-", b"", CreateMode::EphemeralSequential)
+            .unwrap();
         assert_eq!(c.set("/e", b"x").unwrap(), 2);
         assert_eq!(
-            c.create("/e/child", b"", CreateMode::Persistent).unwrap_err().kind,
+            c.create("/e/child", b"", CreateMode::Persistent)
+                .unwrap_err()
+                .kind,
             ErrorKind::Ephemeral
         );
         assert_eq!(observer.exists("/e").unwrap(), 2);
         c.close().unwrap();
-        assert_eq!(observer.exists("/e").unwrap(), 0, "closing ends the session at once");
+        assert_eq!(
+            observer.exists("/e").unwrap(),
+            0,
+            "closing ends the session at once"
+        );
         assert_eq!(observer.exists(&seq).unwrap(), 0);
         drop(c);
     });

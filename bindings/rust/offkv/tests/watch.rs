@@ -19,12 +19,22 @@ fn one_shot_watches() {
         // get_watch: Changed, once; the event stays readable.
         let (value, version, w) = c.get_watch("/k").unwrap();
         assert_eq!((value.as_slice(), version), (&b"v1"[..], 1));
-        assert_eq!(w.wait(Some(Duration::from_millis(50))).unwrap_err().kind, ErrorKind::Timeout);
+        assert_eq!(
+            w.wait(Some(Duration::from_millis(50))).unwrap_err().kind,
+            ErrorKind::Timeout
+        );
         c.set("/k", b"v2").unwrap();
         let e = w.wait(Some(WAIT)).unwrap();
-        assert_eq!((e.kind, e.key.as_deref(), e.version), (EventKind::Changed, Some("/k"), 2));
+        assert_eq!(
+            (e.kind, e.key.as_deref(), e.version),
+            (EventKind::Changed, Some("/k"), 2)
+        );
         c.set("/k", b"v3").unwrap();
-        assert_eq!(w.wait(Some(WAIT)).unwrap(), e, "a one-shot watch fires once");
+        assert_eq!(
+            w.wait(Some(WAIT)).unwrap(),
+            e,
+            "a one-shot watch fires once"
+        );
         assert_eq!(w.iter().count(), 1);
 
         // exists_watch on an absent key: Created, not at once.
@@ -49,11 +59,17 @@ fn one_shot_watches() {
         assert_eq!(w.wait(Some(SHORT)).unwrap_err().kind, ErrorKind::Timeout);
         c.set("/p/x", b"").unwrap();
         let e = w.recv().unwrap();
-        assert_eq!((e.kind, e.key.as_deref()), (EventKind::Children, Some("/p")));
+        assert_eq!(
+            (e.kind, e.key.as_deref()),
+            (EventKind::Children, Some("/p"))
+        );
 
         // A failed read leaves no watch.
         assert_eq!(c.get_watch("/absent").unwrap_err().kind, ErrorKind::NoEntry);
-        assert_eq!(c.children_watch("/absent").unwrap_err().kind, ErrorKind::NoEntry);
+        assert_eq!(
+            c.children_watch("/absent").unwrap_err().kind,
+            ErrorKind::NoEntry
+        );
     });
 }
 
@@ -64,19 +80,32 @@ fn callbacks_fire_exactly_once() {
         c.set("/k", b"").unwrap();
         let (tx, rx) = channel();
         let t = tx.clone();
-        let (_, _, w1) = c.get_watch_with("/k", move |e| t.send(("get", e)).unwrap()).unwrap();
+        let (_, _, w1) = c
+            .get_watch_with("/k", move |e| t.send(("get", e)).unwrap())
+            .unwrap();
         let t = tx.clone();
-        let (_, w2) = c.exists_watch_with("/k", move |e| t.send(("exists", e)).unwrap()).unwrap();
+        let (_, w2) = c
+            .exists_watch_with("/k", move |e| t.send(("exists", e)).unwrap())
+            .unwrap();
         let t = tx.clone();
-        let (_, w3) = c.children_watch_with("/k", move |e| t.send(("children", e)).unwrap()).unwrap();
+        let (_, w3) = c
+            .children_watch_with("/k", move |e| t.send(("children", e)).unwrap())
+            .unwrap();
         c.set("/k", b"x").unwrap();
         c.set("/k/child", b"").unwrap();
         c.set("/k", b"y").unwrap();
-        let mut got: Vec<_> = (0..3).map(|_| recv(&rx)).map(|(w, e)| (w, e.kind)).collect();
+        let mut got: Vec<_> = (0..3)
+            .map(|_| recv(&rx))
+            .map(|(w, e)| (w, e.kind))
+            .collect();
         got.sort_by_key(|(w, _)| *w);
         assert_eq!(
             got,
-            [("children", EventKind::Children), ("exists", EventKind::Changed), ("get", EventKind::Changed)]
+            [
+                ("children", EventKind::Children),
+                ("exists", EventKind::Changed),
+                ("get", EventKind::Changed)
+            ]
         );
         quiet(&rx, SHORT);
         // The event also reaches wait().
@@ -91,14 +120,21 @@ fn cancel_stops_callbacks() {
         let c = open(url);
         let (tx, rx) = channel();
         let t = tx.clone();
-        let (_, w) = c.exists_watch_with("/k", move |e| t.send(e).unwrap()).unwrap();
+        let (_, w) = c
+            .exists_watch_with("/k", move |e| t.send(e).unwrap())
+            .unwrap();
         w.cancel().unwrap();
         w.cancel().unwrap();
-        let p = c.watch_persistent_with("/", move |e| tx.send(e).unwrap()).unwrap();
+        let p = c
+            .watch_persistent_with("/", move |e| tx.send(e).unwrap())
+            .unwrap();
         drop(p);
         c.set("/k", b"").unwrap();
         quiet(&rx, SHORT);
-        assert_eq!(w.wait(Some(Duration::ZERO)).unwrap_err().kind, ErrorKind::Closed);
+        assert_eq!(
+            w.wait(Some(Duration::ZERO)).unwrap_err().kind,
+            ErrorKind::Closed
+        );
     });
 }
 
@@ -107,7 +143,9 @@ fn ended_when_client_closes() {
     for_each_backend("ended", |url| {
         let c = open(url);
         let (tx, rx) = channel();
-        let (_, w) = c.exists_watch_with("/k", move |e| tx.send(e).unwrap()).unwrap();
+        let (_, w) = c
+            .exists_watch_with("/k", move |e| tx.send(e).unwrap())
+            .unwrap();
         let p = c.watch_persistent("/").unwrap();
         c.close().unwrap();
         let e = recv(&rx);
@@ -117,7 +155,10 @@ fn ended_when_client_closes() {
         assert_eq!(w.recv().unwrap().kind, EventKind::Ended);
         let last = p.iter().last().expect("the persistent watch reports Ended");
         assert_eq!(last.kind, EventKind::Ended);
-        assert_eq!(p.wait(Some(Duration::ZERO)).unwrap_err().kind, ErrorKind::Closed);
+        assert_eq!(
+            p.wait(Some(Duration::ZERO)).unwrap_err().kind,
+            ErrorKind::Closed
+        );
     });
 }
 
@@ -131,7 +172,11 @@ fn persistent_watches() {
         c.set("/app/x", b"2").unwrap();
         c.set("/apple", b"").unwrap(); // not below /app
         c.erase("/app/x", 0).unwrap();
-        let got: Vec<_> = w.iter().take(4).map(|e| (e.kind, e.key.unwrap(), e.version)).collect();
+        let got: Vec<_> = w
+            .iter()
+            .take(4)
+            .map(|e| (e.kind, e.key.unwrap(), e.version))
+            .collect();
         assert_eq!(
             got,
             [
@@ -145,14 +190,19 @@ fn persistent_watches() {
 
         // With a closure: every event goes to it, in order.
         let (tx, rx) = channel();
-        let p = c.watch_persistent_with("/", move |e| tx.send(e).unwrap()).unwrap();
+        let p = c
+            .watch_persistent_with("/", move |e| tx.send(e).unwrap())
+            .unwrap();
         for i in 0..20 {
             c.set("/n", format!("{i}").as_bytes()).unwrap();
         }
         for i in 1..=20 {
             assert_eq!(recv(&rx).version, i);
         }
-        assert_eq!(p.wait(Some(Duration::from_millis(20))).unwrap_err().kind, ErrorKind::Timeout);
+        assert_eq!(
+            p.wait(Some(Duration::from_millis(20))).unwrap_err().kind,
+            ErrorKind::Timeout
+        );
         drop(p);
         c.set("/n", b"").unwrap();
         quiet(&rx, SHORT);
@@ -180,10 +230,14 @@ fn callbacks_may_call_back_in() {
         let before = offkv::live_callback_states();
         c.set("/k", b"1").unwrap();
         let (kind, value, dropped) = recv(&rx);
-        assert_eq!((kind, value.unwrap(), dropped), (EventKind::Changed, b"1".to_vec(), true));
-        eventually("the state of a watch dropped in its callback is freed", || {
-            offkv::live_callback_states() < before
-        });
+        assert_eq!(
+            (kind, value.unwrap(), dropped),
+            (EventKind::Changed, b"1".to_vec(), true)
+        );
+        eventually(
+            "the state of a watch dropped in its callback is freed",
+            || offkv::live_callback_states() < before,
+        );
     });
 }
 
@@ -215,7 +269,9 @@ fn drop_client_before_watch() {
     for_each_backend("drop-client-first", |url| {
         let c = open(url);
         let (tx, rx) = channel();
-        let (_, w) = c.exists_watch_with("/k", move |e| tx.send(e.kind).unwrap()).unwrap();
+        let (_, w) = c
+            .exists_watch_with("/k", move |e| tx.send(e.kind).unwrap())
+            .unwrap();
         let p = c.watch_persistent("/").unwrap();
         drop(c);
         assert_eq!(recv(&rx), EventKind::Ended);
@@ -232,7 +288,9 @@ fn drop_watch_before_client() {
     for_each_backend("drop-watch-first", |url| {
         let c = open(url);
         let (tx, rx) = channel();
-        let (_, w) = c.exists_watch_with("/k", move |e| tx.send(e.kind).unwrap()).unwrap();
+        let (_, w) = c
+            .exists_watch_with("/k", move |e| tx.send(e.kind).unwrap())
+            .unwrap();
         let p = c.watch_persistent("/").unwrap();
         drop(w);
         drop(p);

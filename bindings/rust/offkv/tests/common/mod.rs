@@ -90,7 +90,10 @@ pub fn quiet<T: std::fmt::Debug>(rx: &Receiver<T>, d: Duration) {
 pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + WAIT;
     while !cond() {
-        assert!(std::time::Instant::now() < deadline, "not within 20 s: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within 20 s: {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
