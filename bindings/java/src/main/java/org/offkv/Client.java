@@ -29,13 +29,9 @@ public final class Client implements AutoCloseable {
   Client(String url, Options o) {
     this.url = url;
     if (url == null) throw new InvalidArgumentException("url is null", null);
-    Consumer<Event> listener = o.sessionListener;
-    Sink sink = listener == null ? null : new Sink() {
-      @Override
-      void event(Event e) {
-        listener.accept(e);
-      }
-    };
+    // A static class: the sink is reachable from a JNI global reference and must not
+    // keep this Client reachable.
+    Sink sink = o.sessionListener == null ? null : new SessionSink(o.sessionListener);
     long[] out = new long[2];
     Native.open(Native.cstr(url, "url"), Options.ms(o.sessionTimeout), Options.ms(o.connectTimeout),
         Options.ms(o.operationTimeout), Native.cstr(o.tlsCaFile, "tls_ca_file"),
@@ -187,11 +183,25 @@ public final class Client implements AutoCloseable {
     Object r = call(p -> Native.watch(kind, p, k, sink, handles));
     Watch<T> w = new Watch<>(this, key, convert.apply(r), handles[0], handles[1], persistent);
     if (sink != null) {
+      w.liveId = id;
       live.put(id, w);
       // It may have had its last event already, before it was registered.
       if (((WatchSink) sink).done) live.remove(id);
     }
     return w;
+  }
+
+  private static final class SessionSink extends Sink {
+    final Consumer<Event> listener;
+
+    SessionSink(Consumer<Event> listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    void event(Event e) {
+      listener.accept(e);
+    }
   }
 
   private static final class WatchSink extends Sink {

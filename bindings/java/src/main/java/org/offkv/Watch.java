@@ -18,6 +18,7 @@ public final class Watch<T> implements AutoCloseable {
   private final boolean persistent;
   final NativeHandle h;
   private final Cleaner.Cleanable cleanable;
+  long liveId; // its key in client.live while a listener waits for its last event
 
   Watch(Client client, String key, T value, long ptr, long ctx, boolean persistent) {
     this.client = client;
@@ -82,6 +83,7 @@ public final class Watch<T> implements AutoCloseable {
       Native.watchCancel(p);
     } finally {
       h.exit();
+      client.live.remove(liveId);
     }
   }
 
@@ -89,6 +91,7 @@ public final class Watch<T> implements AutoCloseable {
   @Override
   public void close() {
     cleanable.clean();
+    client.live.remove(liveId); // no listener call after this: nothing to keep it for
   }
 
   public boolean isClosed() {
