@@ -117,3 +117,8 @@ pub fn has_backend(scheme: &str) -> bool {
     // SAFETY: a valid C string alive for the call.
     unsafe { sys::offkv_has_backend(scheme.as_ptr()) != 0 }
 }
+
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
