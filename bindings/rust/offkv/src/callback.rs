@@ -161,11 +161,9 @@ fn enter<E>(user: *mut c_void, f: impl FnOnce(&Handler<E>)) {
     drop(handler);
 }
 
-/// The `offkv_event_cb` given to the C API for watches and session events.
-pub(crate) unsafe extern "C" fn event_trampoline(
-    event: *const sys::offkv_event,
-    user: *mut c_void,
-) {
+/// The `offkv_event_cb` given to the C API for watches and session events. Called
+/// only by the library, with `user` from `Handler::user`; nothing unwinds out.
+pub(crate) extern "C" fn event_trampoline(event: *const sys::offkv_event, user: *mut c_void) {
     enter::<Event>(user, |handler| {
         // SAFETY: the library passes an event valid for the length of this call (or
         // NULL, which `as_ref` turns into None); it is copied before we return.
@@ -176,7 +174,8 @@ pub(crate) unsafe extern "C" fn event_trampoline(
 }
 
 /// The `offkv_recipe_cb` given to the C API for elections, detectors and groups.
-pub(crate) unsafe extern "C" fn recipe_trampoline(
+/// Called only by the library, with `user` from `Handler::user`.
+pub(crate) extern "C" fn recipe_trampoline(
     event: *const sys::offkv_recipe_event,
     user: *mut c_void,
 ) {
