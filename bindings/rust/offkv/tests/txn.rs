@@ -20,9 +20,10 @@ fn commit_applies_everything() {
             .create("/e", b"", CreateMode::Ephemeral)
             .erase("/old", 1);
         assert_eq!(txn.len(), 7);
-        // (The erase is of a subtree that existed before the txn: erasing, in one txn,
-        // a node together with a child created earlier in that txn fails with
-        // NotEmpty on zk:// — a library defect reported separately.)
+        // (The erase is of a subtree that existed before the txn: on zk:// a txn that
+        // creates a *sequential* child of P and then erases P fails with Txn /
+        // NotEmpty at the erase, while mem, etcd and consul apply it — a liboffkv
+        // defect, reported.)
         let results = c.commit(&txn).unwrap();
         assert_eq!(results.len(), 4);
         assert_eq!(
