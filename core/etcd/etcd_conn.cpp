@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -18,6 +19,31 @@ namespace etcd {
 namespace {
 
 constexpr auto kRetryPause = std::chrono::milliseconds(100);
+
+// gRPC keeps process-wide state from its first use until the process ends: one epoll
+// set for every socket, and its own threads. A child forked after that inherits the
+// epoll set and shares it with the parent, so whichever process polls first takes the
+// other's socket events: the child's calls and lease keep-alives stall at random
+// (issue 20: fdinfo of both processes lists the same registrations). gRPC cannot be
+// used in such a child; etcd:// refuses it clearly instead of stalling.
+std::atomic<bool> forked_after_grpc{false};
+
+void mark_grpc_used() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork(nullptr, nullptr, [] { forked_after_grpc.store(true); });
+  });
+}
+
+void refuse_forked_child(const std::string &what) {
+  if (forked_after_grpc.load(std::memory_order_relaxed))
+    offkv::fail(OFFKV_EUNSUPPORTED,
+                "etcd: " + what +
+                    ": this process was forked from one that had already used etcd:// "
+                    "(gRPC), and gRPC cannot work in such a child (it would share the "
+                    "parent's socket polling); open etcd:// clients before forking only "
+                    "in processes that exec, or in the parent");
+}
 
 // gRPC takes deadlines on the system clock only.
 std::chrono::system_clock::time_point wall(Clock::time_point t) {
@@ -193,6 +219,7 @@ bool Conn::refresh_token(Clock::time_point deadline) {
 }
 
 grpc::Status Conn::unary(const UnaryFn &fn, Clock::time_point deadline, bool idempotent) {
+  refuse_forked_child("a client opened before fork() is unusable in the child");
   bool reauthenticated = false;
   for (;;) {
     if (closed_) return grpc::Status(grpc::StatusCode::CANCELLED, "client is closed");
@@ -251,6 +278,8 @@ grpc::Status Conn::grant(std::string &error) {
 
 void Conn::start(SessionListener listener) {
   listener_ = std::move(listener);
+  refuse_forked_child("cannot connect to " + hosts_);
+  mark_grpc_used();
   open_channel();
   auto connect_deadline =
       Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
@@ -321,15 +350,10 @@ void Conn::run_session() {
       have_lease = lease_id_ != 0;
     }
     if (!have_lease) {
+      // CONNECTED comes from keep_alive_once, once etcd acknowledged a keep-alive of
+      // the new lease: never for a lease the client cannot keep alive.
       std::string error;
-      if (grant(error).ok() && error.empty()) {
-        std::int64_t id;
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          id = lease_id_;
-        }
-        report(OFFKV_SESSION_CONNECTED, "new etcd lease " + std::to_string(id));
-      } else {
+      if (!grant(error).ok() || !error.empty()) {
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait_for(lock, std::chrono::milliseconds(500),
                           [&] { return closed_.load(); });
@@ -422,9 +446,12 @@ bool Conn::keep_alive_once() {
       break;
     }
     if (acked && state_ != OFFKV_SESSION_CONNECTED) {
+      std::string message =
+          (state_ == OFFKV_SESSION_LOST ? "new etcd lease "
+                                        : "reconnected to etcd; lease ") +
+          std::to_string(id) + " kept alive";
       lock.unlock();
-      report(OFFKV_SESSION_CONNECTED,
-             "reconnected to etcd; lease " + std::to_string(id) + " still alive");
+      report(OFFKV_SESSION_CONNECTED, message);
       lock.lock();
       continue;
     }
