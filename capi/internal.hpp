@@ -19,6 +19,15 @@ struct offkv_client {
   std::shared_ptr<offkv::Client> impl;
 };
 
+struct offkv_watch {
+  std::shared_ptr<offkv::Client> client;
+  offkv::WatchPtr impl;
+};
+
+struct offkv_txn {
+  offkv::Txn txn;
+};
+
 namespace offkv {
 namespace capi {
 
@@ -95,6 +104,44 @@ inline void fill_strings(offkv_strings *out, const std::vector<std::string> &ite
     }
   } catch (...) {
     offkv_strings_free(out);
+    throw;
+  }
+}
+
+// A C event view over a core event; valid while the core event lives.
+inline offkv_event c_event(const offkv::Event &e) {
+  offkv_event out;
+  out.type = e.type;
+  out.key = e.type == OFFKV_EVENT_SESSION ? nullptr : e.path.c_str();
+  out.version = e.version;
+  out.session_state = e.session_state;
+  out.error = e.error;
+  out.message = e.message.c_str();
+  return out;
+}
+
+inline offkv::EventCallback c_callback(offkv_event_cb cb, void *user) {
+  if (!cb) return {};
+  return [cb, user](const offkv::Event &e) {
+    offkv_event view = c_event(e);
+    cb(&view, user);
+  };
+}
+
+// One offkv_op_result per op, owned by result (offkv_txn_result_free).
+inline void fill_txn_result(offkv_txn_result *result,
+                            const std::vector<offkv::OpResult> &ops) {
+  result->ops = static_cast<offkv_op_result *>(
+      std::calloc(ops.size() + 1, sizeof(offkv_op_result)));
+  if (!result->ops) throw std::bad_alloc();
+  try {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      result->ops[i].version = ops[i].version;
+      result->ops[i].key = copy_string(ops[i].path);
+      result->count = i + 1;
+    }
+  } catch (...) {
+    offkv_txn_result_free(result);
     throw;
   }
 }

@@ -12,38 +12,9 @@
 #include "../core/error.hpp"
 #include "internal.hpp"
 
-struct offkv_watch {
-  std::shared_ptr<offkv::Client> client;
-  offkv::WatchPtr impl;
-};
-
-struct offkv_txn {
-  offkv::Txn txn;
-};
-
 using namespace offkv::capi;
 
 namespace {
-
-// A C event view over a core event; valid while the core event lives.
-offkv_event c_event(const offkv::Event &e) {
-  offkv_event out;
-  out.type = e.type;
-  out.key = e.type == OFFKV_EVENT_SESSION ? nullptr : e.path.c_str();
-  out.version = e.version;
-  out.session_state = e.session_state;
-  out.error = e.error;
-  out.message = e.message.c_str();
-  return out;
-}
-
-offkv::EventCallback c_callback(offkv_event_cb cb, void *user) {
-  if (!cb) return {};
-  return [cb, user](const offkv::Event &e) {
-    offkv_event view = c_event(e);
-    cb(&view, user);
-  };
-}
 
 offkv::Options core_options(const offkv_options *o) {
   offkv::Options out;
@@ -409,20 +380,7 @@ OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
       }
       throw;
     }
-    if (!result) return;
-    result->ops = static_cast<offkv_op_result *>(
-        std::calloc(ops.size() + 1, sizeof(offkv_op_result)));
-    if (!result->ops) throw std::bad_alloc();
-    try {
-      for (size_t i = 0; i < ops.size(); ++i) {
-        result->ops[i].version = ops[i].version;
-        result->ops[i].key = copy_string(ops[i].path);
-        result->count = i + 1;
-      }
-    } catch (...) {
-      offkv_txn_result_free(result);
-      throw;
-    }
+    if (result) fill_txn_result(result, ops);
   });
 }
 

@@ -331,6 +331,82 @@ OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
                            offkv_txn_result *result);
 
 
+/* ---- Asynchronous calls ---- */
+
+/*
+ * Each offkv_<op>_async starts the same operation as offkv_<op> and returns at once;
+ * many may be in flight on one client. The outcome goes to `done`, called exactly
+ * once, on the client's event thread (like watch callbacks: no library lock held, it
+ * may call any offkv function). The call itself returns OFFKV_OK when the operation
+ * was accepted, or the error that needs no I/O to find (NULL arguments, an invalid
+ * key, a value or transaction above the limits, a closed client) — and then `done` is
+ * never called. Arguments are copied before the call returns (free the txn, reuse the
+ * buffers at once).
+ *
+ * Order (docs/c-api.md): calls on related keys (the same key, or one below the other;
+ * for commit, any of its keys) take effect and complete in the order they were made;
+ * unrelated calls may complete in any order. offkv_close / offkv_client_free with
+ * calls in flight complete every one of them before returning: those that had not
+ * finished get OFFKV_ECLOSED.
+ */
+
+/* What an asynchronous call produced. Only the fields of its operation are set, the
+ * others are zero; everything pointed to is valid only during the callback. */
+typedef struct offkv_completion {
+  int error;           /* OFFKV_OK or what the synchronous call would return */
+  const char *message; /* its detail (offkv_last_error of the sync call); "" if OK */
+  int64_t version;     /* set, cas: the new version; get, exists: the version (0 =
+                          absent for exists) */
+  const char *key;     /* create: the created key (the actual one if sequential) */
+  const char *value;   /* get: the value (value[value_len] is 0) */
+  size_t value_len;
+  const char *const *children; /* children: sorted, as offkv_children */
+  size_t child_count;
+  /* commit: one result per op on success; failed_index / failed_code on OFFKV_ETXN */
+  const offkv_txn_result *txn;
+  /* *_watch_async with keep_handle != 0, on success: the watch, now owned by the
+   * caller (offkv_watch_free), as the sync form's *watch */
+  offkv_watch *watch;
+} offkv_completion;
+
+typedef void (*offkv_completion_cb)(const offkv_completion *completion, void *user);
+
+OFFKV_API int offkv_create_async(offkv_client *client, const char *key,
+                                 const void *value, size_t value_len, int flags,
+                                 offkv_completion_cb done, void *user);
+OFFKV_API int offkv_set_async(offkv_client *client, const char *key, const void *value,
+                              size_t value_len, offkv_completion_cb done, void *user);
+OFFKV_API int offkv_cas_async(offkv_client *client, const char *key, const void *value,
+                              size_t value_len, int64_t expected_version,
+                              offkv_completion_cb done, void *user);
+OFFKV_API int offkv_get_async(offkv_client *client, const char *key,
+                              offkv_completion_cb done, void *user);
+OFFKV_API int offkv_exists_async(offkv_client *client, const char *key,
+                                 offkv_completion_cb done, void *user);
+OFFKV_API int offkv_children_async(offkv_client *client, const char *key,
+                                   offkv_completion_cb done, void *user);
+OFFKV_API int offkv_erase_async(offkv_client *client, const char *key,
+                                int64_t expected_version, offkv_completion_cb done,
+                                void *user);
+OFFKV_API int offkv_commit_async(offkv_client *client, const offkv_txn *txn,
+                                 offkv_completion_cb done, void *user);
+/* The watch-arming reads: the read and the one-shot watch as in the sync forms
+ * (watch_cb / watch_user get the watch's event). With keep_handle the completion
+ * hands out the watch handle; without it watch_cb must be given and the library keeps
+ * the watch until it fires. If the read fails no watch is left. */
+OFFKV_API int offkv_get_watch_async(offkv_client *client, const char *key,
+                                    offkv_event_cb watch_cb, void *watch_user,
+                                    int keep_handle, offkv_completion_cb done,
+                                    void *user);
+OFFKV_API int offkv_exists_watch_async(offkv_client *client, const char *key,
+                                       offkv_event_cb watch_cb, void *watch_user,
+                                       int keep_handle, offkv_completion_cb done,
+                                       void *user);
+OFFKV_API int offkv_children_watch_async(offkv_client *client, const char *key,
+                                         offkv_event_cb watch_cb, void *watch_user,
+                                         int keep_handle, offkv_completion_cb done,
+                                         void *user);
+
 /* ======================================================================== */
 /* ---- Recipes: leader election, leader detection, group membership, lock ---- */
 /* ======================================================================== */

@@ -9,6 +9,12 @@
 
 namespace offkv {
 
+namespace {
+// Worker threads for a client's asynchronous calls, started as calls come: that many
+// calls can be in flight on the client's connection at once.
+constexpr std::size_t kAsyncWorkers = 16;
+}  // namespace
+
 std::shared_ptr<Client> Client::open(const std::string &url, Options options,
                                      EventCallback session_callback) {
   Endpoint endpoint = parse_url(url, options);
@@ -18,6 +24,7 @@ std::shared_ptr<Client> Client::open(const std::string &url, Options options,
   client->session_callback_ = std::move(session_callback);
   client->backend_ = make_backend(endpoint, options);
   client->loop_ = EventLoop::start();
+  client->runner_ = std::make_unique<AsyncRunner>(client->loop_, kAsyncWorkers);
   std::weak_ptr<Client> weak = client;
   try {
     client->backend_->start([weak](int state, const std::string &message) {
@@ -26,6 +33,7 @@ std::shared_ptr<Client> Client::open(const std::string &url, Options options,
   } catch (...) {
     client->closed_ = true;
     client->backend_->close();
+    client->runner_->shutdown();
     client->loop_->stop();
     throw;
   }
@@ -52,6 +60,9 @@ void Client::close() {
   // open() may fail half-way (bad scheme, allocation failure): tear down what exists.
   if (backend_) backend_->close();
   if (!loop_) return;
+  // Calls in flight fail (the backend is closed) and queued ones get ECLOSED; every
+  // completion is queued before the loop drains below.
+  if (runner_) runner_->shutdown();
   end_watches(OFFKV_ECLOSED, OFFKV_SESSION_CLOSED, "client closed");
   on_session(OFFKV_SESSION_CLOSED, "client closed");
   loop_->stop();
@@ -310,6 +321,18 @@ void Client::notify_listeners(int state, const std::string &message) {
     listeners = listeners_;
   }
   for (auto &entry : listeners) entry.second(state, message);
+}
+
+void Client::submit(std::vector<std::string> keys, AsyncRunner::Work work,
+                    std::function<void()> closed) {
+  check_open();
+  if (!runner_->submit(std::move(keys), std::move(work), std::move(closed)))
+    fail(OFFKV_ECLOSED, "client is closed");
+}
+
+void Client::validate_write(std::string_view key, std::string_view value) const {
+  validate(key);
+  check_value(key, value);
 }
 
 void Client::validate(std::string_view key) const {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "async.hpp"
 #include "backend.hpp"
 #include "event_loop.hpp"
 #include "model.hpp"
@@ -46,6 +47,16 @@ class Client : public std::enable_shared_from_this<Client> {
   std::vector<OpResult> commit(const Txn &txn);
   WatchPtr watch_persistent(std::string_view key, EventCallback callback);
   void cancel(const WatchPtr &watch);
+
+  // Asynchronous calls (offkv_*_async): work runs one of the operations above on a
+  // worker thread of this client, in order with earlier calls on related keys, and
+  // returns the completion to run on the event thread; `closed` completes the call
+  // instead if the client closes before it started. Throws ECLOSED once closed.
+  void submit(std::vector<std::string> keys, AsyncRunner::Work work,
+              std::function<void()> closed);
+  // Throws what an operation writing value to key would throw for them alone
+  // (EINVAL, ETOOBIG, ECLOSED), with no I/O.
+  void validate_write(std::string_view key, std::string_view value) const;
 
   // For the recipes (core/recipes/), which are built on the operations above.
   // Runs fn on the event thread after everything queued so far; false (and fn never
@@ -83,6 +94,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string scheme_;
   std::unique_ptr<Backend> backend_;
   std::shared_ptr<EventLoop> loop_;
+  std::unique_ptr<AsyncRunner> runner_;
   EventCallback session_callback_;
   std::atomic<int> state_{0};
   std::atomic<bool> closed_{false};
