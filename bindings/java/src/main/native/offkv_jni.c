@@ -28,9 +28,9 @@ static atomic_long attached;       /* event threads attached now */
 static atomic_long attached_total; /* event threads ever attached */
 
 /* Classes and methods, resolved once in JNI_OnLoad (permanent, not counted). */
-static jclass c_native, c_member, c_bytes;
+static jclass c_native, c_member, c_bytes, c_opresult;
 static jmethodID m_error, m_txn_error, m_event, m_node, m_op, m_member;
-static jmethodID m_sink_event, m_sink_recipe;
+static jmethodID m_sink_event, m_sink_recipe, m_sink_complete;
 
 /* ---- helpers ---- */
 
@@ -236,6 +236,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   if (!(c_native = global_class(env, "org/offkv/Native"))) return JNI_ERR;
   if (!(c_member = global_class(env, "org/offkv/Member"))) return JNI_ERR;
   if (!(c_bytes = global_class(env, "[B"))) return JNI_ERR;
+  if (!(c_opresult = global_class(env, "org/offkv/OpResult"))) return JNI_ERR;
   jclass sink = (*env)->FindClass(env, "org/offkv/Sink");
   if (!sink) return JNI_ERR;
 #define SM(var, name, sig)                                                        \
@@ -250,6 +251,9 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   if (!(m_sink_event = (*env)->GetMethodID(env, sink, "onEvent", "(I[BJII[B)V"))) return JNI_ERR;
   if (!(m_sink_recipe = (*env)->GetMethodID(
             env, sink, "onRecipe", "(ILorg/offkv/Member;[B[Lorg/offkv/Member;II[B)V")))
+    return JNI_ERR;
+  if (!(m_sink_complete = (*env)->GetMethodID(env, sink, "onComplete",
+                                              "(I[BJLjava/lang/Object;JIJJ)Z")))
     return JNI_ERR;
   return JNIVER;
 }
@@ -576,6 +580,22 @@ FN(void, txnAdd)(ARGS, jlong txn, jint op, jbyteArray key, jbyteArray value, jlo
   if (rc != OFFKV_OK) throw_rc(env, rc, key);
 }
 
+/* One OpResult per op of a committed transaction. */
+static jobjectArray op_results(JNIEnv *env, const offkv_txn_result *r) {
+  size_t count = r ? r->count : 0;
+  jobjectArray out = (*env)->NewObjectArray(env, (jsize)count, c_opresult, NULL);
+  for (size_t i = 0; out && i < count; i++) {
+    jbyteArray key = new_cstr(env, r->ops[i].key);
+    jobject o = key ? (*env)->CallStaticObjectMethod(env, c_native, m_op, key, (jlong)r->ops[i].version)
+                    : NULL;
+    if (!o) return NULL;
+    (*env)->SetObjectArrayElement(env, out, (jsize)i, o);
+    (*env)->DeleteLocalRef(env, o);
+    (*env)->DeleteLocalRef(env, key);
+  }
+  return out;
+}
+
 FN(jobjectArray, commit)(ARGS, jlong client, jlong txn) {
   (void)cls;
   offkv_txn_result r;
@@ -596,20 +616,7 @@ FN(jobjectArray, commit)(ARGS, jlong client, jlong txn) {
     throw_rc(env, rc, NULL);
     return NULL;
   }
-  jclass oc = (*env)->FindClass(env, "org/offkv/OpResult");
-  jobjectArray out = oc ? (*env)->NewObjectArray(env, (jsize)r.count, oc, NULL) : NULL;
-  for (size_t i = 0; out && i < r.count; i++) {
-    jbyteArray key = new_cstr(env, r.ops[i].key);
-    jobject o = key ? (*env)->CallStaticObjectMethod(env, c_native, m_op, key, (jlong)r.ops[i].version)
-                    : NULL;
-    if (!o) {
-      out = NULL;
-      break;
-    }
-    (*env)->SetObjectArrayElement(env, out, (jsize)i, o);
-    (*env)->DeleteLocalRef(env, o);
-    (*env)->DeleteLocalRef(env, key);
-  }
+  jobjectArray out = op_results(env, &r);
   offkv_txn_result_free(&r);
   return out;
 }
@@ -847,3 +854,137 @@ FN(jobject, lockMember)(ARGS, jlong l) {
 }
 
 FN(void, lockFree)(ARGS, jlong l) { (void)cls; (void)env; offkv_lock_free(ptr(l)); }
+
+/* ---- asynchronous calls ----
+ * Each call's `user` is an actx holding one JNI global reference to the Java
+ * AsyncCall (a Sink), released exactly once: in on_complete, or right away when the C
+ * call refuses (then `done` never runs). A watch-arming read also carries the watch
+ * listener's cbctx; the Watch object takes it over with the watch handle, or it is
+ * released here when no watch was handed over. */
+
+enum {
+  A_CREATE, A_SET, A_CAS, A_GET, A_EXISTS, A_CHILDREN, A_ERASE, A_COMMIT,
+  A_GET_WATCH, A_EXISTS_WATCH, A_CHILDREN_WATCH
+};
+
+typedef struct actx {
+  jobject call; /* global ref to the AsyncCall */
+  cbctx *wctx;  /* watch listener (watch-arming reads with a listener), or NULL */
+  int op;
+} actx;
+
+static void actx_free(JNIEnv *env, actx *a) {
+  (*env)->DeleteGlobalRef(env, a->call);
+  atomic_fetch_sub(&live_refs, 1);
+  free(a);
+}
+
+static void on_complete(const offkv_completion *c, void *user) {
+  actx *a = user;
+  JNIEnv *env = callback_env();
+  if (!env || !a) {
+    /* Java cannot be reached: at least do not keep the server-side watch. */
+    if (c->watch) offkv_watch_free(c->watch);
+    return;
+  }
+  jboolean took = JNI_FALSE; /* the Java side now owns c->watch and a->wctx */
+  if ((*env)->PushLocalFrame(env, 16) == 0) {
+    jbyteArray msg = new_cstr(env, c->message ? c->message : "");
+    jobject result = NULL;
+    jlong failed_index = -1;
+    jint failed_code = 0;
+    if (c->error == OFFKV_OK) {
+      switch (a->op) {
+      case A_CREATE: result = new_cstr(env, c->key); break;
+      case A_GET:
+      case A_GET_WATCH: {
+        jbyteArray v = new_bytes(env, c->value, c->value_len);
+        if (v) result = (*env)->CallStaticObjectMethod(env, c_native, m_node, v, (jlong)c->version);
+        break;
+      }
+      case A_CHILDREN:
+      case A_CHILDREN_WATCH: {
+        offkv_strings s = {(char **)c->children, c->child_count};
+        result = strings_arr(env, &s);
+        break;
+      }
+      case A_COMMIT: result = op_results(env, c->txn); break;
+      default: break;
+      }
+    } else if (c->error == OFFKV_ETXN && c->txn) {
+      failed_index = (jlong)c->txn->failed_index;
+      failed_code = (jint)c->txn->failed_code;
+    }
+    if (!(*env)->ExceptionCheck(env)) {
+      took = (*env)->CallBooleanMethod(env, a->call, m_sink_complete, (jint)c->error, msg,
+                                       (jlong)c->version, result, failed_index, failed_code,
+                                       jptr(c->watch), jptr(a->wctx));
+      if ((*env)->ExceptionCheck(env)) took = JNI_FALSE;
+    }
+    (*env)->PopLocalFrame(env, NULL);
+  }
+  if ((*env)->ExceptionCheck(env)) (*env)->ExceptionClear(env);
+  if (!took) {
+    if (c->watch) offkv_watch_free(c->watch); /* after it returns, no more watch events */
+    ctx_release(env, a->wctx);
+  }
+  actx_free(env, a);
+}
+
+/* Starts one asynchronous call. op: A_*; num: flags (create) or expected version
+ * (cas, erase); txn: commit's transaction; sink: the watch listener or NULL. Throws
+ * the error the C call returned at once (then no completion comes). */
+FN(void, startAsync)(ARGS, jint op, jlong client, jbyteArray key, jbyteArray value,
+                     jlong num, jlong txn, jobject call, jobject sink) {
+  (void)cls;
+  bytes_in k, v;
+  if (!bin(env, key, &k)) return;
+  if (!bin(env, value, &v)) {
+    bout(env, &k);
+    return;
+  }
+  int rc = OFFKV_OK;
+  actx *a = calloc(1, sizeof *a);
+  if (a) a->call = (*env)->NewGlobalRef(env, call);
+  if (!a || !a->call) {
+    free(a);
+    a = NULL;
+    rc = OFFKV_ENOMEM;
+  } else {
+    atomic_fetch_add(&live_refs, 1);
+    a->op = op;
+    a->wctx = ctx_new(env, sink, 0);
+    if (sink && !a->wctx) rc = OFFKV_ENOMEM;
+  }
+  if (rc == OFFKV_OK) {
+    offkv_client *cl = ptr(client);
+    offkv_event_cb wcb = a->wctx ? on_event : NULL;
+    switch (op) {
+    case A_CREATE: rc = offkv_create_async(cl, CSTR(k), DATA(v), LEN(v), (int)num, on_complete, a); break;
+    case A_SET: rc = offkv_set_async(cl, CSTR(k), DATA(v), LEN(v), on_complete, a); break;
+    case A_CAS: rc = offkv_cas_async(cl, CSTR(k), DATA(v), LEN(v), num, on_complete, a); break;
+    case A_GET: rc = offkv_get_async(cl, CSTR(k), on_complete, a); break;
+    case A_EXISTS: rc = offkv_exists_async(cl, CSTR(k), on_complete, a); break;
+    case A_CHILDREN: rc = offkv_children_async(cl, CSTR(k), on_complete, a); break;
+    case A_ERASE: rc = offkv_erase_async(cl, CSTR(k), num, on_complete, a); break;
+    case A_COMMIT: rc = offkv_commit_async(cl, ptr(txn), on_complete, a); break;
+    case A_GET_WATCH: rc = offkv_get_watch_async(cl, CSTR(k), wcb, a->wctx, 1, on_complete, a); break;
+    case A_EXISTS_WATCH: rc = offkv_exists_watch_async(cl, CSTR(k), wcb, a->wctx, 1, on_complete, a); break;
+    case A_CHILDREN_WATCH: rc = offkv_children_watch_async(cl, CSTR(k), wcb, a->wctx, 1, on_complete, a); break;
+    default: rc = OFFKV_EINVAL; break;
+    }
+    /* On OFFKV_OK `a` belongs to the completion now (it may have run already). */
+  }
+  bout(env, &v);
+  bout(env, &k);
+  if (rc != OFFKV_OK) {
+    jbyteArray msg = new_cstr(env, rc == OFFKV_ENOMEM && !a ? "" : offkv_last_error());
+    if (a) {
+      ctx_release(env, a->wctx);
+      actx_free(env, a);
+    }
+    if (!msg) return;
+    jobject ex = (*env)->CallStaticObjectMethod(env, c_native, m_error, (jint)rc, key, msg);
+    if (ex && !(*env)->ExceptionCheck(env)) (*env)->Throw(env, (jthrowable)ex);
+  }
+}

@@ -6,6 +6,7 @@ import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -204,7 +205,7 @@ public final class Client implements AutoCloseable {
     }
   }
 
-  private static final class WatchSink extends Sink {
+  static final class WatchSink extends Sink {
     final Consumer<Event> listener;
     final WeakReference<Map<Long, Watch<?>>> live;
     final long id;
@@ -242,6 +243,102 @@ public final class Client implements AutoCloseable {
   /** Applies all checks and ops atomically, or nothing (TransactionFailedException). */
   public List<OpResult> commit(Transaction txn) {
     return txn.commitOn(this);
+  }
+
+  // ---- asynchronous calls ----
+  //
+  // On offkv_<op>_async: each returns at once with a future that the client's event
+  // thread completes, with the sync call's result or its exception. An error the C
+  // call returns at once (invalid key, value too big, closed client, ...) and an
+  // argument refused in Java give an already-failed future: these methods never throw
+  // OffKvException. Calls on related keys complete in call order (docs/c-api.md).
+  // Cancelling a future only drops the result: the operation still runs to its end.
+
+  /** {@link #create} without waiting; the future gives the actual key. */
+  public CompletableFuture<String> createAsync(String key, byte[] value, CreateFlag... flags) {
+    return async(Native.A_CREATE, key, value, CreateFlag.bits(flags), null, null);
+  }
+
+  /** {@link #set} without waiting; the future gives the new version. */
+  public CompletableFuture<Long> setAsync(String key, byte[] value) {
+    return async(Native.A_SET, key, value, 0, null, null);
+  }
+
+  /** {@link #cas} without waiting; the future gives the new version. */
+  public CompletableFuture<Long> casAsync(String key, byte[] value, long expectedVersion) {
+    return async(Native.A_CAS, key, value, expectedVersion, null, null);
+  }
+
+  /** {@link #get} without waiting. */
+  public CompletableFuture<Node> getAsync(String key) {
+    return async(Native.A_GET, key, null, 0, null, null);
+  }
+
+  /** {@link #exists} without waiting; the future gives the version, 0 if absent. */
+  public CompletableFuture<Long> existsAsync(String key) {
+    return async(Native.A_EXISTS, key, null, 0, null, null);
+  }
+
+  /** {@link #children} without waiting. */
+  public CompletableFuture<List<String>> childrenAsync(String key) {
+    return async(Native.A_CHILDREN, key, null, 0, null, null);
+  }
+
+  /** {@link #erase(String)} without waiting. */
+  public CompletableFuture<Void> eraseAsync(String key) {
+    return eraseAsync(key, 0);
+  }
+
+  /** {@link #erase(String, long)} without waiting. */
+  public CompletableFuture<Void> eraseAsync(String key, long expectedVersion) {
+    return async(Native.A_ERASE, key, null, expectedVersion, null, null);
+  }
+
+  /** {@link #commit} without waiting (TransactionFailedException on a failed check or op). */
+  public CompletableFuture<List<OpResult>> commitAsync(Transaction txn) {
+    if (txn == null) return CompletableFuture.failedFuture(new InvalidArgumentException("transaction is null", null));
+    return txn.commitAsyncOn(this);
+  }
+
+  /**
+   * {@link #getWatch} without waiting: the future gives the armed watch, whose
+   * {@link Watch#value()} is the read's result. If the read fails no watch is left. A
+   * watch whose future was cancelled is closed when the call completes (its listener
+   * may have run before that).
+   */
+  public CompletableFuture<Watch<Node>> getWatchAsync(String key, Consumer<Event> listener) {
+    return async(Native.A_GET_WATCH, key, null, 0, null, listener);
+  }
+
+  /** {@link #existsWatch} without waiting; see {@link #getWatchAsync}. */
+  public CompletableFuture<Watch<Long>> existsWatchAsync(String key, Consumer<Event> listener) {
+    return async(Native.A_EXISTS_WATCH, key, null, 0, null, listener);
+  }
+
+  /** {@link #childrenWatch} without waiting; see {@link #getWatchAsync}. */
+  public CompletableFuture<Watch<List<String>>> childrenWatchAsync(String key, Consumer<Event> listener) {
+    return async(Native.A_CHILDREN_WATCH, key, null, 0, null, listener);
+  }
+
+  /** Starts one call; txn is the transaction's native pointer (commit only). */
+  @SuppressWarnings("unchecked")
+  <T> CompletableFuture<T> async(int op, String key, byte[] value, long num, Long txn, Consumer<Event> listener) {
+    long id = listener == null ? 0 : IDS.incrementAndGet();
+    WatchSink sink = listener == null ? null : new WatchSink(listener, new WeakReference<>(live), id, false);
+    AsyncCall a = new AsyncCall(this, op, key, sink, id);
+    try {
+      byte[] k = op == Native.A_COMMIT ? null : Native.key(key);
+      byte[] v = value == null && (op == Native.A_CREATE || op == Native.A_SET || op == Native.A_CAS)
+          ? new byte[0] : value;
+      long t = txn == null ? 0 : txn;
+      call(p -> {
+        Native.startAsync(op, p, k, v, num, t, a, sink);
+        return null;
+      });
+    } catch (OffKvException e) {
+      a.future.completeExceptionally(e);
+    }
+    return (CompletableFuture<T>) (CompletableFuture<?>) a.future;
   }
 
   // ---- recipes ----

@@ -177,6 +177,12 @@ final class Native {
   static native void watchCancel(long watch);
   static native void watchFree(long watch, long ctx);
 
+  static final int A_CREATE = 0, A_SET = 1, A_CAS = 2, A_GET = 3, A_EXISTS = 4, A_CHILDREN = 5,
+      A_ERASE = 6, A_COMMIT = 7, A_GET_WATCH = 8, A_EXISTS_WATCH = 9, A_CHILDREN_WATCH = 10;
+  /** Starts offkv_*_async; throws what the C call returns at once (no completion then). */
+  static native void startAsync(int op, long client, byte[] key, byte[] value, long num, long txn,
+      Sink call, Sink watchSink);
+
   static final int T_CHECK = 0, T_CREATE = 1, T_SET = 2, T_ERASE = 3;
   static native long txnNew();
   static native void txnFree(long txn);

@@ -39,6 +39,24 @@ abstract class Sink {
     }
   }
 
+  /**
+   * An asynchronous call's completion (AsyncCall overrides it). Returns true when the
+   * Java side took over the watch handle and its listener context.
+   */
+  boolean onComplete(int error, byte[] message, long version, Object result, long failedIndex,
+      int failedCode, long watch, long watchCtx) {
+    return false;
+  }
+
+  /** Counts this thread as running an offkv callback until {@link #leave()}. */
+  static void enter() {
+    DEPTH.get()[0]++;
+  }
+
+  static void leave() {
+    DEPTH.get()[0]--;
+  }
+
   void event(Event e) {}
 
   void recipe(RecipeEvent e) {}

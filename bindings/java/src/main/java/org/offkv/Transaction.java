@@ -66,6 +66,31 @@ public final class Transaction implements AutoCloseable {
     return commitOn(client);
   }
 
+  /** {@link #commit()} without waiting; see {@link Client#commitAsync}. */
+  public java.util.concurrent.CompletableFuture<List<OpResult>> commitAsync() {
+    if (client == null) {
+      return java.util.concurrent.CompletableFuture.failedFuture(
+          new InvalidArgumentException("transaction has no client: use Client.commitAsync", null));
+    }
+    return commitAsyncOn(client);
+  }
+
+  /** The C call copies the transaction: it may be changed or closed once this returns. */
+  synchronized java.util.concurrent.CompletableFuture<List<OpResult>> commitAsyncOn(Client c) {
+    long t;
+    try {
+      t = h.enter();
+    } catch (ClosedException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    try {
+      return c.async(Native.A_COMMIT, null, null, 0, t, null);
+    } finally {
+      h.exit();
+      Reference.reachabilityFence(this);
+    }
+  }
+
   synchronized List<OpResult> commitOn(Client c) {
     long t = h.enter();
     try {
