@@ -161,6 +161,18 @@ fn enter<E>(user: *mut c_void, f: impl FnOnce(&Handler<E>)) {
     drop(handler);
 }
 
+/// Runs `f` marked as a callback of `client` on this thread (see [`in_callback_of`]),
+/// stopping any panic at the C boundary. For the async completion trampoline.
+pub(crate) fn run_as_callback_of(client: ClientId, f: impl FnOnce()) {
+    RUNNING.with(|r| r.borrow_mut().push(client));
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+    }
+    RUNNING.with(|r| {
+        r.borrow_mut().pop();
+    });
+}
+
 /// The `offkv_event_cb` given to the C API for watches and session events. Called
 /// only by the library, with `user` from `Handler::user`; nothing unwinds out.
 pub(crate) extern "C" fn event_trampoline(event: *const sys::offkv_event, user: *mut c_void) {

@@ -24,9 +24,19 @@
 //! one at a time; they may call any method (including dropping their own handle).
 //! A panicking closure is stopped at the C boundary (see [`callback_panics`]).
 //!
-//! Everything here is blocking. The crate is laid out so that `async fn` variants
-//! can be added on the library's asynchronous C API once it exists; it does not
-//! exist yet, so there are none.
+//! Every operation also has an asynchronous form (`create_async`, `set_async`, …,
+//! `commit_async`, `get_watch_async`, …) returning an [`AsyncCall`]: a future that
+//! works with any executor (no runtime dependency), started when the method is
+//! called and completed by the library's event thread.
+//!
+//! ```
+//! use futures::executor::block_on; // or tokio, async-std, …
+//! let client = offkv::Client::open("mem://doc-crate-async", &offkv::Options::new())?;
+//! let writes: Vec<_> = (1..=3).map(|i| client.set_async("/k", &[i])).collect();
+//! let versions = block_on(futures::future::try_join_all(writes))?;
+//! assert_eq!(versions, [1, 2, 3]); // same key: in call order
+//! # Ok::<(), offkv::Error>(())
+//! ```
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn)]
 
@@ -34,6 +44,7 @@ mod callback;
 mod client;
 mod error;
 mod event;
+mod future;
 mod options;
 mod recipes;
 mod txn;
@@ -49,6 +60,7 @@ pub use callback::{callback_panics, live_callback_states};
 pub use client::{Client, CreateMode};
 pub use error::{Error, ErrorKind, Result, TxnFailure};
 pub use event::{Event, EventKind, SessionState};
+pub use future::{live_async_states, AsyncCall};
 pub use options::{Options, ReadConsistency};
 pub use recipes::{
     Detector, Election, Group, Lock, LockGuard, Member, RecipeEvent, RecipeEventKind,

@@ -7,6 +7,7 @@ use offkv_sys as sys;
 
 use crate::client::{Client, CreateMode};
 use crate::error::{check, kind_of, Error, ErrorKind, Result, TxnFailure};
+use crate::future::{completion_check, start, AsyncCall, Convert};
 use crate::util::{c_string, copy_opt_str};
 
 /// A transaction under construction: checks and ops in call order. Build it with
@@ -224,32 +225,93 @@ impl Client {
         // SAFETY: live client and txn; `result` is a valid out-parameter, freed below.
         let code = unsafe { sys::offkv_commit(self.raw(), txn.raw.as_ptr(), &mut result) };
         let outcome = check(code, None);
-        let ops = if result.ops.is_null() {
-            Vec::new()
-        } else {
-            // SAFETY: on success `ops` holds `count` results, valid until freed below.
-            unsafe { std::slice::from_raw_parts(result.ops, result.count) }
-                .iter()
-                .map(|op| OpResult {
-                    version: op.version,
-                    key: copy_opt_str(op.key).unwrap_or_default(),
-                })
-                .collect()
-        };
-        let failed = TxnFailure {
-            index: result.failed_index,
-            kind: kind_of(result.failed_code),
-        };
+        let ops = copy_ops(&result);
+        let outcome = txn_outcome(outcome, &result, ops);
         // SAFETY: filled by offkv_commit (or zeroed); freed once.
         unsafe { sys::offkv_txn_result_free(&mut result) };
-        match outcome {
-            Ok(()) => Ok(ops),
-            Err(mut e) => {
-                if e.kind == ErrorKind::Txn {
-                    e.txn = Some(failed);
+        outcome
+    }
+
+    /// [`commit`](Client::commit), asynchronously: resolves to one [`OpResult`] per
+    /// op, or to the same errors (with the failing index in [`Error::txn`]). The
+    /// transaction is copied when the call starts: it may be changed or dropped at
+    /// once. See [`AsyncCall`](crate::AsyncCall).
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// let client = offkv::Client::open("mem://doc-commit-async", &offkv::Options::new())?;
+    /// let mut txn = offkv::Txn::new()?;
+    /// txn.check("/a", 0).set("/a", b"1").set("/b", b"2");
+    /// let pending = client.commit_async(&txn);
+    /// drop(txn);
+    /// assert_eq!(block_on(pending)?[1].key, "/b");
+    ///
+    /// let mut again = offkv::Txn::new()?;
+    /// again.set("/c", b"").check("/a", 0);
+    /// let err = block_on(client.commit_async(&again)).unwrap_err();
+    /// assert_eq!(err.kind, offkv::ErrorKind::Txn);
+    /// assert_eq!(err.txn.unwrap().index, 0); // checks count first
+    /// # Ok::<(), offkv::Error>(())
+    /// ```
+    pub fn commit_async(&self, txn: &Txn) -> AsyncCall<Vec<OpResult>> {
+        if let Some(e) = &txn.invalid {
+            return AsyncCall::ready(Err(e.clone()));
+        }
+        let convert: Convert<Vec<OpResult>> = Box::new(move |raw| {
+            let outcome = completion_check(raw, None);
+            // SAFETY: the completion's txn result (NULL unless this is a commit's
+            // success or ETXN) is valid for the length of the completion callback.
+            match unsafe { raw.txn.as_ref() } {
+                Some(result) => {
+                    let ops = if outcome.is_ok() {
+                        copy_ops(result)
+                    } else {
+                        Vec::new()
+                    };
+                    txn_outcome(outcome, result, ops)
                 }
-                Err(e)
+                None => outcome.map(|()| Vec::new()),
             }
+        });
+        start(self, None, convert, |done, user| {
+            // SAFETY: live client and txn (the library copies the txn before it
+            // returns); `user` stays valid until `done` runs.
+            unsafe { sys::offkv_commit_async(self.raw(), txn.raw.as_ptr(), done, user) }
+        })
+    }
+}
+
+/// Copies the op results of a successful commit.
+fn copy_ops(result: &sys::offkv_txn_result) -> Vec<OpResult> {
+    if result.ops.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: on success `ops` holds `count` results, valid while `result` is.
+    unsafe { std::slice::from_raw_parts(result.ops, result.count) }
+        .iter()
+        .map(|op| OpResult {
+            version: op.version,
+            key: copy_opt_str(op.key).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The outcome of a commit: its ops, or its error with the failing item on ETXN.
+fn txn_outcome(
+    outcome: Result<()>,
+    result: &sys::offkv_txn_result,
+    ops: Vec<OpResult>,
+) -> Result<Vec<OpResult>> {
+    match outcome {
+        Ok(()) => Ok(ops),
+        Err(mut e) => {
+            if e.kind == ErrorKind::Txn {
+                e.txn = Some(TxnFailure {
+                    index: result.failed_index,
+                    kind: kind_of(result.failed_code),
+                });
+            }
+            Err(e)
         }
     }
 }
