@@ -29,6 +29,11 @@ struct Node {
   std::int64_t version = 0;
 };
 
+// The largest version a stored node may have: one more set must still fit in an
+// int64. A backend that reads a larger (or negative) version from the store reports
+// the node as OFFKV_ESERVICE, naming the key (foreign or damaged data).
+constexpr std::int64_t kMaxVersion = INT64_MAX - 1;
+
 // Every event the core hands to users; paths are backend (full) paths inside the
 // core and are turned into client keys at delivery.
 struct Event {

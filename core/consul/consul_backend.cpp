@@ -403,19 +403,31 @@ class ConsulBackend : public Backend {
       } catch (const std::exception &e) {
         fail_malformed(r, what, std::string("bad JSON: ") + e.what());
       }
+      // A 200 is an object with "Results" (an array, or null when no op returns an
+      // entry); anything else is not Consul's answer and nothing is assumed from it.
+      if (!j.is_object() || !j.contains(r.status == 200 ? "Results" : "Errors"))
+        fail_malformed(r, what, "not a transaction answer");
       if (r.status == 200) {
+        const json &results = j["Results"];
+        if (!results.is_array() && !results.is_null())
+          fail_malformed(r, what, "Results is not an array");
         t.ok = true;
-        t.results = j.value("Results", json::array());
+        t.results = results.is_null() ? json::array() : results;
         if (!read_only) settle_watches(ops, t.results);
         return t;
       }
       try {
         std::size_t best = SIZE_MAX;
         for (const auto &err : j.at("Errors")) {
-          std::size_t at = err.at("OpIndex").get<std::size_t>();
+          const json &index = err.at("OpIndex");
+          if (!index.is_number_unsigned() || index.get<std::uint64_t>() >= ops.size())
+            throw std::runtime_error("OpIndex " + index.dump() + " is not an op's index");
+          std::size_t at = index.get<std::size_t>();
           if (at < best) {
             best = at;
-            t.what = err.value("What", std::string());
+            auto said = err.find("What");
+            t.what =
+                said != err.end() && said->is_string() ? said->get<std::string>() : "";
           }
         }
         if (best == SIZE_MAX) throw std::runtime_error("a conflict without errors");

@@ -156,15 +156,37 @@ bool base64_decode(std::string_view in, std::string &out) {
   return true;
 }
 
+static std::uint64_t unsigned_field(const nlohmann::json &j, const char *name,
+                                    const std::string &key, bool required) {
+  auto it = j.find(name);
+  if (it == j.end()) {
+    if (required)
+      throw std::runtime_error(std::string("no ") + name + " for '" + key + "'");
+    return 0;
+  }
+  // Only a JSON integer in [0, 2^64): no sign, fraction or exponent cast unchecked.
+  if (!it->is_number_unsigned())
+    throw std::runtime_error(std::string(name) + " of '" + key + "' is " + it->dump() +
+                             ", not an unsigned integer");
+  return it->get<std::uint64_t>();
+}
+
 Entry parse_entry(const nlohmann::json &j) {
   if (!j.is_object()) throw std::runtime_error("a KV entry is not an object");
   Entry e;
   e.present = true;
-  e.key = j.at("Key").get<std::string>();
-  std::uint64_t flags = j.value("Flags", std::uint64_t(0));
+  auto key = j.find("Key");
+  if (key == j.end() || !key->is_string())
+    throw std::runtime_error("a KV entry has no Key string");
+  e.key = key->get<std::string>();
+  std::uint64_t flags = unsigned_field(j, "Flags", e.key, false);
+  if (flags > static_cast<std::uint64_t>(kMaxVersion))
+    throw std::runtime_error("the version (Flags) of '" + e.key + "' is " +
+                             std::to_string(flags) + ", above " +
+                             std::to_string(kMaxVersion));
   e.version = flags == 0 ? 1 : static_cast<std::int64_t>(flags);
-  e.create_index = j.at("CreateIndex").get<std::uint64_t>();
-  e.modify_index = j.at("ModifyIndex").get<std::uint64_t>();
+  e.create_index = unsigned_field(j, "CreateIndex", e.key, true);
+  e.modify_index = unsigned_field(j, "ModifyIndex", e.key, true);
   auto session = j.find("Session");
   if (session != j.end() && session->is_string()) e.session = session->get<std::string>();
   auto value = j.find("Value");

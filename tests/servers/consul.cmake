@@ -52,6 +52,16 @@ set_tests_properties(consul_tls_acl PROPERTIES
   TIMEOUT 180
   ENVIRONMENT "CONSUL_TLS_DIR=${CONSUL_TLS_DIR}")
 
+# Foreign data in offkv's layout (written with curl, as another Consul client would).
+add_executable(consul_foreign_test consul_foreign_test.cpp)
+target_link_libraries(consul_foreign_test PRIVATE offkv::offkv Catch2::Catch2)
+add_test(NAME consul_foreign_data COMMAND consul_foreign_test)
+set_tests_properties(consul_foreign_data PROPERTIES
+  FIXTURES_REQUIRED consul_server
+  LABELS "backend:consul"
+  TIMEOUT 60
+  ENVIRONMENT "OFFKV_TEST_URL_FILE=${CONSUL_DIR}/url")
+
 # The conformance cases against the dev-mode agent, registered once tests/conformance
 # has defined offkv_add_conformance (deferred to the end of tests/).
 set(OFFKV_CONSUL_URL_FILE ${CONSUL_DIR}/url CACHE INTERNAL "")
