@@ -128,12 +128,13 @@ extern "C" fn complete<T: Send + 'static>(
             inner.result = Some(result);
             inner.waker.take()
         };
+        // Let go before waking, so that the woken task usually finds itself the last
+        // owner. If the future is gone, this frees the state (and an unclaimed
+        // result, e.g. a Watch, which is cancelled and freed here).
+        drop(call);
         if let Some(waker) = waker {
             waker.wake();
         }
-        // If the future is gone, this frees the state (and an unclaimed result, e.g.
-        // a Watch, which is cancelled and freed here).
-        drop(call);
     });
 }
 
@@ -351,7 +352,8 @@ impl Client {
     ///     let err = client.create_async("/jobs", b"", CreateMode::Persistent).await;
     ///     assert_eq!(err.unwrap_err().kind, offkv::ErrorKind::Exists);
     ///     Ok::<(), offkv::Error>(())
-    /// })
+    /// })?;
+    /// # Ok::<(), offkv::Error>(())
     /// ```
     pub fn create_async(&self, key: &str, value: &[u8], mode: CreateMode) -> AsyncCall<String> {
         let c_key = c_key_or_fail!(key);
