@@ -106,15 +106,18 @@ void queue(offkv::Client &c, offkv_completion_cb done, void *user,
 // The watch-arming reads: the read (read(client, key, callback, &watch, outcome)) with
 // the one-shot watch, the watch handed out if asked for.
 template <typename Read>
-int start_watched(offkv_client *client, const char *key, offkv_event_cb watch_cb,
-                  void *watch_user, int keep_handle, offkv_completion_cb done, void *user,
-                  Read read) {
+int start_watched(offkv_client *client, const char *key, bool root_ok,
+                  offkv_event_cb watch_cb, void *watch_user, int keep_handle,
+                  offkv_completion_cb done, void *user, Read read) {
   return guarded([&] {
     auto &c = client_arg(client);
     std::string k(key_arg(key));
     if (!watch_cb && !keep_handle)
       invalid("a watch needs a callback, a kept handle (keep_handle), or both");
-    c.validate(k);
+    if (root_ok)
+      c.validate_listed(k);  // children of the root can be listed and watched
+    else
+      c.validate(k);
     queue(c, done, user, {k},
           [k, watch_cb, watch_user, keep_handle, read](offkv::Client &c, Outcome &o) {
             auto callback = c_callback(watch_cb, watch_user);
@@ -199,7 +202,7 @@ OFFKV_API int offkv_children_async(offkv_client *client, const char *key,
   return guarded([&] {
     auto &c = client_arg(client);
     std::string k(key_arg(key));
-    c.validate(k);
+    c.validate_listed(k);  // the root can be listed
     queue(c, done, user, {k}, [k](offkv::Client &c, Outcome &o) {
       o.children = c.children(k, nullptr, nullptr);
     });
@@ -251,7 +254,7 @@ OFFKV_API int offkv_get_watch_async(offkv_client *client, const char *key,
                                     int keep_handle, offkv_completion_cb done,
                                     void *user) {
   return start_watched(
-      client, key, watch_cb, watch_user, keep_handle, done, user,
+      client, key, false, watch_cb, watch_user, keep_handle, done, user,
       [](offkv::Client &c, const std::string &k, const offkv::EventCallback *cb,
          offkv::WatchPtr *w, Outcome &o) {
         offkv::Node node = c.get(k, cb, w);
@@ -266,7 +269,7 @@ OFFKV_API int offkv_exists_watch_async(offkv_client *client, const char *key,
                                        int keep_handle, offkv_completion_cb done,
                                        void *user) {
   return start_watched(
-      client, key, watch_cb, watch_user, keep_handle, done, user,
+      client, key, false, watch_cb, watch_user, keep_handle, done, user,
       [](offkv::Client &c, const std::string &k, const offkv::EventCallback *cb,
          offkv::WatchPtr *w, Outcome &o) { o.version = c.exists(k, cb, w); });
 }
@@ -276,7 +279,7 @@ OFFKV_API int offkv_children_watch_async(offkv_client *client, const char *key,
                                          int keep_handle, offkv_completion_cb done,
                                          void *user) {
   return start_watched(
-      client, key, watch_cb, watch_user, keep_handle, done, user,
+      client, key, true, watch_cb, watch_user, keep_handle, done, user,
       [](offkv::Client &c, const std::string &k, const offkv::EventCallback *cb,
          offkv::WatchPtr *w, Outcome &o) { o.children = c.children(k, cb, w); });
 }

@@ -340,6 +340,11 @@ void Client::validate(std::string_view key) const {
   full_key(key);
 }
 
+void Client::validate_listed(std::string_view key) const {
+  check_open();
+  full_key_or_root(key);
+}
+
 std::uint64_t Client::add_session_listener(SessionListener listener) {
   std::lock_guard<std::mutex> lock(listeners_mutex_);
   std::uint64_t id = next_listener_++;

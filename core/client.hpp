@@ -66,6 +66,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // Throws what an operation on key would throw for the key alone (EINVAL, ETOOBIG,
   // ECLOSED), with no I/O.
   void validate(std::string_view key) const;
+  // The same for a key that may also be the root "/" (children, watches).
+  void validate_listed(std::string_view key) const;
   // listener hears every session transition (CONNECTED, SUSPENDED, LOST, CLOSED)
   // synchronously, on whatever thread reports it, before the session callback runs;
   // close() tells CLOSED once more before it ends the session (listeners must accept

@@ -194,6 +194,18 @@ TEST_CASE("async create, set, cas, get, exists, children, erase give the sync re
   ASYNC_OK(d);
   CHECK(d.children == bytewise_sorted({"/p/a", "/p/b", seq_key}));
 
+  // The root lists like any parent (as offkv_children does).
+  REQUIRE_OK(offkv_children_async(env.c(), "/", cb, done.tag("root")));
+  d = done.one();
+  ASYNC_OK(d);
+  CHECK(d.children == std::vector<std::string>{"/p"});
+  REQUIRE_OK(offkv_children_watch_async(env.c(), "/", nullptr, nullptr, 1, cb,
+                                        done.tag("root-watch")));
+  d = done.one();
+  ASYNC_OK(d);
+  CHECK(d.children == std::vector<std::string>{"/p"});
+  offkv_watch_free(d.watch);
+
   REQUIRE_OK(offkv_erase_async(env.c(), "/p", 3, cb, done.tag("erase-bad")));
   d = done.one();
   CHECK(code_name(d.error) == code_name(OFFKV_EVERSION));
