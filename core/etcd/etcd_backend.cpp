@@ -60,6 +60,14 @@ KeyState state_of(const etcdserverpb::RangeResponse &r) {
   KeyInfo info = classify(kv.key());
   s.offset = info.offset;
   s.alt = info.alt;
+  std::int64_t version = 0;
+  if (info.kind == KeyKind::Node && !node_version(info, s.etcd_version, version))
+    offkv::fail(OFFKV_ESERVICE,
+                "etcd: the node '" + info.path +
+                    "' has a version out of offkv's range (etcd version " +
+                    std::to_string(s.etcd_version) +
+                    " in a slot that is not offkv's): foreign or "
+                    "damaged data, left as it is");
   return s;
 }
 

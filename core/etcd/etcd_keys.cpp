@@ -1,6 +1,9 @@
 #include "etcd_keys.hpp"
 
+#include <charconv>
 #include <cstdlib>
+
+#include "../model.hpp"
 
 #include "../key.hpp"
 
@@ -19,6 +22,14 @@ std::string decode(std::string_view encoded) {
 }
 
 std::string base(std::string_view path) { return std::string(kNodes) + enc(path); }
+
+// A decimal in [0, kMaxVersion] filling all of text.
+bool parse_count(std::string_view text, std::int64_t &out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && out >= 0 &&
+         out <= kMaxVersion;
+}
 }  // namespace
 
 std::string enc(std::string_view path) {
@@ -82,13 +93,13 @@ KeyInfo classify(std::string_view key) {
     info.path = parent;
     if (!name.empty()) {
       info.alt = true;
-      std::string tag(name.substr(1));
-      info.offset = std::strtoll(tag.c_str(), nullptr, 10);
+      std::string_view tag = name.substr(1);
       std::size_t colon = tag.find(':');
-      if (colon != std::string::npos && colon + 1 < tag.size()) {
+      info.bad = colon == std::string_view::npos || colon + 1 >= tag.size() ||
+                 !parse_count(tag.substr(0, colon), info.offset);
+      if (!info.bad) {
         info.how = tag[colon + 1];
-        if (info.how == 'b')
-          info.from = std::strtoll(tag.c_str() + colon + 2, nullptr, 10);
+        if (info.how == 'b') info.bad = !parse_count(tag.substr(colon + 2), info.from);
       }
     }
     return info;
@@ -96,6 +107,12 @@ KeyInfo classify(std::string_view key) {
   info.kind = KeyKind::Child;
   info.path = parent == "/" ? "/" + std::string(name) : parent + "/" + std::string(name);
   return info;
+}
+
+bool node_version(const KeyInfo &info, std::int64_t etcd_version, std::int64_t &version) {
+  if (info.bad || etcd_version < 1) return false;
+  return !__builtin_add_overflow(etcd_version, info.offset, &version) &&
+         version <= kMaxVersion;
 }
 
 }  // namespace etcd

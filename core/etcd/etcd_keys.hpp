@@ -56,8 +56,14 @@ struct KeyInfo {
   bool alt = false;         // Node: an alternate slot
   char how = 0;             // alt slot: 'c', 'r' or 'b'
   std::int64_t from = 0;    // alt slot 'b': the version it changed from
+  // Node: the alt slot's tag is not one offkv writes (an offset or version that is not
+  // a decimal in [0, kMaxVersion]): foreign or damaged data.
+  bool bad = false;
 };
 KeyInfo classify(std::string_view key);
+// The offkv version of a node whose slot has etcd version etcd_version: false if the
+// slot is bad or the version leaves [1, kMaxVersion] (no signed overflow).
+bool node_version(const KeyInfo &info, std::int64_t etcd_version, std::int64_t &version);
 
 }  // namespace etcd
 }  // namespace offkv

@@ -273,14 +273,16 @@ std::vector<Seen> expand(const etcdserverpb::WatchResponse &resp) {
       out.push_back({true, make_event(OFFKV_EVENT_CHILDREN, k.path, -1)});
       continue;
     }
-    if (k.kind != KeyKind::Node) continue;
+    // A slot that is not offkv's (foreign or damaged): nothing to report for it.
+    if (k.kind != KeyKind::Node || k.bad) continue;
     if (ev.type() == mvccpb::Event::DELETE) {
       auto m = moved.find(k.path);
       if (m != moved.end() && m->second != ev.kv().key()) continue;  // moved, not erased
       out.push_back({false, make_event(OFFKV_EVENT_DELETED, k.path, 0)});
       continue;
     }
-    std::int64_t version = ev.kv().version() + k.offset;
+    std::int64_t version = 0;
+    if (!node_version(k, ev.kv().version(), version)) continue;  // out of range: as above
     if (ev.kv().version() == 1 && k.alt) {
       std::int64_t from = 0;
       if (k.how == 'b') {

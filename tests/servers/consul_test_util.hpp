@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "offkv.h"
+#include "shell.hpp"
 
 namespace consultest {
 
@@ -37,19 +38,7 @@ inline std::string unique_prefix(const std::string &name) {
   return "/" + name + "-" + std::to_string(now);
 }
 
-// Runs a shell command and returns its standard output (trailing newline removed).
-inline std::string run(const std::string &cmd) {
-  std::string out;
-  FILE *p = popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run " + cmd);
-  char buf[256];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  int rc = pclose(p);
-  if (rc != 0)
-    throw std::runtime_error(cmd + " failed (" + std::to_string(rc) + "): " + out);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
+using servertest::run;
 
 // Retries fn while it answers a transient code (no leader during an election).
 template <typename Fn>

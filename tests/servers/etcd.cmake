@@ -63,6 +63,15 @@ set_tests_properties(etcd_session PROPERTIES
   TIMEOUT 120
   ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_DIR}/url")
 
+add_executable(etcd_foreign_test etcd_foreign_test.cpp)
+target_link_libraries(etcd_foreign_test PRIVATE offkv::offkv Catch2::Catch2WithMain)
+add_test(NAME etcd_foreign_data COMMAND etcd_foreign_test)
+set_tests_properties(etcd_foreign_data PROPERTIES
+  FIXTURES_REQUIRED etcd_server
+  LABELS "backend:etcd"
+  TIMEOUT 60
+  ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_DIR}/url")
+
 # The conformance cases against the single member. tests/conformance/ may define
 # offkv_add_conformance after this directory is processed: register at the end.
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR}/tests CALL
