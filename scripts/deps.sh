@@ -3,7 +3,7 @@
 # already there (so a second run costs a few seconds).
 #
 # usage: scripts/deps.sh [GROUP...]
-#   build   compiler, CMake, Ninja, pkg-config (always installed)
+#   build   compiler, CMake, Ninja, pkg-config, ccache (always installed)
 #   test    Catch2 and clang-format for the C++ tests
 #   zk      ZooKeeper C client and a ZooKeeper server (Java) for the zk tests
 #   etcd    gRPC/Protobuf toolchain and an etcd server for the etcd tests
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 declare -A packages=(
-  [build]="cmake ninja-build g++ pkg-config binutils"
+  [build]="cmake ninja-build g++ pkg-config binutils ccache"
   [test]="catch2 clang-format"
   [zk]="libzookeeper-mt-dev zookeeper default-jre-headless"
   [etcd]="libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler etcd-server etcd-client openssl"

@@ -2,8 +2,8 @@
 # Every test: installs what is needed, builds offkv with every backend that has landed,
 # runs the C++ suites through CTest (conformance per backend, API hygiene, install,
 # CLI, demo, recipes scenario, server tests — the servers are CTest fixtures on
-# 127.0.0.1), then the Python and Go bindings against mem:// and real servers started
-# here. Ends with each runner's own summary, then one line per suite.
+# 127.0.0.1), then the Python, Go, Java and Rust bindings against mem:// and real
+# servers started here. Ends with each runner's own summary, then one line per suite.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OFFKV_BUILD_DIR:-$root/build-test}
@@ -11,9 +11,14 @@ jobs=${OFFKV_JOBS:-$(nproc)}
 # Remote backends built and tested (mem:// is always in).
 read -ra backends <<<"${OFFKV_TEST_BACKENDS:-zk etcd consul}"
 
-bash "$root/scripts/deps.sh" test "${backends[@]}"
+bash "$root/scripts/deps.sh" test java rust "${backends[@]}"
 
 cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFFKV_BUILD_TESTS=ON -DOFFKV_BUILD_TOOLS=ON)
+# A fresh clone rebuilds everything; ccache (its cache in ~/.cache) makes that cheap.
+if command -v ccache >/dev/null; then
+  export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/offkv-ccache}
+  cmake_flags+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 for b in zk etcd consul; do
   on=OFF
   [[ " ${backends[*]} " == *" $b "* ]] && on=ON
@@ -66,11 +71,15 @@ run "Python (pytest)" env OFFKV_PYTHON_USE_INSTALLED=ON CMAKE_PREFIX_PATH="$pref
   LD_LIBRARY_PATH="$libdir" bash "$root/bindings/python/test.sh"
 run "Go (go test)" env OFFKV_PREFIX="$prefix" LD_LIBRARY_PATH="$libdir" \
   bash "$root/bindings/go/test.sh"
+run "Java (mvn verify)" env OFFKV_PREFIX="$prefix" bash "$root/bindings/java/test.sh"
+run "Rust (cargo test)" env OFFKV_PREFIX="$prefix" LD_LIBRARY_PATH="$libdir" \
+  bash "$root/bindings/rust/test.sh"
 
 echo
 echo "==== summary (backends: mem ${backends[*]})"
 passed=0 failed=0
-for name in "C++ (ctest)" "Python (pytest)" "Go (go test)"; do
+for name in "C++ (ctest)" "Python (pytest)" "Go (go test)" "Java (mvn verify)" \
+  "Rust (cargo test)"; do
   if [[ ${status[$name]} == 0 ]]; then
     echo "PASS  $name"
     passed=$((passed + 1))

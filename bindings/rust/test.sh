@@ -23,6 +23,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
+# rustup installs into ~/.cargo/bin, which a non-login shell may not have on PATH.
+[[ -x $HOME/.cargo/bin/cargo ]] && ! command -v cargo >/dev/null && PATH=$HOME/.cargo/bin:$PATH
 command -v cargo >/dev/null || { echo "bindings/rust/test.sh: cargo is not installed (rustup)" >&2; exit 1; }
 
 # ---- The library ----

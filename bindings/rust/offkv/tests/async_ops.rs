@@ -440,13 +440,9 @@ async fn close_or_drop_with_calls_in_flight() {
     .await;
 }
 
-/// liboffkv defect (found by this test, reported): `offkv_children_async` and
-/// `offkv_children_watch_async` reject the root, `"/"`, with OFFKV_EINVAL ("the root
-/// '/' is not a key", capi/async.cpp validates the key with the node-key check),
-/// while `offkv_children` / `offkv_children_watch` list it. Run with
-/// `cargo test --test async_ops -- --ignored`.
+/// The root lists like any parent, asynchronously too (a liboffkv defect this test
+/// found and that is fixed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "liboffkv defect: offkv_children_async / offkv_children_watch_async reject \"/\""]
 async fn children_of_the_root() {
     each_backend("async-root", |url| async move {
         let c = open(&url);

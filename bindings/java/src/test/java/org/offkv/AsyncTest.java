@@ -92,14 +92,11 @@ class AsyncTest {
       assertEquals(0L, done(c.existsAsync("/none")));
       assertEquals(List.of(seq), done(c.childrenAsync("/a")));
       assertEquals(List.of("/a", "/bin", "/empty", "/new"), c.children("/"));
-      // C library defect (capi/async.cpp): offkv_children_async and
-      // offkv_children_watch_async check the key with Client::validate, which refuses the
-      // root, while offkv_children lists "/" (validate_key_or_root). So the async form
-      // fails at once with EINVAL. When the library is fixed, this must become
-      // assertEquals(c.children("/"), done(c.childrenAsync("/"))).
-      InvalidArgumentException root = failedAtOnce(c.childrenAsync("/"), InvalidArgumentException.class);
-      assertTrue(root.detail().contains("root"), root.detail());
-      failedAtOnce(c.childrenWatchAsync("/", null), InvalidArgumentException.class);
+      // The root lists like any parent, asynchronously too.
+      assertEquals(c.children("/"), done(c.childrenAsync("/")));
+      Watch<List<String>> rootWatch = done(c.childrenWatchAsync("/", null));
+      assertEquals(c.children("/"), rootWatch.value());
+      rootWatch.close();
       failure(c.childrenAsync("/none"), NoNodeException.class);
 
       failure(c.eraseAsync("/a", 7), BadVersionException.class);
