@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -324,11 +325,14 @@ class ZkBackend : public Backend {
           fail_zk(rc, "zk: cannot " + what);
       }
       std::map<std::string, std::vector<std::string>> subtrees;
+      // Listed parents' cversions: a sequential create under a parent this transaction
+      // erases gets a name known in advance, so the erase can include it.
+      std::map<std::string, std::int32_t> cversions;
       bool stale = false;
       for (const auto &op : txn.ops) {
         if (op.kind != TxnOpKind::Erase || subtrees.count(op.path)) continue;
         std::vector<std::string> nodes;
-        int rc = list_subtree(op.path, deadline, what, nodes);
+        int rc = list_subtree(op.path, deadline, what, nodes, nullptr, &cversions);
         if (rc == ZNOTEMPTY) stale = true;
         subtrees[op.path] = rc == ZOK ? nodes : std::vector<std::string>{};
       }
@@ -357,7 +361,13 @@ class ZkBackend : public Backend {
       };
       auto raws = std::make_shared<std::vector<Raw>>();
       std::map<std::string, std::int64_t> overlay = state;
-      std::set<std::string> created;  // non-sequential creates of this transaction
+      std::set<std::string> created;  // creates of this transaction with a known name
+      // Every child created or erased under a parent bumps its cversion (the next
+      // sequential suffix); a parent erased and created again starts at 0.
+      auto bump = [&](const std::string &child) {
+        auto it = cversions.find(parent_path(child));
+        if (it != cversions.end()) ++it->second;
+      };
       for (std::size_t i = 0; i < nchecks; ++i) {
         const TxnOp &c = txn.checks[i];
         if (c.version == 0 || (c.version > 0 && !fits(c.version))) continue;  // local
@@ -367,13 +377,23 @@ class ZkBackend : public Backend {
         const TxnOp &op = txn.ops[j];
         std::size_t index = nchecks + j;
         switch (op.kind) {
-          case TxnOpKind::Create:
+          case TxnOpKind::Create: {
             raws->push_back({index, Create, op.path});
-            if (!(op.flags & OFFKV_SEQUENTIAL)) {
-              overlay[op.path] = 1;
-              created.insert(op.path);
+            std::string name = op.path;
+            auto parent = cversions.find(parent_path(op.path));
+            if (op.flags & OFFKV_SEQUENTIAL) {
+              // ZooKeeper's suffix: the parent's cversion, 10 digits (a wrong guess,
+              // after a concurrent change, fails the multi and the plan is redone).
+              if (parent == cversions.end()) break;
+              char suffix[16];
+              std::snprintf(suffix, sizeof suffix, "%010d", parent->second);
+              name += suffix;
             }
+            bump(op.path);
+            overlay[name] = 1;
+            created.insert(name);
             break;
+          }
           case TxnOpKind::Set: {
             std::int64_t cur = overlay.count(op.path) ? overlay[op.path] : 0;
             if (cur > 0) {
@@ -383,6 +403,7 @@ class ZkBackend : public Backend {
               raws->push_back({index, SetCreate, op.path});
               overlay[op.path] = 1;
               created.insert(op.path);
+              bump(op.path);
             }
             break;
           }
@@ -399,9 +420,13 @@ class ZkBackend : public Backend {
             for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
               raws->push_back({index, EraseInner, *it});
               overlay[*it] = 0;
+              bump(*it);
+              cversions.erase(*it);
             }
             raws->push_back({index, EraseTop, op.path});
             overlay[op.path] = 0;
+            bump(op.path);
+            if (cversions.count(op.path)) cversions[op.path] = 0;
             break;
           }
           case TxnOpKind::Check:
@@ -697,9 +722,12 @@ class ZkBackend : public Backend {
   // round trip per level. ZNONODE if path itself is absent; ZNOTEMPTY if a node
   // vanished while listing (the caller retries).
  public:
+  // cversions (when given) gets each listed node's cversion: the next sequential
+  // suffix ZooKeeper will give under it.
   int list_subtree(const std::string &path, Clock::time_point deadline,
                    const std::string &what, std::vector<std::string> &out,
-                   std::int64_t *top_version = nullptr) {
+                   std::int64_t *top_version = nullptr,
+                   std::map<std::string, std::int32_t> *cversions = nullptr) {
     out.clear();
     std::vector<std::string> level{path};
     while (!level.empty()) {
@@ -716,6 +744,7 @@ class ZkBackend : public Backend {
         if (rc == ZNONODE) return level[i] == path ? ZNONODE : ZNOTEMPTY;
         if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
         if (level[i] == path && top_version) *top_version = version_of(calls[i]->stat);
+        if (cversions) (*cversions)[level[i]] = calls[i]->stat.cversion;
         out.push_back(level[i]);
         for (const auto &name : calls[i]->strings) {
           if (level[i] == "/" && name == "zookeeper") continue;

@@ -444,3 +444,27 @@ TEST_CASE("a transaction is atomic for a concurrent reader", "[txn][atomic][thre
   CHECK(value_of(env.c(), "/a") == std::to_string(i - 1));
   CHECK(value_of(env.c(), "/b") == std::to_string(i - 1));
 }
+
+TEST_CASE("a transaction may create sequential children and then erase their parent",
+          "[txn][sequential]") {
+  Env env;
+  create(env.c(), "/p");
+  create(env.c(), "/p/old");
+  create(env.c(), "/p/s-", "", OFFKV_SEQUENTIAL);  // the counter is not at 0
+  Txn txn;
+  txn.create("/p/s-", "a", OFFKV_SEQUENTIAL)
+      .create("/p/plain", "b")
+      .create("/p/s-", "c", OFFKV_SEQUENTIAL)
+      .erase("/p", 0);
+  auto result = commit(env.c(), txn);
+  REQUIRE_OK(result.rc);
+  REQUIRE(result.ops.size() == 4);
+  CHECK(is_sequential_of(result.ops[0].key, "/p/s-"));
+  CHECK(is_sequential_of(result.ops[2].key, "/p/s-"));
+  CHECK(sequence_number(result.ops[2].key) > sequence_number(result.ops[0].key));
+  CHECK(version_of(env.c(), "/p") == 0);
+  // The parent can be made again, with sequential children under it.
+  create(env.c(), "/p");
+  std::string again = create(env.c(), "/p/s-", "", OFFKV_SEQUENTIAL);
+  CHECK(is_sequential_of(again, "/p/s-"));
+}
