@@ -28,33 +28,9 @@ root=$(cd "$here/../.." && pwd)
 command -v cargo >/dev/null || { echo "bindings/rust/test.sh: cargo is not installed (rustup)" >&2; exit 1; }
 
 # ---- The library ----
-if [[ -n ${OFFKV_PREFIX:-} ]]; then
-  prefix=$OFFKV_PREFIX
-else
-  build=${OFFKV_RUST_BUILD_DIR:-$root/build-rust}
-  prefix=$build/prefix
-  backends=${OFFKV_RUST_BACKENDS:-}
-  if [[ -z $backends ]]; then
-    urls=${OFFKV_TEST_URL:-}
-    IFS=: read -ra files <<<"${OFFKV_TEST_URL_FILE:-}"
-    for f in "${files[@]}"; do [[ -r $f ]] && urls+=" $(cat "$f")"; done
-    for u in $urls; do
-      case $u in
-        zk://*) backends+=" zk" ;;
-        etcd://* | etcds://*) backends+=" etcd" ;;
-        consul://* | consuls://*) backends+=" consul" ;;
-      esac
-    done
-  fi
-  flags=(-DOFFKV_BUILD_TESTS=OFF -DOFFKV_BUILD_TOOLS=OFF)
-  for b in zk etcd consul; do
-    if [[ " $backends " == *" $b "* ]]; then flags+=("-DOFFKV_WITH_${b^^}=ON"); else flags+=("-DOFFKV_WITH_${b^^}=OFF"); fi
-  done
-  echo "bindings/rust/test.sh: building liboffkv (backends: mem${backends:+ $backends}) into $prefix"
-  cmake -S "$root" -B "$build" -G Ninja "${flags[@]}" >/dev/null
-  cmake --build "$build" -j "${OFFKV_JOBS:-2}"
-  cmake --install "$build" --prefix "$prefix" >/dev/null
-fi
+# shellcheck source=../../scripts/binding-lib.sh
+source "$root/scripts/binding-lib.sh"
+prefix=$(offkv_binding_prefix rust)
 pc=$(find "$prefix" -name offkv.pc -path '*/pkgconfig/*' 2>/dev/null | head -1)
 [[ -n $pc ]] || { echo "bindings/rust/test.sh: no offkv.pc under $prefix" >&2; exit 1; }
 libdir=$(cd "$(dirname "$pc")/.." && pwd)
