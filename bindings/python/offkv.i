@@ -83,6 +83,7 @@ static char *offkv_swig_capture_error(void) {
 %ignore offkv_member;
 %ignore offkv_members;
 %ignore offkv_recipe_event;
+%ignore offkv_completion; /* converted to a tuple by the completion trampoline */
 
 /* A function that returns an offkv error code: runs without the language runtime's
  * lock, captures the detail message, raises on failure, and returns only its
@@ -301,6 +302,90 @@ static void offkv_py_trampoline(const offkv_event *event, void *user) {
 }
 static void offkv_py_recipe_trampoline(const offkv_recipe_event *event, void *user) {
   offkv_py_deliver(user, offkv_py_recipe_event_any, event);
+}
+
+/* A completion of an asynchronous call as a tuple
+ * (error, message, version, key, value, children, txn, watch): value bytes or None,
+ * children a list or None, txn ([(version, key)...], failed_index, failed_code) or
+ * None, watch the handle (owned by the caller from now on) or None. */
+static PyObject *offkv_py_completion(const offkv_completion *c) {
+  PyObject *msg = offkv_py_str(c->message ? c->message : "", "replace");
+  PyObject *key = c->key ? offkv_py_str(c->key, "surrogateescape") : (Py_INCREF(Py_None), Py_None);
+  PyObject *value = c->value ? PyBytes_FromStringAndSize(c->value, (Py_ssize_t)c->value_len)
+                             : (Py_INCREF(Py_None), Py_None);
+  PyObject *children = NULL, *txn = NULL, *watch = NULL;
+  size_t i;
+  if (!msg || !key || !value) goto fail;
+  if (c->children || c->child_count) {
+    children = PyList_New((Py_ssize_t)c->child_count);
+    if (!children) goto fail;
+    for (i = 0; i < c->child_count; ++i) {
+      PyObject *k = offkv_py_str(c->children[i], "surrogateescape");
+      if (!k) goto fail;
+      PyList_SET_ITEM(children, (Py_ssize_t)i, k);
+    }
+  } else {
+    Py_INCREF(Py_None);
+    children = Py_None;
+  }
+  if (c->txn) {
+    PyObject *ops = PyList_New((Py_ssize_t)c->txn->count);
+    if (!ops) goto fail;
+    for (i = 0; i < c->txn->count; ++i) {
+      PyObject *op = Py_BuildValue("(LN)", (long long)c->txn->ops[i].version,
+                                   offkv_py_str(c->txn->ops[i].key, "surrogateescape"));
+      if (!op) {
+        Py_DECREF(ops);
+        goto fail;
+      }
+      PyList_SET_ITEM(ops, (Py_ssize_t)i, op);
+    }
+    txn = Py_BuildValue("(Nni)", ops, (Py_ssize_t)c->txn->failed_index, c->txn->failed_code);
+    if (!txn) goto fail;
+  } else {
+    Py_INCREF(Py_None);
+    txn = Py_None;
+  }
+  watch = c->watch ? SWIG_NewPointerObj(SWIG_as_voidptr(c->watch), SWIGTYPE_p_offkv_watch, 0)
+                   : (Py_INCREF(Py_None), Py_None);
+  if (!watch) goto fail;
+  return Py_BuildValue("(iNLNNNNN)", c->error, msg, (long long)c->version, key, value,
+                       children, txn, watch);
+fail:
+  Py_XDECREF(msg);
+  Py_XDECREF(key);
+  Py_XDECREF(value);
+  Py_XDECREF(children);
+  Py_XDECREF(txn);
+  if (c->watch) offkv_watch_free(c->watch); /* nobody else will */
+  return NULL;
+}
+
+/* The completion callback of every asynchronous call: calls the Python callable user
+ * with the completion's tuple, on the event thread, and drops the reference the call
+ * took (offkv_*_async calls done exactly once when it returned OFFKV_OK). */
+static void offkv_py_completion_trampoline(const offkv_completion *c, void *user) {
+  PyGILState_STATE gil;
+  PyObject *fn = (PyObject *)user, *args, *ret = NULL;
+  if (!fn || !Py_IsInitialized() || OFFKV_PY_FINALIZING()) {
+    if (c->watch) offkv_watch_free(c->watch);
+    return;
+  }
+  gil = PyGILState_Ensure();
+  ++offkv_py_callback_depth;
+  args = offkv_py_completion(c);
+  if (args) {
+    ret = PyObject_CallFunctionObjArgs(fn, args, NULL);
+    Py_DECREF(args);
+  }
+  --offkv_py_callback_depth;
+  if (ret) {
+    Py_DECREF(ret);
+  } else {
+    PyErr_WriteUnraisable(fn);
+  }
+  Py_DECREF(fn);
+  PyGILState_Release(gil);
 }
 
 /* A str argument as UTF-8 without embedded NUL (which would silently cut a key). */
@@ -617,6 +702,27 @@ OFFKV_PY_HANDLE_OUT(offkv_lock)
   }
 }
 
+%apply (offkv_event_cb callback, void *user) { (offkv_event_cb watch_cb, void *watch_user) };
+
+/* ---- Completions in: a Python callable, owned until its completion has run ---- */
+%typemap(in) (offkv_completion_cb done, void *user) (int owned = 0) {
+  if (!PyCallable_Check($input)) {
+    PyErr_SetString(PyExc_TypeError, "done must be callable");
+    SWIG_fail;
+  }
+  $1 = offkv_py_completion_trampoline;
+  $2 = (void *)$input;
+}
+/* The reference the completion drops: taken just before the call... */
+%typemap(check) (offkv_completion_cb done, void *user) {
+  Py_INCREF((PyObject *)$2);
+  owned$argnum = 1;
+}
+/* ...and given back if the call refused (then done never runs). */
+%typemap(freearg) (offkv_completion_cb done, void *user) {
+  if (owned$argnum && result != OFFKV_OK) Py_DECREF((PyObject *)$2);
+}
+
 /* ---- Options in: a dict of option names (as in offkv_options) or None ---- */
 %typemap(in) const offkv_options *opts (offkv_options tmp, PyObject *keep = NULL) {
   if ($input == Py_None) {
@@ -676,6 +782,17 @@ OFFKV_CHECKED(offkv_txn_create)
 OFFKV_CHECKED(offkv_txn_set)
 OFFKV_CHECKED(offkv_txn_erase)
 OFFKV_CHECKED_EX(offkv_commit, OFFKV_SWIG_TXN_EXTRA(arg3))
+OFFKV_CHECKED(offkv_create_async)
+OFFKV_CHECKED(offkv_set_async)
+OFFKV_CHECKED(offkv_cas_async)
+OFFKV_CHECKED(offkv_get_async)
+OFFKV_CHECKED(offkv_exists_async)
+OFFKV_CHECKED(offkv_children_async)
+OFFKV_CHECKED(offkv_erase_async)
+OFFKV_CHECKED(offkv_commit_async)
+OFFKV_CHECKED(offkv_get_watch_async)
+OFFKV_CHECKED(offkv_exists_watch_async)
+OFFKV_CHECKED(offkv_children_watch_async)
 OFFKV_BLOCKING(offkv_client_free)
 OFFKV_BLOCKING(offkv_watch_free)
 /* Recipes */
