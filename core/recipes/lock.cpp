@@ -86,7 +86,15 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
   bool create_unknown = false;
   try {
     try {
+      int again = 0;  // rounds in a row that found nothing to wait on
       for (;;) {
+        // Every round checks the deadline; rounds that found nothing to wait on
+        // (a stale listing, a predecessor already gone) back off, 5 ms doubling to
+        // 200 ms, so a listing that never shows us cannot hammer the store.
+        if (again > 0 && remaining() == 0) throw TimedOut{};
+        if (again > 0)
+          std::this_thread::sleep_for(
+              std::chrono::milliseconds(std::min(200, 5 << std::min(again - 1, 6))));
         try {
           if (member.empty()) {
             if (create_unknown) {
@@ -115,8 +123,10 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
           }
           int index = index_of(members, member);
           if (index < 0) {
-            if (client_->exists(member, nullptr, nullptr) != 0)
+            if (client_->exists(member, nullptr, nullptr) != 0) {
+              ++again;
               continue;  // stale listing
+            }
             fail(OFFKV_ESESSION, "lock '" + key_ + "': our member node '" + member +
                                      "' vanished while waiting (session ended or node "
                                      "erased)");
@@ -125,8 +135,10 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
           WatchPtr watch;
           if (client_->exists(members[index - 1].key, nullptr, &watch) == 0) {
             client_->cancel(watch);  // the predecessor left already: look again
+            ++again;
             continue;
           }
+          again = 0;
           int left = remaining();
           std::optional<Event> event;
           if (left != 0) event = watch->wait(left);

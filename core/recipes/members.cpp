@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -71,20 +72,38 @@ void validate_group(Client &client, const std::string &group) {
   }
 }
 
+// The sequence of a member's suffix. Ten digits on every backend; on ZooKeeper the
+// suffix is the parent's signed 32-bit cversion ("%010d"), which after 2^31 creations
+// under one group turns negative: "-2147483648" (11 characters) up to "-000000001".
+// Read as the unsigned 32-bit number ZooKeeper's counter then stands for (2^31 ..
+// 2^32 - 1), so members keep their creation order across the wrap.
+std::optional<std::int64_t> parse_sequence(const std::string &seq) {
+  if (seq.size() == kSeqLen && is_digits(seq)) return std::stoll(seq);
+  if ((seq.size() == kSeqLen || seq.size() == kSeqLen + 1) && seq[0] == '-' &&
+      is_digits(seq.substr(1))) {
+    std::int64_t negative = std::stoll(seq);
+    if (negative >= std::int64_t{INT32_MIN} && negative < 0)
+      return negative + (std::int64_t{1} << 32);
+  }
+  return std::nullopt;
+}
+
 std::optional<Member> parse_member(const std::string &key) {
   std::size_t slash = key.rfind('/');
   if (slash == std::string::npos) return std::nullopt;
   std::string name = key.substr(slash + 1);
-  if (name.size() != kPrefixLen + kTokenLen + 1 + kSeqLen) return std::nullopt;
+  constexpr std::size_t kHead = kPrefixLen + kTokenLen + 1;
+  if (name.size() != kHead + kSeqLen && name.size() != kHead + kSeqLen + 1)
+    return std::nullopt;
   if (name.compare(0, kPrefixLen, kPrefix) != 0) return std::nullopt;
   std::string token = name.substr(kPrefixLen, kTokenLen);
   if (!is_hex(token) || name[kPrefixLen + kTokenLen] != '-') return std::nullopt;
-  std::string seq = name.substr(kPrefixLen + kTokenLen + 1);
-  if (!is_digits(seq)) return std::nullopt;
+  auto sequence = parse_sequence(name.substr(kHead));
+  if (!sequence) return std::nullopt;
   Member m;
   m.key = key;
   m.token = token;
-  m.sequence = std::stoll(seq);
+  m.sequence = *sequence;
   return m;
 }
 

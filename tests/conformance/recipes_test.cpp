@@ -978,3 +978,32 @@ TEST_CASE("a lock holder fences its writes with a check on its member node",
   CHECK(value_of(env.c(), "/data") == "written under the lock");
   CHECK_CODE(offkv_lock_release(l), OFFKV_ESESSION);  // the lock had been lost
 }
+
+TEST_CASE("members with ZooKeeper's wrapped sequence suffixes keep their order",
+          "[recipes][group]") {
+  // After 2^31 creations under one group ZooKeeper's signed 32-bit counter wraps:
+  // the suffix turns negative ("-2147483648", 11 characters). Such members are
+  // members, newer than every positive one.
+  Env env;
+  create(env.c(), "/g");
+  create(env.c(), "/g/member-cccccccccccccccc--000000001", "newest");
+  create(env.c(), "/g/member-aaaaaaaaaaaaaaaa-2147483647", "old");
+  create(env.c(), "/g/member-bbbbbbbbbbbbbbbb--2147483648", "wrapped");
+  create(env.c(), "/g/member-dddddddddddddddd--2147483649", "not a sequence");
+  offkv_group *g = nullptr;
+  REQUIRE_OK(offkv_group_open(env.c(), "/g", nullptr, nullptr, &g));
+  auto members = members_of(g);
+  REQUIRE(members.size() == 3);
+  CHECK(payloads(members) == std::vector<std::string>{"old", "wrapped", "newest"});
+  CHECK(members[0].sequence == 2147483647LL);
+  CHECK(members[1].sequence == 2147483648LL);
+  CHECK(members[2].sequence == 4294967295LL);
+  offkv_group_free(g);
+  offkv_detector *d = nullptr;
+  REQUIRE_OK(offkv_detector_open(env.c(), "/g", nullptr, nullptr, &d));
+  offkv_member leader{nullptr, 0, 0, {nullptr, 0}};
+  REQUIRE_OK(offkv_detector_wait(d, nullptr, kRecipeMs, &leader));
+  CHECK(std::string(leader.key) == "/g/member-aaaaaaaaaaaaaaaa-2147483647");
+  offkv_member_free(&leader);
+  offkv_detector_free(d);
+}
