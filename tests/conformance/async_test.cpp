@@ -443,3 +443,40 @@ TEST_CASE("a completion may call offkv, including more async calls",
   CHECK(all[1].version == 2);
   CHECK(value_of(c, "/chain") == "1");
 }
+
+TEST_CASE("a completion may close its own client while other calls are in flight",
+          "[async][close][callback]") {
+  Env env;
+  auto &done = env.own<Completions>();
+  offkv_client *c = env.open();
+  std::atomic<bool> closed_rc_ok{false};
+  done.on_done([c, &closed_rc_ok](const Done &d) {
+    if (d.tag == "closer") closed_rc_ok = offkv_close(c) == OFFKV_OK;
+  });
+  REQUIRE_OK(
+      offkv_set_async(c, "/first", "v", 1, Completions::callback, done.tag("closer")));
+  const int more = 40;
+  int accepted = 0;
+  for (int i = 0; i < more; ++i) {
+    std::string key = "/k" + std::to_string(i % 4);
+    int rc =
+        offkv_set_async(c, key.c_str(), "v", 1, Completions::callback, done.tag("more"));
+    if (rc == OFFKV_OK)
+      ++accepted;
+    else
+      CHECK(code_name(rc) == code_name(OFFKV_ECLOSED));  // closed meanwhile
+  }
+  // Every accepted call completes exactly once: OK, or ECLOSED if it had not run.
+  REQUIRE(done.wait_count(1 + accepted));
+  std::this_thread::sleep_for(std::chrono::milliseconds(kQuietMs));
+  auto all = done.all();
+  CHECK(all.size() == static_cast<std::size_t>(1 + accepted));
+  for (const auto &d : all) {
+    INFO(d.tag << ": " << code_name(d.error) << " " << d.message);
+    CHECK((d.error == OFFKV_OK || d.error == OFFKV_ECLOSED));
+  }
+  CHECK(closed_rc_ok.load());
+  int state = 0;
+  CHECK_OK(offkv_get_session_state(c, &state));
+  CHECK(state == OFFKV_SESSION_CLOSED);
+}
