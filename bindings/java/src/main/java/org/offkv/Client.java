@@ -1,7 +1,6 @@
 package org.offkv;
 
 import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.List;
@@ -54,13 +53,7 @@ public final class Client implements AutoCloseable {
   }
 
   <T> T call(LongFunction<T> f) {
-    long p = h.enter();
-    try {
-      return f.apply(p);
-    } finally {
-      h.exit();
-      Reference.reachabilityFence(this);
-    }
+    return h.call(this, f);
   }
 
   /** The URL this client was opened with. */

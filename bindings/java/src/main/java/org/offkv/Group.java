@@ -1,7 +1,6 @@
 package org.offkv;
 
 import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -29,13 +28,7 @@ public final class Group implements AutoCloseable {
   }
 
   private <T> T call(LongFunction<T> f) {
-    long p = h.enter();
-    try {
-      return f.apply(p);
-    } finally {
-      h.exit();
-      Reference.reachabilityFence(this);
-    }
+    return h.call(this, f);
   }
 
   private void op(int op, byte[] payload) {

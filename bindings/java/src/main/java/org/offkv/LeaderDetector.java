@@ -1,7 +1,6 @@
 package org.offkv;
 
 import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -29,13 +28,7 @@ public final class LeaderDetector implements AutoCloseable {
   }
 
   private <T> T call(LongFunction<T> f) {
-    long p = h.enter();
-    try {
-      return f.apply(p);
-    } finally {
-      h.exit();
-      Reference.reachabilityFence(this);
-    }
+    return h.call(this, f);
   }
 
   public String group() {

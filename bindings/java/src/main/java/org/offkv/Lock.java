@@ -1,7 +1,6 @@
 package org.offkv;
 
 import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.LongFunction;
@@ -35,13 +34,7 @@ public final class Lock implements AutoCloseable {
   }
 
   private <T> T call(LongFunction<T> f) {
-    long p = h.enter();
-    try {
-      return f.apply(p);
-    } finally {
-      h.exit();
-      Reference.reachabilityFence(this);
-    }
+    return h.call(this, f);
   }
 
   public String key() {

@@ -1,6 +1,8 @@
 package org.offkv;
 
+import java.lang.ref.Reference;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
 
 /**
  * One native handle's life: calls {@link #enter()} / {@link #exit()} around every use;
@@ -41,6 +43,20 @@ final class NativeHandle implements Runnable {
 
   void exit() {
     if (state.decrementAndGet() == CLOSED) freeAction.run(ptr, ctx);
+  }
+
+  /**
+   * Runs f with the pointer held valid. owner (the Java object this handle belongs to)
+   * stays reachable until f returns, so its Cleaner cannot free the handle meanwhile.
+   */
+  <T> T call(Object owner, LongFunction<T> f) {
+    long p = enter();
+    try {
+      return f.apply(p);
+    } finally {
+      exit();
+      Reference.reachabilityFence(owner);
+    }
   }
 
   boolean isClosed() {
