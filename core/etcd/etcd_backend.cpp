@@ -23,7 +23,7 @@ namespace offkv {
 namespace {
 
 using namespace etcd;
-using etcdserverpb::Compare;
+using v3::Compare;
 
 // A guarded Txn that lost a race is planned again, until the operation deadline.
 // Past a few tries, a short random pause spreads contending clients apart.
@@ -47,7 +47,7 @@ struct KeyState {
 };
 
 // The first key of a range read: a node's slot (or a counter).
-KeyState state_of(const etcdserverpb::RangeResponse &r) {
+KeyState state_of(const v3::RangeResponse &r) {
   KeyState s;
   if (r.kvs_size() == 0) return s;
   const auto &kv = r.kvs(0);
@@ -71,7 +71,7 @@ KeyState state_of(const etcdserverpb::RangeResponse &r) {
   return s;
 }
 
-void read_slots(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
+void read_slots(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
                 const std::string &path) {
   Range r = slot_range(path);
   auto *req = ops->Add()->mutable_request_range();
@@ -80,7 +80,7 @@ void read_slots(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops
   req->set_keys_only(true);
 }
 
-void absent(etcdserverpb::TxnRequest &t, const std::string &path) {
+void absent(v3::TxnRequest &t, const std::string &path) {
   Range r = slot_range(path);
   add_compare(t, r.key, Compare::VERSION, Compare::EQUAL, 0, r.end);
 }
@@ -94,7 +94,7 @@ CounterState counter_of(const KeyState &s) {
   return c;
 }
 
-const etcdserverpb::RangeResponse &range_at(const etcdserverpb::TxnResponse &r, int i) {
+const v3::RangeResponse &range_at(const v3::TxnResponse &r, int i) {
   return r.responses(i).response_range();
 }
 
@@ -133,7 +133,7 @@ class EtcdBackend : public Backend {
     for (int attempt = 0; again(attempt, deadline); ++attempt) {
       CounterState counter = sequential ? cached_counter(parent) : CounterState{};
       std::string actual = sequential ? sequential_path(path, counter.next) : path;
-      etcdserverpb::TxnRequest t;
+      v3::TxnRequest t;
       absent(t, actual);
       if (check_parent) guard_parent(t, parent);
       if (sequential) guard_counter(t, parent, counter);
@@ -173,7 +173,7 @@ class EtcdBackend : public Backend {
     bool check_parent = has_parent(path);
     KeyState where;  // where the node was seen last; not seen: the usual slot
     for (int attempt = 0; again(attempt, deadline); ++attempt) {
-      etcdserverpb::TxnRequest t;
+      v3::TxnRequest t;
       if (where.exists && where.alt) {
         add_compare(t, where.key, Compare::VERSION, Compare::GREATER, 0);
         add_put(t.mutable_success(), where.key, value, 0, true, true);
@@ -222,7 +222,7 @@ class EtcdBackend : public Backend {
     bool check_parent = has_parent(path);
     KeyState where;
     for (int attempt = 0; again(attempt, deadline); ++attempt) {
-      etcdserverpb::TxnRequest t;
+      v3::TxnRequest t;
       if (expected == 0) {
         absent(t, path);
         if (check_parent) guard_parent(t, parent);
@@ -289,7 +289,7 @@ class EtcdBackend : public Backend {
                                     const WatchPtr &watch) override {
     std::string what = "list '" + show(path) + "'";
     Range r = children_range(path);
-    etcdserverpb::RangeRequest req;
+    v3::RangeRequest req;
     req.set_key(r.key);
     req.set_range_end(r.end);
     req.set_keys_only(true);
@@ -314,7 +314,7 @@ class EtcdBackend : public Backend {
     KeyState where;
     for (int attempt = 0; again(attempt, deadline); ++attempt) {
       // The node and its whole subtree, atomically: one range delete.
-      etcdserverpb::TxnRequest t;
+      v3::TxnRequest t;
       std::string key = where.alt ? where.key : node_key(path);
       if (expected == 0)
         add_compare(t, key, Compare::VERSION, Compare::GREATER, 0);
@@ -407,8 +407,7 @@ class EtcdBackend : public Backend {
   }
 
   // Tells the watches what this client changed (see Watches::wrote).
-  void wrote(const etcdserverpb::TxnResponse &resp, const std::string &path,
-             bool subtree = false) {
+  void wrote(const v3::TxnResponse &resp, const std::string &path, bool subtree = false) {
     watches_.wrote(
         resp.header().revision(),
         {subtree ? subtree_range(path) : slot_range(path), {child_key(path), ""}});
@@ -423,13 +422,13 @@ class EtcdBackend : public Backend {
   }
 
   // The parent exists and is not ephemeral: checked inside the same Txn as the write.
-  static void guard_parent(etcdserverpb::TxnRequest &t, const std::string &parent) {
+  static void guard_parent(v3::TxnRequest &t, const std::string &parent) {
     Range r = slot_range(parent);
     add_compare(t, r.key, Compare::VERSION, Compare::GREATER, 0, r.end);
     add_compare(t, r.key, Compare::LEASE, Compare::EQUAL, 0, r.end);
   }
 
-  static void guard_counter(etcdserverpb::TxnRequest &t, const std::string &parent,
+  static void guard_counter(v3::TxnRequest &t, const std::string &parent,
                             const CounterState &c) {
     if (c.exists)
       add_compare(t, counter_key(parent), Compare::MOD, Compare::EQUAL, c.mod);
@@ -458,10 +457,9 @@ class EtcdBackend : public Backend {
     counters_[parent] = c;
   }
 
-  etcdserverpb::TxnResponse run(const etcdserverpb::TxnRequest &req,
-                                Clock::time_point deadline, const std::string &what,
-                                bool read_only = false) {
-    etcdserverpb::TxnResponse resp;
+  v3::TxnResponse run(const v3::TxnRequest &req, Clock::time_point deadline,
+                      const std::string &what, bool read_only = false) {
+    v3::TxnResponse resp;
     grpc::Status st = conn_.unary(
         [&](grpc::ClientContext &ctx) {
           resp.Clear();
@@ -472,10 +470,10 @@ class EtcdBackend : public Backend {
     return resp;
   }
 
-  etcdserverpb::RangeResponse range(etcdserverpb::RangeRequest &req,
-                                    Clock::time_point deadline, const std::string &what) {
+  v3::RangeResponse range(v3::RangeRequest &req, Clock::time_point deadline,
+                          const std::string &what) {
     req.set_serializable(conn_.serializable_reads());
-    etcdserverpb::RangeResponse resp;
+    v3::RangeResponse resp;
     grpc::Status st = conn_.unary(
         [&](grpc::ClientContext &ctx) {
           resp.Clear();
@@ -486,11 +484,10 @@ class EtcdBackend : public Backend {
     return resp;
   }
 
-  etcdserverpb::RangeResponse read_node(const std::string &path, bool keys_only,
-                                        Clock::time_point deadline,
-                                        const std::string &what) {
+  v3::RangeResponse read_node(const std::string &path, bool keys_only,
+                              Clock::time_point deadline, const std::string &what) {
     Range r = slot_range(path);
-    etcdserverpb::RangeRequest req;
+    v3::RangeRequest req;
     req.set_key(r.key);
     req.set_range_end(r.end);
     req.set_keys_only(keys_only);
@@ -501,13 +498,13 @@ class EtcdBackend : public Backend {
   Snapshot read_snapshot(const std::set<std::string> &paths,
                          const std::set<std::string> &counters,
                          Clock::time_point deadline, const std::string &what) {
-    etcdserverpb::TxnRequest t;
+    v3::TxnRequest t;
     for (const auto &p : paths) read_slots(t.mutable_success(), p);
     for (const auto &c : counters) add_read(t.mutable_success(), counter_key(c), false);
     return snapshot_of(run(t, deadline, what, true), paths, counters);
   }
 
-  static Snapshot snapshot_of(const etcdserverpb::TxnResponse &resp,
+  static Snapshot snapshot_of(const v3::TxnResponse &resp,
                               const std::set<std::string> &paths,
                               const std::set<std::string> &counters) {
     Snapshot snap;

@@ -188,10 +188,10 @@ void Conn::authenticate(Clock::time_point deadline) {
     }
     return;
   }
-  etcdserverpb::AuthenticateRequest req;
+  v3::AuthenticateRequest req;
   req.set_name(options_.username);
   req.set_password(options_.password);
-  etcdserverpb::AuthenticateResponse resp;
+  v3::AuthenticateResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(wall(deadline));
   ctx.set_wait_for_ready(true);
@@ -256,9 +256,9 @@ void Conn::fail(const grpc::Status &status, const std::string &what) {
 
 grpc::Status Conn::grant(std::string &error) {
   auto deadline = this->deadline();
-  etcdserverpb::LeaseGrantRequest req;
+  v3::LeaseGrantRequest req;
   req.set_ttl((options_.session_timeout_ms + 999) / 1000);
-  etcdserverpb::LeaseGrantResponse resp;
+  v3::LeaseGrantResponse resp;
   auto sent = Clock::now();
   grpc::Status st = unary(
       [&](grpc::ClientContext &ctx) { return lease_stub_->LeaseGrant(&ctx, req, &resp); },
@@ -285,10 +285,10 @@ void Conn::start(SessionListener listener) {
       Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
   if (!channel_->WaitForConnected(wall(connect_deadline))) {
     // Ask once more without waiting, only for the reason (TLS, refused, ...).
-    etcdserverpb::RangeRequest req;
+    v3::RangeRequest req;
     req.set_key("offkv/");
     req.set_count_only(true);
-    etcdserverpb::RangeResponse resp;
+    v3::RangeResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(wall(Clock::now() + std::chrono::seconds(2)));
     grpc::Status st = kv_->Range(&ctx, req, &resp);
@@ -371,9 +371,9 @@ void Conn::run_session() {
     if (closed_) break;
     report(OFFKV_SESSION_LOST, "etcd lease " + std::to_string(old) + " expired");
     // If only we thought it expired, make it so (best effort, short).
-    etcdserverpb::LeaseRevokeRequest req;
+    v3::LeaseRevokeRequest req;
     req.set_id(old);
-    etcdserverpb::LeaseRevokeResponse resp;
+    v3::LeaseRevokeResponse resp;
     grpc::ClientContext ctx;
     prepare(ctx, Clock::now() + std::chrono::seconds(1), false);
     lease_stub_->LeaseRevoke(&ctx, req, &resp);
@@ -401,7 +401,7 @@ bool Conn::keep_alive_once() {
   std::deque<Clock::time_point> pending;  // send times of unanswered requests
   bool reader_done = false, gone = false, acked = false;
   std::thread reader([&] {
-    etcdserverpb::LeaseKeepAliveResponse resp;
+    v3::LeaseKeepAliveResponse resp;
     while (stream->Read(&resp)) {
       std::lock_guard<std::mutex> lock(mutex_);
       Clock::time_point sent = Clock::now();
@@ -458,7 +458,7 @@ bool Conn::keep_alive_once() {
     if (now >= next_send) {
       pending.push_back(now);
       lock.unlock();
-      etcdserverpb::LeaseKeepAliveRequest req;
+      v3::LeaseKeepAliveRequest req;
       req.set_id(id);
       bool ok = stream->Write(req);
       lock.lock();
@@ -506,9 +506,9 @@ void Conn::close() {
   }
   if (id != 0 && channel_) {
     // Ephemerals vanish now, not after the TTL.
-    etcdserverpb::LeaseRevokeRequest req;
+    v3::LeaseRevokeRequest req;
     req.set_id(id);
-    etcdserverpb::LeaseRevokeResponse resp;
+    v3::LeaseRevokeResponse resp;
     grpc::ClientContext ctx;
     prepare(ctx, deadline(), true);
     lease_stub_->LeaseRevoke(&ctx, req, &resp);

@@ -22,7 +22,7 @@
 
 #include "../backend.hpp"
 #include "../model.hpp"
-#include "etcdserverpb/rpc.grpc.pb.h"
+#include "offkv/etcd/v3/services.grpc.pb.h"
 
 namespace offkv {
 namespace etcd {

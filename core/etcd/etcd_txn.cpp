@@ -10,11 +10,11 @@
 namespace offkv {
 namespace etcd {
 
-using etcdserverpb::Compare;
+using v3::Compare;
 
-void add_compare(etcdserverpb::TxnRequest &t, const std::string &key,
-                 Compare::CompareTarget target, Compare::CompareResult result,
-                 std::int64_t value, const std::string &range_end) {
+void add_compare(v3::TxnRequest &t, const std::string &key, Compare::CompareTarget target,
+                 Compare::CompareResult result, std::int64_t value,
+                 const std::string &range_end) {
   Compare *c = t.add_compare();
   c->set_key(key);
   if (!range_end.empty()) c->set_range_end(range_end);
@@ -38,7 +38,7 @@ void add_compare(etcdserverpb::TxnRequest &t, const std::string &key,
   }
 }
 
-void add_put(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
+void add_put(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
              const std::string &key, const std::string &value, std::int64_t lease,
              bool keep_lease, bool prev_kv) {
   auto *p = ops->Add()->mutable_request_put();
@@ -51,14 +51,14 @@ void add_put(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
   p->set_prev_kv(prev_kv);
 }
 
-void add_delete(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
+void add_delete(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
                 const std::string &key, const std::string &end) {
   auto *d = ops->Add()->mutable_request_delete_range();
   d->set_key(key);
   d->set_range_end(end);
 }
 
-void add_read(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
+void add_read(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
               const std::string &key, bool keys_only) {
   auto *r = ops->Add()->mutable_request_range();
   r->set_key(key);

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "../model.hpp"
-#include "etcdserverpb/rpc.pb.h"
+#include "offkv/etcd/v3/rpc.pb.h"
 
 namespace offkv {
 namespace etcd {
@@ -57,7 +57,7 @@ struct Plan {
   std::size_t index = 0;  // checks first, then ops
   int code = 0;
   std::string message;
-  etcdserverpb::TxnRequest request;  // compares and success ops
+  v3::TxnRequest request;  // compares and success ops
   std::vector<OpResult> results;
 };
 
@@ -67,16 +67,15 @@ Plan plan_txn(const Txn &txn, const Snapshot &snapshot, const std::string &root,
               const std::string &prefix, std::int64_t lease);
 
 // Shared by the single operations too.
-void add_compare(etcdserverpb::TxnRequest &t, const std::string &key,
-                 etcdserverpb::Compare::CompareTarget target,
-                 etcdserverpb::Compare::CompareResult result, std::int64_t value,
-                 const std::string &range_end = std::string());
-void add_put(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
+void add_compare(v3::TxnRequest &t, const std::string &key,
+                 v3::Compare::CompareTarget target, v3::Compare::CompareResult result,
+                 std::int64_t value, const std::string &range_end = std::string());
+void add_put(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
              const std::string &key, const std::string &value, std::int64_t lease,
              bool keep_lease = false, bool prev_kv = false);
-void add_delete(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
+void add_delete(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
                 const std::string &key, const std::string &end = std::string());
-void add_read(google::protobuf::RepeatedPtrField<etcdserverpb::RequestOp> *ops,
+void add_read(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
               const std::string &key, bool keys_only = true);
 
 }  // namespace etcd

@@ -137,7 +137,7 @@ void Watches::close() {
 }
 
 void Watches::send_create(std::int64_t id, const Entry &e) {
-  etcdserverpb::WatchRequest req;
+  v3::WatchRequest req;
   auto *c = req.mutable_create_request();
   c->set_key(e.range.key);
   c->set_range_end(e.range.end);
@@ -147,7 +147,7 @@ void Watches::send_create(std::int64_t id, const Entry &e) {
 }
 
 void Watches::send_cancel(std::int64_t id) {
-  etcdserverpb::WatchRequest req;
+  v3::WatchRequest req;
   req.mutable_cancel_request()->set_watch_id(id);
   stream_->Write(req);
 }
@@ -174,7 +174,7 @@ void Watches::run() {
         ready_ = true;
       }
     }
-    etcdserverpb::WatchResponse resp;
+    v3::WatchResponse resp;
     bool any = false;
     while (stream_->Read(&resp)) {
       any = true;
@@ -200,7 +200,7 @@ void Watches::run() {
   }
 }
 
-void Watches::handle(const etcdserverpb::WatchResponse &resp) {
+void Watches::handle(const v3::WatchResponse &resp) {
   auto it = entries_.find(resp.watch_id());
   if (it == entries_.end()) return;  // cancelled by us, or already fired
   Entry &e = it->second;
@@ -255,14 +255,14 @@ struct Seen {
   Event event;
 };
 
-std::vector<Seen> expand(const etcdserverpb::WatchResponse &resp) {
+std::vector<Seen> expand(const v3::WatchResponse &resp) {
   std::vector<KeyInfo> infos;
   std::map<std::string, std::string> moved;  // path -> new slot key ('b' moves)
   for (const auto &ev : resp.events()) {
     infos.push_back(classify(ev.kv().key()));
     const KeyInfo &k = infos.back();
-    if (k.kind == KeyKind::Node && k.alt && k.how == 'b' &&
-        ev.type() == mvccpb::Event::PUT && ev.kv().version() == 1)
+    if (k.kind == KeyKind::Node && k.alt && k.how == 'b' && ev.type() == v3::Event::PUT &&
+        ev.kv().version() == 1)
       moved[k.path] = ev.kv().key();
   }
   std::vector<Seen> out;
@@ -275,7 +275,7 @@ std::vector<Seen> expand(const etcdserverpb::WatchResponse &resp) {
     }
     // A slot that is not offkv's (foreign or damaged): nothing to report for it.
     if (k.kind != KeyKind::Node || k.bad) continue;
-    if (ev.type() == mvccpb::Event::DELETE) {
+    if (ev.type() == v3::Event::DELETE) {
       auto m = moved.find(k.path);
       if (m != moved.end() && m->second != ev.kv().key()) continue;  // moved, not erased
       out.push_back({false, make_event(OFFKV_EVENT_DELETED, k.path, 0)});
@@ -304,7 +304,7 @@ std::vector<Seen> expand(const etcdserverpb::WatchResponse &resp) {
 }
 }  // namespace
 
-bool Watches::deliver(Entry &e, const etcdserverpb::WatchResponse &resp) {
+bool Watches::deliver(Entry &e, const v3::WatchResponse &resp) {
   for (const auto &ev : resp.events())
     e.next_revision = std::max(e.next_revision, ev.kv().mod_revision() + 1);
   std::vector<Seen> seen = expand(resp);

@@ -61,11 +61,11 @@ class Watches {
   };
   void settle(Clock::time_point deadline);
   void run();
-  void send_create(std::int64_t id, const Entry &e);     // with mutex_ held
-  void send_cancel(std::int64_t id);                     // with mutex_ held
-  void handle(const etcdserverpb::WatchResponse &resp);  // with mutex_ held
+  void send_create(std::int64_t id, const Entry &e);  // with mutex_ held
+  void send_cancel(std::int64_t id);                  // with mutex_ held
+  void handle(const v3::WatchResponse &resp);         // with mutex_ held
   // Fires the watch for the events of one response; true if a one-shot fired.
-  bool deliver(Entry &e, const etcdserverpb::WatchResponse &resp);
+  bool deliver(Entry &e, const v3::WatchResponse &resp);
   std::string show(const std::string &path) const;
 
   Conn &conn_;
@@ -81,9 +81,7 @@ class Watches {
   };
   std::vector<Written> written_;  // recent own changes, while watches are live
   grpc::ClientContext *ctx_ = nullptr;
-  std::unique_ptr<
-      grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
-      stream_;
+  std::unique_ptr<grpc::ClientReaderWriter<v3::WatchRequest, v3::WatchResponse>> stream_;
   bool ready_ = false;  // stream_ is open and every entry was sent to it
   bool closed_ = false;
   std::thread thread_;

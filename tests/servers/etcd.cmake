@@ -72,6 +72,32 @@ set_tests_properties(etcd_foreign_data PROPERTIES
   TIMEOUT 60
   ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_DIR}/url")
 
+# A process that also holds etcd's own generated code (its file and package names in
+# protobuf's process-wide pool): offkv's protos must not collide with them.
+find_package(Protobuf REQUIRED)
+find_package(GrpcPP REQUIRED)
+set(STOCK_PROTO_DIR ${CMAKE_CURRENT_SOURCE_DIR}/etcd_stock_proto)
+set(STOCK_GEN_DIR ${CMAKE_CURRENT_BINARY_DIR}/etcd_stock_proto)
+set(STOCK_GEN ${STOCK_GEN_DIR}/mvccpb/kv.pb.cc ${STOCK_GEN_DIR}/etcdserverpb/rpc.pb.cc
+              ${STOCK_GEN_DIR}/etcdserverpb/rpc.grpc.pb.cc)
+add_custom_command(OUTPUT ${STOCK_GEN}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${STOCK_GEN_DIR}
+  COMMAND protobuf::protoc -I ${STOCK_PROTO_DIR} --cpp_out=${STOCK_GEN_DIR}
+          --grpc_out=${STOCK_GEN_DIR} --plugin=protoc-gen-grpc=${GrpcPP_CPP_PLUGIN}
+          ${STOCK_PROTO_DIR}/mvccpb/kv.proto ${STOCK_PROTO_DIR}/etcdserverpb/rpc.proto
+  DEPENDS ${STOCK_PROTO_DIR}/mvccpb/kv.proto ${STOCK_PROTO_DIR}/etcdserverpb/rpc.proto
+  VERBATIM)
+add_executable(etcd_proto_coexist_test etcd_proto_coexist_test.cpp ${STOCK_GEN})
+target_include_directories(etcd_proto_coexist_test PRIVATE ${STOCK_GEN_DIR})
+target_link_libraries(etcd_proto_coexist_test PRIVATE
+  offkv::offkv Catch2::Catch2WithMain GrpcPP::grpcpp protobuf::libprotobuf)
+add_test(NAME etcd_proto_coexist COMMAND etcd_proto_coexist_test)
+set_tests_properties(etcd_proto_coexist PROPERTIES
+  FIXTURES_REQUIRED etcd_server
+  LABELS "backend:etcd"
+  TIMEOUT 60
+  ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_DIR}/url")
+
 # The conformance cases against the single member. tests/conformance/ may define
 # offkv_add_conformance after this directory is processed: register at the end.
 cmake_language(DEFER DIRECTORY ${PROJECT_SOURCE_DIR}/tests CALL
