@@ -125,6 +125,12 @@ OFFKV_API int offkv_get_session_state(offkv_client *client, int *state) {
   });
 }
 
+OFFKV_API int offkv_testkit_end_watches(offkv_client *client, int error) {
+  return guarded([&] {
+    client_arg(client).end_watches_now(error, "ended by offkv_testkit_end_watches");
+  });
+}
+
 OFFKV_API int offkv_create(offkv_client *client, const char *key, const void *value,
                            size_t value_len, int flags, char **created_key) {
   if (created_key) *created_key = nullptr;

@@ -596,6 +596,14 @@ OFFKV_API int offkv_lock_member(offkv_lock *lock, offkv_member *member);
 /* Releases (if held) and frees the handle. NULL is ignored. */
 OFFKV_API void offkv_lock_free(offkv_lock *lock);
 
+/* ---- Test kit: failures on demand, for applications' own tests ---- */
+
+/* Ends every watch of the client with OFFKV_EVENT_ENDED carrying error (an
+ * OFFKV_E* code, e.g. OFFKV_EAUTH) while the session stays as it is: what a server
+ * that cancels a watch does (etcd, on a permission change). Lets an application test
+ * that it re-arms its watches. The recipes re-run their step, with backoff. */
+OFFKV_API int offkv_testkit_end_watches(offkv_client *client, int error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -362,6 +362,21 @@ void Client::remove_session_listener(std::uint64_t id) {
   }
 }
 
+void Client::end_watches_now(int error, const std::string &message) {
+  check_open();
+  if (error <= OFFKV_OK || error >= OFFKV_ERROR_COUNT)
+    fail(OFFKV_EINVAL, "unknown error code " + std::to_string(error));
+  std::unordered_map<Watch *, WatchPtr> live;
+  {
+    std::lock_guard<std::mutex> lock(watches_mutex_);
+    live.swap(watches_);
+  }
+  for (auto &entry : live) {
+    entry.second->end(error, state_.load(), message);
+    backend_->unwatch(entry.second);  // the store stops reporting for it
+  }
+}
+
 void Client::cancel(const WatchPtr &watch) {
   if (!watch->cancel()) return;
   forget(watch);

@@ -47,6 +47,9 @@ class Client : public std::enable_shared_from_this<Client> {
   std::vector<OpResult> commit(const Txn &txn);
   WatchPtr watch_persistent(std::string_view key, EventCallback callback);
   void cancel(const WatchPtr &watch);
+  // Test kit: ends every watch with ENDED(error) while the session stays as it is, as
+  // a server-side cancellation would (etcd does it on a permission change).
+  void end_watches_now(int error, const std::string &message);
 
   // Asynchronous calls (offkv_*_async): work runs one of the operations above on a
   // worker thread of this client, in order with earlier calls on related keys, and

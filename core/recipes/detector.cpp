@@ -110,10 +110,16 @@ void Detector::session_changed(int state, const std::string &message) {
 }
 
 void Detector::on_watch(std::uint64_t generation, const Event &event) {
-  if (event.type == OFFKV_EVENT_ENDED) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != generation_) return;
+    if (event.type == OFFKV_EVENT_ENDED) {
+      // Session loss and close are the session listener's; a watch that ended under
+      // a live session (a server-side cancel) must not stop the reports.
+      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+      post_later([this] { evaluate(); });
+      return;
+    }
   }
   evaluate();
 }

@@ -137,10 +137,17 @@ void Election::session_changed(int state, const std::string &message) {
 }
 
 void Election::on_watch(std::uint64_t generation, const Event &event) {
-  if (event.type == OFFKV_EVENT_ENDED) return;  // the session listener handles it
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != generation_) return;  // a newer step re-armed its own watch
+    if (event.type == OFFKV_EVENT_ENDED) {
+      // Session loss and close are the session listener's; a watch that ended under
+      // a live session (a server-side cancel) must not leave us waiting forever.
+      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+      watch_.reset();
+      post_later([this] { evaluate(); });
+      return;
+    }
   }
   evaluate();
 }

@@ -203,15 +203,21 @@ void Group::maintain() {
     if (e.code() == OFFKV_ECLOSED) return;
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
-    post_later([this] { maintain(); });
+    post_later([this] { maintain(); }, kMaintainStep);
   }
 }
 
 void Group::on_self_watch(std::uint64_t generation, const Event &event) {
-  if (event.type == OFFKV_EVENT_ENDED) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != membership_generation_) return;
+    if (event.type == OFFKV_EVENT_ENDED) {
+      // Under a live session (a server-side cancel): re-arm, with backoff. Session
+      // loss and close are the session listener's.
+      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+      post_later([this] { maintain(); }, kMaintainStep);
+      return;
+    }
   }
   maintain();  // DELETED: re-create; CHANGED (our own update): re-arm
 }
@@ -456,24 +462,32 @@ void Group::observe() {
     if (e.code() == OFFKV_ECLOSED) return;
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
-    post_later([this] { observe(); });
+    post_later([this] { observe(); }, kObserveStep);
   }
 }
 
 void Group::on_children(std::uint64_t generation, const Event &event) {
-  if (event.type == OFFKV_EVENT_ENDED) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != observe_generation_) return;
+    if (event.type == OFFKV_EVENT_ENDED) {
+      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+      post_later([this] { observe(); }, kObserveStep);  // ended under a live session: look again
+      return;
+    }
   }
   observe();
 }
 
 void Group::on_data(const std::string &key, std::uint64_t id, const Event &event) {
-  if (event.type == OFFKV_EVENT_ENDED) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_) return;
+    if (event.type == OFFKV_EVENT_ENDED) {
+      // Under a live session: re-read every member (observe re-arms what is spent).
+      if (session_ == OFFKV_SESSION_CONNECTED) post_later([this] { observe(); }, kObserveStep);
+      return;
+    }
   }
   auto it = snapshot_.find(key);
   if (it == snapshot_.end() || it->second.id != id) return;  // superseded

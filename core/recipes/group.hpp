@@ -41,6 +41,8 @@ class Group : public Recipe {
   void session_changed(int state, const std::string &message) override;
 
   // Membership half.
+  // Retries of the two steps are queued independently (Recipe::post_later).
+  static constexpr unsigned kMaintainStep = 1, kObserveStep = 2;
   void maintain();  // event thread
   void on_self_watch(std::uint64_t generation, const Event &event);
   void publish_payload();  // event thread: our node's payload := payload_

@@ -144,9 +144,16 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
           if (left != 0) event = watch->wait(left);
           client_->cancel(watch);
           if (!event) throw TimedOut{};
-          if (event->type == OFFKV_EVENT_ENDED)
+          if (event->type == OFFKV_EVENT_ENDED) {
+            // Ended under a live session (a server-side cancel): look again.
+            if (event->error != OFFKV_ESESSION && event->error != OFFKV_ECLOSED &&
+                client_->session_state() == OFFKV_SESSION_CONNECTED) {
+              ++again;
+              continue;
+            }
             fail(event->error ? event->error : OFFKV_ESESSION,
                  "lock '" + key_ + "': waiting ended: " + event->message);
+          }
         } catch (const Error &e) {
           // Connection trouble: retry until the deadline (the session may survive).
           if (!outcome_unknown(e.code()) || remaining() == 0) throw;

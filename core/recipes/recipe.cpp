@@ -55,15 +55,15 @@ bool Recipe::run_on_loop(const std::function<void()> &fn) {
   return true;
 }
 
-void Recipe::post_later(std::function<void()> fn) {
-  if (retry_pending_.exchange(true)) return;
+void Recipe::post_later(std::function<void()> fn, unsigned step) {
+  if (retry_pending_.fetch_or(step) & step) return;
   int delay = std::min(5000, std::max(200, backoff_ms_.load() * 2));
   backoff_ms_ = delay;
   std::weak_ptr<Recipe> weak = shared_from_this();
-  std::thread([weak, delay, fn = std::move(fn)] {
+  std::thread([weak, delay, step, fn = std::move(fn)] {
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     if (auto self = weak.lock()) {
-      self->retry_pending_ = false;
+      self->retry_pending_.fetch_and(~step);
       self->post(fn);
     }
   }).detach();

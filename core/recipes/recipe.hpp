@@ -65,9 +65,10 @@ class Recipe : public std::enable_shared_from_this<Recipe> {
   // Runs fn on the event thread and waits for it (at once when already on it);
   // rethrows what fn threw. false if the client is closed (fn did not run).
   bool run_on_loop(const std::function<void()> &fn);
-  // Queues fn after a growing pause (200 ms doubling to 5 s), at most one pending;
-  // for steps that failed while the session looked healthy.
-  void post_later(std::function<void()> fn);
+  // Queues fn after a growing pause (200 ms doubling to 5 s), at most one pending per
+  // step (a bit: a recipe with two independent steps gives each its own); for steps
+  // that failed, or whose watch ended, while the session looked healthy.
+  void post_later(std::function<void()> fn, unsigned step = 1);
   void reset_backoff() { backoff_ms_ = 0; }
 
   // Weak callback helpers: a watch callback must not keep its recipe alive.
@@ -84,7 +85,7 @@ class Recipe : public std::enable_shared_from_this<Recipe> {
  private:
   std::atomic<std::uint64_t> listener_{0};
   std::atomic<int> backoff_ms_{0};
-  std::atomic<bool> retry_pending_{false};
+  std::atomic<unsigned> retry_pending_{0};  // steps with a retry queued
 };
 
 // "session lost: ..." style text for a state.

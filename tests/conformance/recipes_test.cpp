@@ -1007,3 +1007,81 @@ TEST_CASE("members with ZooKeeper's wrapped sequence suffixes keep their order",
   offkv_member_free(&leader);
   offkv_detector_free(d);
 }
+
+// A watch that ends under a live session (a server-side cancel, made here by the test
+// kit) must not stall a recipe: each re-runs its step, with backoff.
+TEST_CASE("recipes re-arm a watch that ended under a live session",
+          "[recipes][testkit]") {
+  Env env;
+  SECTION("an election: the follower is still elected") {
+    offkv_client *follower = env.open();
+    Events &events = env.own<Events>();
+    Election a, b;
+    contend(env.open(), "/el", "a", nullptr, a);
+    REQUIRE_OK(offkv_election_wait(a, 1, kRecipeMs));
+    contend(follower, "/el", "b", &events, b);
+    REQUIRE(eventually([&] { return own_member(b).has_value(); }, kRecipeMs));
+    REQUIRE_OK(offkv_testkit_end_watches(follower, OFFKV_EAUTH));
+    REQUIRE_OK(offkv_election_withdraw(a));
+    REQUIRE(events.until(leader_event));
+    CHECK(is_leader(b));
+  }
+  SECTION("a detector: still reports each leader") {
+    offkv_client *watcher = env.open();
+    Events &events = env.own<Events>();
+    Election a, b;
+    contend(env.open(), "/dt", "a", nullptr, a);
+    contend(env.open(), "/dt", "b", nullptr, b);
+    REQUIRE_OK(offkv_election_wait(a, 1, kRecipeMs));
+    Detector d;
+    REQUIRE_OK(offkv_detector_open(watcher, "/dt", Events::callback, &events, &d.d));
+    REQUIRE(events.until([](const RecipeEv &e) { return e.payload == "a"; }));
+    REQUIRE_OK(offkv_testkit_end_watches(watcher, OFFKV_EAUTH));
+    REQUIRE_OK(offkv_election_withdraw(a));
+    REQUIRE(events.until([](const RecipeEv &e) { return e.payload == "b"; }));
+  }
+  SECTION("a group: the observer sees joins, a member re-creates its erased node") {
+    offkv_client *observer_client = env.open();
+    Events &events = env.own<Events>();
+    Group observer, member;
+    REQUIRE_OK(
+        offkv_group_open(observer_client, "/gp", Events::callback, &events, &observer.g));
+    REQUIRE(events.next());  // the first (empty) view
+    REQUIRE_OK(offkv_group_join(observer, "me", 2));
+    REQUIRE(events.until([](const RecipeEv &e) { return e.members.size() == 1; }));
+    REQUIRE_OK(offkv_testkit_end_watches(observer_client, OFFKV_EAUTH));
+    REQUIRE_OK(offkv_group_open(env.open(), "/gp", nullptr, nullptr, &member.g));
+    REQUIRE_OK(offkv_group_join(member, "b1", 2));
+    REQUIRE(events.until([](const RecipeEv &e) { return e.members.size() == 2; }));
+    // Its own membership is kept too: erased by someone, it comes back.
+    offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+    REQUIRE_OK(offkv_group_self(observer, &self));
+    std::string own = take(self).key;
+    REQUIRE_OK(offkv_erase(env.c(), own.c_str(), 0));
+    REQUIRE(eventually(
+        [&] {
+          offkv_member now{nullptr, 0, 0, {nullptr, 0}};
+          if (offkv_group_self(observer, &now) != OFFKV_OK) return false;
+          MemberOut m = take(now);
+          return m.key != own && m.payload == "me" && version_of(env.c(), m.key) != 0;
+        },
+        kRecipeMs));
+  }
+  SECTION("a lock waiter: still gets the lock when the holder releases") {
+    offkv_client *waiter_client = env.open();
+    Lock a, b;
+    REQUIRE_OK(offkv_lock_new(env.open(), "/lw", &a.l));
+    REQUIRE_OK(offkv_lock_new(waiter_client, "/lw", &b.l));
+    REQUIRE_OK(offkv_lock_acquire(a, kRecipeMs));
+    std::atomic<int> rc{-1};
+    std::thread waiter([&] { rc = offkv_lock_acquire(b, kRecipeMs); });
+    REQUIRE(eventually([&] { return children(env.c(), "/lw").size() == 2; }, kRecipeMs));
+    REQUIRE_OK(offkv_testkit_end_watches(waiter_client, OFFKV_EAUTH));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(rc == -1);  // still waiting, not failed
+    REQUIRE_OK(offkv_lock_release(a));
+    waiter.join();
+    CHECK(rc == OFFKV_OK);
+    if (rc == OFFKV_OK) REQUIRE_OK(offkv_lock_release(b));
+  }
+}

@@ -914,3 +914,37 @@ TEST_CASE("watch handles outlive their client", "[watches][sessions]") {
   offkv_watch_free(pending);
   offkv_watch_free(fired);
 }
+
+TEST_CASE("the test kit ends every watch with the given error; the session stays",
+          "[watches][testkit]") {
+  Env env;
+  create(env.c(), "/t", "");
+  Watch one_shot, persistent;
+  REQUIRE_OK(
+      offkv_get_watch(env.c(), "/t", nullptr, nullptr, nullptr, nullptr, one_shot.out()));
+  REQUIRE_OK(offkv_watch_persistent(env.c(), "/t", nullptr, nullptr, persistent.out()));
+  REQUIRE_OK(offkv_testkit_end_watches(env.c(), OFFKV_EAUTH));
+  for (offkv_watch *w : {one_shot.w, persistent.w}) {
+    Ev ev = wait_event(w);
+    CHECK(type_name(ev.type) == "ENDED");
+    CHECK(ev.error == OFFKV_EAUTH);
+    CHECK(ev.session_state == OFFKV_SESSION_CONNECTED);
+  }
+  int state = 0;
+  REQUIRE_OK(offkv_get_session_state(env.c(), &state));
+  CHECK(state == OFFKV_SESSION_CONNECTED);
+  // The ended watches report nothing more; a new watch works.
+  set(env.c(), "/t", "x");
+  CHECK(wait_code(persistent.w, 300) == OFFKV_ECLOSED);
+  Watch again;
+  REQUIRE_OK(
+      offkv_get_watch(env.c(), "/t", nullptr, nullptr, nullptr, nullptr, again.out()));
+  set(env.c(), "/t", "y");
+  CHECK(type_name(wait_event(again).type) == "CHANGED");
+
+  CHECK_CODE(offkv_testkit_end_watches(env.c(), OFFKV_OK), OFFKV_EINVAL);
+  CHECK_CODE(offkv_testkit_end_watches(env.c(), 99), OFFKV_EINVAL);
+  CHECK_CODE(offkv_testkit_end_watches(nullptr, OFFKV_EAUTH), OFFKV_EINVAL);
+  REQUIRE_OK(offkv_close(env.c()));
+  CHECK_CODE(offkv_testkit_end_watches(env.c(), OFFKV_EAUTH), OFFKV_ECLOSED);
+}
