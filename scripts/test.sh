@@ -69,6 +69,8 @@ OFFKV_TEST_URL_FILE=$(IFS=:; echo "${url_files[*]}")
 
 run "Python (pytest)" env OFFKV_PYTHON_USE_INSTALLED=ON CMAKE_PREFIX_PATH="$prefix" \
   LD_LIBRARY_PATH="$libdir" bash "$root/bindings/python/test.sh"
+run "Python wheel (auditwheel)" env OFFKV_WHEEL_BACKENDS="${backends[*]}" \
+  bash "$root/bindings/python/wheel-test.sh"
 run "Go (go test)" env OFFKV_PREFIX="$prefix" LD_LIBRARY_PATH="$libdir" \
   bash "$root/bindings/go/test.sh"
 run "Java (mvn verify)" env OFFKV_PREFIX="$prefix" bash "$root/bindings/java/test.sh"
@@ -78,8 +80,8 @@ run "Rust (cargo test)" env OFFKV_PREFIX="$prefix" LD_LIBRARY_PATH="$libdir" \
 echo
 echo "==== summary (backends: mem ${backends[*]})"
 passed=0 failed=0
-for name in "C++ (ctest)" "Python (pytest)" "Go (go test)" "Java (mvn verify)" \
-  "Rust (cargo test)"; do
+for name in "C++ (ctest)" "Python (pytest)" "Python wheel (auditwheel)" "Go (go test)" \
+  "Java (mvn verify)" "Rust (cargo test)"; do
   if [[ ${status[$name]} == 0 ]]; then
     echo "PASS  $name"
     passed=$((passed + 1))
