@@ -8,8 +8,9 @@
 #
 # Environment:
 #   PYTHON                    interpreter to build and test with (default python3)
-#   OFFKV_WITH_ZK / _ETCD / _CONSUL=ON
-#                             backends to compile in (default: mem:// only)
+#   OFFKV_WITH_ZK / _ETCD / _CONSUL
+#                             AUTO (default): compiled in when their libraries are
+#                             found; ON: required; OFF: left out
 #   OFFKV_TEST_URL            server URL(s), whitespace-separated, to test besides
 #                             mem:// (a requested server that is missing FAILS)
 #   OFFKV_TEST_URL_FILE       file(s) whose first line is such a URL (os.pathsep-
