@@ -273,7 +273,9 @@ class EtcdBackend : public Backend {
     KeyState s = state_of(resp);
     if (!s.exists)
       throw Error(OFFKV_ENOENT, "cannot get '" + show(path) + "': no such node");
-    if (watch) watches_.add(watch, path, resp.header().revision() + 1, true, deadline);
+    if (watch)
+      watches_.add(watch, path, resp.header().revision() + 1, true, deadline,
+                   {s.version(), 0});
     return Node{s.value, s.version()};
   }
 
@@ -281,8 +283,11 @@ class EtcdBackend : public Backend {
     std::string what = "check '" + show(path) + "'";
     auto deadline = conn_.deadline();
     auto resp = read_node(path, true, deadline, what);
-    if (watch) watches_.add(watch, path, resp.header().revision() + 1, true, deadline);
-    return state_of(resp).version();
+    std::int64_t version = state_of(resp).version();
+    if (watch)
+      watches_.add(watch, path, resp.header().revision() + 1, true, deadline,
+                   {version, 0});
+    return version;
   }
 
   std::vector<std::string> children(const std::string &path,
@@ -296,15 +301,21 @@ class EtcdBackend : public Backend {
     auto deadline = conn_.deadline();
     auto resp = range(req, deadline, what);
     bool found = path == root_ || path == "/";
+    std::int64_t version = 0;  // the parent's (the root has no node)
     std::vector<std::string> out;
     for (const auto &kv : resp.kvs()) {
       KeyInfo info = classify(kv.key());
-      if (info.kind == KeyKind::Node) found = true;
+      if (info.kind == KeyKind::Node) {
+        found = true;
+        if (!node_version(info, kv.version(), version)) version = 0;
+      }
       if (info.kind == KeyKind::Child) out.push_back(std::move(info.path));
     }
     if (!found)
       throw Error(OFFKV_ENOENT, "cannot list '" + show(path) + "': no such node");
-    if (watch) watches_.add(watch, path, resp.header().revision() + 1, true, deadline);
+    if (watch)
+      watches_.add(watch, path, resp.header().revision() + 1, true, deadline,
+                   {version, out.size()});
     return out;
   }
 

@@ -17,7 +17,7 @@ std::string Watches::show(const std::string &path) const {
 
 void Watches::add(const WatchPtr &watch, const std::string &path,
                   std::int64_t start_revision, bool wait_created,
-                  Clock::time_point deadline) {
+                  Clock::time_point deadline, Armed armed) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (closed_) fail(OFFKV_ECLOSED, "etcd: watch '" + show(path) + "': client is closed");
   std::int64_t id = next_id_++;
@@ -38,6 +38,7 @@ void Watches::add(const WatchPtr &watch, const std::string &path,
   }
   e.next_revision = start_revision;
   e.waiting = wait_created;
+  e.armed = armed;
   auto &entry = entries_.emplace(id, std::move(e)).first->second;
   if (ready_) send_create(id, entry);
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
@@ -143,7 +144,8 @@ void Watches::send_create(std::int64_t id, const Entry &e) {
   c->set_range_end(e.range.end);
   c->set_start_revision(e.next_revision);
   c->set_watch_id(id);
-  stream_->Write(req);  // a broken stream is noticed by the reader
+  c->set_progress_notify(true);  // keeps next_revision current while nothing happens
+  stream_->Write(req);           // a broken stream is noticed by the reader
 }
 
 void Watches::send_cancel(std::int64_t id) {
@@ -178,8 +180,13 @@ void Watches::run() {
     bool any = false;
     while (stream_->Read(&resp)) {
       any = true;
-      std::lock_guard<std::mutex> lock(mutex_);
-      handle(resp);
+      std::vector<std::int64_t> compacted;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        handle(resp);
+        compacted.swap(to_resync_);
+      }
+      for (std::int64_t id : compacted) resync(id);
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -208,6 +215,14 @@ void Watches::handle(const v3::WatchResponse &resp) {
     e.created = true;
     if (e.next_revision == 0) e.next_revision = resp.header().revision() + 1;
   }
+  if (resp.canceled() && resp.compact_revision() > 0 && !e.waiting) {
+    // Resumed from a revision etcd no longer has (a long break, or a compaction
+    // ahead of the last progress notification): never ENDED, read again.
+    e.created = false;
+    e.resyncing = true;
+    to_resync_.push_back(it->first);
+    return;
+  }
   if (resp.canceled()) {
     std::string reason = resp.cancel_reason();
     if (resp.compact_revision() > 0)
@@ -229,7 +244,13 @@ void Watches::handle(const v3::WatchResponse &resp) {
     return;
   }
   if (resp.created()) changed_.notify_all();
-  if (resp.events_size() == 0) return;
+  if (resp.events_size() == 0) {
+    // A progress notification: every change of the range up to this revision was
+    // delivered, so a new stream may resume after it.
+    if (!resp.created() && e.created)
+      e.next_revision = std::max(e.next_revision, resp.header().revision() + 1);
+    return;
+  }
   changed_.notify_all();  // settle() waits for deliveries
   if (deliver(e, resp)) {
     send_cancel(it->first);  // a one-shot watch is done
@@ -303,6 +324,137 @@ std::vector<Seen> expand(const v3::WatchResponse &resp) {
   return out;
 }
 }  // namespace
+
+namespace {
+// The node of `path` among a range's kvs, with its offkv version (0: absent).
+struct NodeSeen {
+  std::int64_t version = 0;
+  std::int64_t mod_revision = 0;
+};
+NodeSeen node_in(const v3::RangeResponse &resp, const std::string &path) {
+  NodeSeen out;
+  for (const auto &kv : resp.kvs()) {
+    KeyInfo info = classify(kv.key());
+    std::int64_t version = 0;
+    if (info.kind != KeyKind::Node || info.path != path ||
+        !node_version(info, kv.version(), version))
+      continue;
+    out.version = version;
+    out.mod_revision = kv.mod_revision();
+  }
+  return out;
+}
+
+// What a watcher armed at `armed` and resuming at `since` missed, judged from a read
+// of its range now. One-shot watches: the change that read shows (a node re-created
+// meanwhile shows as DELETED, its first change). Persistent: every node created or
+// changed since, in store order, at its current version; nodes erased meanwhile left
+// no trace in the store and cannot be reported (docs/etcd-notes.md).
+std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
+                                  const Armed &armed, std::int64_t since,
+                                  const v3::RangeResponse &resp) {
+  std::vector<Event> out;
+  switch (kind) {
+    case WatchKind::Data:
+    case WatchKind::Exists: {
+      NodeSeen now = node_in(resp, path);
+      if (armed.version > 0 && now.version == 0)
+        out.push_back(make_event(OFFKV_EVENT_DELETED, path, 0));
+      else if (armed.version == 0 && now.version > 0)
+        out.push_back(make_event(OFFKV_EVENT_CREATED, path, now.version));
+      else if (now.version > 0 && now.mod_revision >= since)
+        out.push_back(now.version > armed.version
+                          ? make_event(OFFKV_EVENT_CHANGED, path, now.version)
+                          : make_event(OFFKV_EVENT_DELETED, path, 0));
+      break;
+    }
+    case WatchKind::Children: {
+      NodeSeen parent = node_in(resp, path);
+      if (armed.version > 0 &&
+          (parent.version == 0 ||
+           (parent.mod_revision >= since && parent.version <= armed.version))) {
+        out.push_back(make_event(OFFKV_EVENT_DELETED, path, 0));
+        break;
+      }
+      std::size_t count = 0;
+      bool added = false;
+      for (const auto &kv : resp.kvs()) {
+        if (classify(kv.key()).kind != KeyKind::Child) continue;
+        ++count;
+        added = added || kv.create_revision() >= since;
+      }
+      if (added || count != armed.children)
+        out.push_back(make_event(OFFKV_EVENT_CHILDREN, path, -1));
+      break;
+    }
+    case WatchKind::Persistent: {
+      std::vector<std::pair<std::int64_t, Event>> changed;
+      for (const auto &kv : resp.kvs()) {
+        KeyInfo info = classify(kv.key());
+        std::int64_t version = 0;
+        if (info.kind != KeyKind::Node || kv.mod_revision() < since ||
+            !node_version(info, kv.version(), version))
+          continue;
+        bool created = kv.create_revision() >= since && !(info.alt && info.how == 'b');
+        changed.emplace_back(kv.mod_revision(), make_event(created ? OFFKV_EVENT_CREATED
+                                                                   : OFFKV_EVENT_CHANGED,
+                                                           info.path, version));
+      }
+      std::stable_sort(changed.begin(), changed.end(),
+                       [](const auto &a, const auto &b) { return a.first < b.first; });
+      for (auto &c : changed) out.push_back(std::move(c.second));
+      break;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+void Watches::resync(std::int64_t id) {
+  v3::RangeRequest req;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || !it->second.resyncing) return;
+    req.set_key(it->second.range.key);
+    req.set_range_end(it->second.range.end);
+  }
+  req.set_keys_only(true);  // versions and revisions only
+  v3::RangeResponse resp;
+  grpc::Status st = conn_.unary(
+      [&](grpc::ClientContext &ctx) {
+        resp.Clear();
+        return conn_.kv().Range(&ctx, req, &resp);
+      },
+      conn_.deadline(), true);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.resyncing || closed_) return;
+  Entry &e = it->second;
+  if (!st.ok()) {
+    // A new stream re-creates the watcher; etcd refuses the revision again and the
+    // resync is tried again then (with the stream's backoff).
+    if (ctx_) ctx_->TryCancel();
+    return;
+  }
+  e.resyncing = false;
+  // etcd keeps the cancelled watcher's id on this stream: release it, and go on
+  // under a new id.
+  if (ready_) send_cancel(id);
+  for (Event &ev :
+       missed_changes(e.watch->kind(), e.path, e.armed, e.next_revision, resp)) {
+    e.watch->fire(std::move(ev));
+    if (!e.watch->persistent()) {
+      entries_.erase(it);  // fired: done
+      return;
+    }
+  }
+  e.next_revision = resp.header().revision() + 1;
+  std::int64_t fresh = next_id_++;
+  auto &moved = entries_.emplace(fresh, std::move(e)).first->second;
+  entries_.erase(it);
+  if (ready_) send_create(fresh, moved);
+}
 
 bool Watches::deliver(Entry &e, const v3::WatchResponse &resp) {
   for (const auto &ev : resp.events())

@@ -10,8 +10,12 @@
 //   persistent        [N(P), enc(P) 0x02)    every node event of the subtree
 //
 // A reader thread reads the stream; when it breaks, a new stream re-creates every
-// live watcher from the revision after the last event it delivered. A watcher that
-// etcd cancels (compaction, permission) ends with ENDED and etcd's reason.
+// live watcher from its resume revision: the revision after the last event it
+// delivered, moved forward by etcd's progress notifications (requested for every
+// watcher) while nothing happens in its range. When that revision was compacted
+// meanwhile, the watcher is not ended: its range is read again and what the read
+// shows changed since is delivered (resync), then it resumes after that read. A
+// watcher that etcd cancels for another reason (permission) ends with ENDED.
 #pragma once
 
 #include <condition_variable>
@@ -30,6 +34,14 @@
 namespace offkv {
 namespace etcd {
 
+// What the read that armed a watch saw: the node's offkv version (0: absent; for a
+// children watch the parent's, 0 for the root) and, for a children watch, how many
+// children. A resync compares the store with it.
+struct Armed {
+  std::int64_t version = 0;
+  std::size_t children = 0;
+};
+
 class Watches {
  public:
   Watches(Conn &conn, std::string prefix) : conn_(conn), prefix_(std::move(prefix)) {}
@@ -38,7 +50,7 @@ class Watches {
   // Registers the watch for path from start_revision (0 = now). With wait_created,
   // returns once etcd confirmed it and throws if etcd refused it.
   void add(const WatchPtr &watch, const std::string &path, std::int64_t start_revision,
-           bool wait_created, Clock::time_point deadline);
+           bool wait_created, Clock::time_point deadline, Armed armed = {});
   void remove(const WatchPtr &watch);
   // This client changed `ranges` at `revision`: close() waits until the watches
   // covering them have delivered that change (the client's own changes come before
@@ -58,6 +70,8 @@ class Watches {
     bool waiting = false;  // add() waits for etcd's confirmation
     bool refused = false;
     std::string reason;
+    Armed armed;
+    bool resyncing = false;  // its resume revision was compacted: read again
   };
   void settle(Clock::time_point deadline);
   void run();
@@ -66,6 +80,9 @@ class Watches {
   void handle(const v3::WatchResponse &resp);         // with mutex_ held
   // Fires the watch for the events of one response; true if a one-shot fired.
   bool deliver(Entry &e, const v3::WatchResponse &resp);
+  // Reads a resyncing watcher's range, delivers what changed since its resume
+  // revision and re-creates it after the read. Reader thread, mutex_ not held.
+  void resync(std::int64_t id);
   std::string show(const std::string &path) const;
 
   Conn &conn_;
@@ -79,7 +96,8 @@ class Watches {
     std::int64_t revision;
     std::vector<Range> ranges;
   };
-  std::vector<Written> written_;  // recent own changes, while watches are live
+  std::vector<Written> written_;         // recent own changes, while watches are live
+  std::vector<std::int64_t> to_resync_;  // set by handle(), taken by the reader
   grpc::ClientContext *ctx_ = nullptr;
   std::unique_ptr<grpc::ClientReaderWriter<v3::WatchRequest, v3::WatchResponse>> stream_;
   bool ready_ = false;  // stream_ is open and every entry was sent to it

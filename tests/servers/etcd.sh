@@ -115,7 +115,7 @@ make_certs() {  # dir
 
 cmd=${1:-}
 DIR=${2:-}
-[[ -n $cmd && -n $DIR ]] || die "usage: $0 start|start-cluster|start-tls|leader|stop-member|start-member|stop DIR [N]"
+[[ -n $cmd && -n $DIR ]] || die "usage: $0 start|start-cluster|start-tls|leader|compact|stop-member|start-member|stop DIR [N]"
 
 case $cmd in
   start)
@@ -150,9 +150,12 @@ case $cmd in
       cluster+="${cluster:+,}m$n=http://127.0.0.1:${pports[$n]}"
       hosts+="${hosts:+,}127.0.0.1:${cports[$n]}"
     done
+    # Progress notifications every second (etcd's default: 10 minutes), so the
+    # cluster tests see a watch's resume revision follow the store.
     for n in 1 2 3; do
       mkdir -p "$DIR/m$n"
-      configure_member "$DIR/m$n" "m$n" "${cports[$n]}" "${pports[$n]}" "$cluster" http
+      configure_member "$DIR/m$n" "m$n" "${cports[$n]}" "${pports[$n]}" "$cluster" http \
+        --experimental-watch-progress-notify-interval 1s
     done
     for n in 1 2 3; do launch "$DIR/m$n"; done
     for n in 1 2 3; do wait_healthy "$DIR/m$n"; done
@@ -194,6 +197,14 @@ sys.exit(0 if s["header"]["member_id"] == s["leader"] else 1)'; then
       fi
     done
     die "no leader found in $DIR"
+    ;;
+  compact)  # compacts the store at its current revision through member N (default 1)
+    n=${3:-1}
+    rev=$(ctl "$DIR/m$n" endpoint status -w json | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
+    ctl "$DIR/m$n" compact "$rev" --physical >/dev/null
+    echo "$rev"
     ;;
   stop-member)
     n=${3:?member number}
