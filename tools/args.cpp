@@ -18,11 +18,15 @@ void report(const Failure &f) {
 
 void usage_error(const std::string &message) { throw Failure{kExitUsage, message}; }
 
-void op_error(const std::string &what, int code, const std::string &detail) {
+Failure op_failure(const std::string &what, int code, const std::string &detail) {
   std::string message = what + ": " + offkv_strerror(code);
   const std::string text = detail.empty() ? offkv_last_error() : detail;
   if (!text.empty()) message += ": " + text;
-  throw Failure{kExitFailed, message};
+  return Failure{kExitFailed, message};
+}
+
+void op_error(const std::string &what, int code, const std::string &detail) {
+  throw op_failure(what, code, detail);
 }
 
 void check(int rc, const std::string &what) {

@@ -7,6 +7,10 @@
 //   commands.cpp  the command table and the node commands
 //   watch.cpp     watches, the event queue, `watch` and `wait`
 //   recipes.cpp   `elect` and `members` (leader election, group membership)
+//   bulk.cpp      asynchronous calls in bulk, reading and writing subtrees (bulk.hpp)
+//   transfer.cpp  `tree`, `dump`, `load`, `copy`
+//   txn.cpp       `txn` (a transaction from a file or stdin)
+//   lock.cpp      `lock` (run a command while holding a lock)
 //   script.cpp    script mode (`offkv URL -`)
 #pragma once
 
@@ -44,6 +48,9 @@ void report(const Failure &f);
 // detail being offkv_last_error() unless given.
 [[noreturn]] void op_error(const std::string &what, int code,
                            const std::string &detail = std::string());
+// The Failure op_error throws, for code that collects it instead.
+Failure op_failure(const std::string &what, int code,
+                   const std::string &detail = std::string());
 // Calls op_error unless rc is OFFKV_OK.
 void check(int rc, const std::string &what);
 
@@ -132,8 +139,9 @@ class Context {
   offkv_client *client();
   // NAME's client if that session is open, else nullptr.
   offkv_client *open_client(const std::string &name) const;
-  // Makes NAME the current session (opened when first used).
-  void use_session(const std::string &name) { current_ = name; }
+  // Makes NAME the current session (opened when first used, on `url` if not empty,
+  // else on the Context's URL). Usage error if NAME is open on another URL.
+  void use_session(const std::string &name, const std::string &url = std::string());
   // Ends the current session: its ephemerals vanish, its watches end (ENDED).
   void close_session();
 
@@ -147,6 +155,7 @@ class Context {
   bool script_;
   std::string current_ = "main";
   std::map<std::string, offkv_client *> clients_;
+  std::map<std::string, std::string> urls_;  // sessions not on url_
   EventQueue events_;  // declared before watches_: outlives every callback
   std::vector<std::unique_ptr<Watch>> watches_;
 };
@@ -167,6 +176,8 @@ void watch_until_signal(Context &ctx);
 
 // Runs one command (words[0] is its name). Throws Failure.
 void run_command(Context &ctx, const std::vector<std::string> &words);
+// True if `word` names a command.
+bool is_command(const std::string &word);
 // The usage text of every command, for --help.
 std::string commands_help();
 
@@ -175,6 +186,18 @@ std::string commands_help();
 // `elect GROUP PAYLOAD` and `members [--watch] GROUP` (docs/recipes.md).
 void cmd_elect(Context &ctx, const Args &a);
 void cmd_members(Context &ctx, const Args &a);
+
+// ---- transfer.cpp, txn.cpp, lock.cpp ----
+
+// `tree KEY`, `dump KEY`, `load [--dry-run] FILE`, `copy [--dry-run] SRC DST [KEY]`.
+void cmd_tree(Context &ctx, const Args &a);
+void cmd_dump(Context &ctx, const Args &a);
+void cmd_load(Context &ctx, const Args &a);
+void cmd_copy(Context &ctx, const Args &a);
+// `txn [FILE]`.
+void cmd_txn(Context &ctx, const Args &a);
+// `lock [--wait MS] KEY [--] COMMAND [ARGS...]`.
+void cmd_lock(Context &ctx, const Args &a);
 
 // ---- script.cpp ----
 

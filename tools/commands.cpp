@@ -1,6 +1,7 @@
 // The command table and the commands. Each command checks its words, calls offkv.h
 // on the current session and prints its result; failures throw (see cli.hpp).
 #include <cinttypes>
+#include <cstdint>
 #include <cstdio>
 
 #include "cli.hpp"
@@ -132,7 +133,9 @@ void cmd_wait(Context &ctx, const Args &a) {
              "no event within " + std::to_string(timeout) + " ms");
 }
 
-void cmd_session(Context &ctx, const Args &a) { ctx.use_session(a.operands[0]); }
+void cmd_session(Context &ctx, const Args &a) {
+  ctx.use_session(a.operands[0], a.operands.size() > 1 ? a.operands[1] : std::string());
+}
 
 void cmd_close(Context &ctx, const Args &) { ctx.close_session(); }
 
@@ -225,6 +228,56 @@ const Command kCommands[] = {
      1,
      false,
      cmd_members},
+    {"tree",
+     "KEY",
+     "print KEY and every node below it: KEY version=N bytes=N, parents first",
+     {},
+     1,
+     1,
+     false,
+     cmd_tree},
+    {"dump",
+     "KEY",
+     "print the subtree as JSON lines {\"key\",\"value\" (base64),\"version\"}",
+     {},
+     1,
+     1,
+     false,
+     cmd_dump},
+    {"load",
+     "[--dry-run] FILE",
+     "create or update the nodes of a dump ('-': stdin); print a summary",
+     {{"--dry-run"}, {}},
+     1,
+     1,
+     false,
+     cmd_load},
+    {"copy",
+     "[--dry-run] SRC-URL DST-URL [KEY]",
+     "copy the subtree KEY (default: all) to another store; print a summary",
+     {{"--dry-run"}, {}},
+     2,
+     3,
+     false,
+     cmd_copy},
+    {"txn",
+     "[FILE]",
+     "commit one transaction read from FILE (default: stdin), an item a line:\n"
+     "      check KEY VERSION|any, create [--ephemeral] [--sequential] KEY [VALUE],\n"
+     "      set KEY VALUE, erase KEY [VERSION]; print OP KEY version=N per op",
+     {},
+     0,
+     1,
+     false,
+     cmd_txn},
+    {"lock",
+     "[--wait MS] KEY [--] COMMAND [ARGS...]",
+     "run COMMAND holding the lock KEY; exit with its status",
+     {{}, {"--wait"}},
+     2,
+     SIZE_MAX,
+     false,
+     cmd_lock},
     {"wait",
      "[MS]",
      "script mode: print the next watch event, or fail after MS ms",
@@ -234,11 +287,11 @@ const Command kCommands[] = {
      true,
      cmd_wait},
     {"session",
-     "NAME",
-     "script mode: switch to session NAME (opened on first use)",
+     "NAME [URL]",
+     "script mode: switch to session NAME (opened on first use, on URL if given)",
      {},
      1,
-     1,
+     2,
      true,
      cmd_session},
     {"close",
@@ -264,6 +317,12 @@ void run_command(Context &ctx, const std::vector<std::string> &words) {
     return;
   }
   usage_error("unknown command '" + words.at(0) + "'");
+}
+
+bool is_command(const std::string &word) {
+  for (const Command &c : kCommands)
+    if (word == c.name) return true;
+  return false;
 }
 
 std::string commands_help() {

@@ -1,5 +1,6 @@
 // offkv: the command-line tool. `offkv [--timeout MS] URL COMMAND ARGS...` runs one
 // command; `offkv URL -` runs commands read from stdin in one process (script mode).
+#include <algorithm>
 #include <cstdio>
 
 #include "cli.hpp"
@@ -14,6 +15,8 @@ const char kUsage[] =
     "\n"
     "URL is mem://NAME, zk://HOST:PORT[,...], etcd[s]://HOST:PORT[,...] or\n"
     "consul[s]://HOST:PORT, each with an optional /prefix and ?option=value&...\n"
+    "The command may also come first: offkv COMMAND URL [ARGS...]; copy takes\n"
+    "two URLs: offkv copy [--dry-run] SRC-URL DST-URL [KEY].\n"
     "--timeout MS sets the connect and operation timeouts (and wait's default).\n"
     "VALUE '-' reads the value from stdin (not in script mode).\n"
     "\n"
@@ -28,7 +31,7 @@ const char kScriptHelp[] =
     "arms the watch: `wait` prints its events.\n"
     "\n"
     "Exit status: 0 success, 1 the operation failed (message on stderr),\n"
-    "2 bad command line.\n";
+    "2 bad command line; lock: COMMAND's status (128+N if killed by signal N).\n";
 
 int run(const std::vector<std::string> &args) {
   std::size_t i = 0;
@@ -47,10 +50,26 @@ int run(const std::vector<std::string> &args) {
     timeout_ms = parse_ms("--timeout", "MS", args[i]);
   }
   if (i == args.size()) usage_error("missing URL");
-  const std::string &url = args[i++];
-  if (i == args.size()) usage_error("missing COMMAND (or '-' for script mode)");
-  std::vector<std::string> words(args.begin() + static_cast<std::ptrdiff_t>(i),
-                                 args.end());
+  std::vector<std::string> words;
+  std::string url;
+  if (is_command(args[i])) {  // offkv COMMAND URL ARGS..., offkv copy SRC DST [KEY]
+    words.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+    if (words[0] !=
+        "copy") {  // the URL: the first word with "://" (options may precede it)
+      auto it = std::find_if(words.begin() + 1, words.end(), [](const std::string &w) {
+        return w.find("://") != std::string::npos;
+      });
+      if (it == words.end()) usage_error(words[0] + ": missing URL");
+      url = *it;
+      words.erase(it);
+    }
+  } else {
+    url = args[i++];
+    if (i == args.size()) usage_error("missing COMMAND (or '-' for script mode)");
+    words.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+    if (words[0] == "copy")
+      usage_error("copy: no URL before it: offkv copy [--dry-run] SRC-URL DST-URL [KEY]");
+  }
   bool script = words[0] == "-";
   if (script && words.size() > 1) usage_error("script mode '-' takes no arguments");
   Context ctx(url, timeout_ms, script);

@@ -19,12 +19,25 @@ offkv_client *Context::client() {
     options.connect_timeout_ms = timeout_ms_;
     options.operation_timeout_ms = timeout_ms_;
   }
-  int rc = offkv_open(url_.c_str(), &options, &client);
+  auto other = urls_.find(current_);
+  const std::string &url = other == urls_.end() ? url_ : other->second;
+  int rc = offkv_open(url.c_str(), &options, &client);
   if (rc != OFFKV_OK) {
     clients_.erase(current_);
-    op_error("open " + url_, rc);
+    op_error("open " + url, rc);
   }
   return client;
+}
+
+void Context::use_session(const std::string &name, const std::string &url) {
+  if (!url.empty()) {
+    auto other = urls_.find(name);
+    const std::string &now = other == urls_.end() ? url_ : other->second;
+    if (url != now && (clients_.count(name) || other != urls_.end() || name == "main"))
+      usage_error("session: '" + name + "' is on " + now + ", not " + url);
+    if (url != url_) urls_[name] = url;
+  }
+  current_ = name;
 }
 
 offkv_client *Context::open_client(const std::string &name) const {
