@@ -56,7 +56,8 @@ section_usage() {
        offkv [--timeout MS] URL -      (script mode: commands from stdin)
        offkv --help | --version
 " ""
-  for c in get stat exists set cas create rm ls watch wait session close; do
+  for c in get stat exists set cas create rm ls watch tree dump load copy txn lock wait \
+    session close; do
     cases=$((cases + 1))
     if grep -Eq "^  $c( |\$)" "$tmp/help"; then echo "ok   --help lists $c"; else
       echo "FAIL --help does not list $c"; failures=$((failures + 1)); fi
@@ -127,6 +128,19 @@ EOF
 wait 0
 EOF
   expect "script: empty input" 0 "" "" mem://u - </dev/null
+  expect "script: a session keeps its URL" 2 "" \
+    $'offkv: session: \'main\' is on mem://u, not mem://v\n'"$HINT"$'\n' mem://u - <<'EOF'
+session main mem://v
+EOF
+  expect "script: a session on another URL" 0 $'1\n/k\n' \
+    $'offkv: get /k: no such node: cannot get \'/k\': no such node\n' mem://u - <<'EOF'
+session other mem://v
+set /k 1
+session main
+-get /k
+session other mem://v
+ls /
+EOF
 }
 
 section_nodes() {
