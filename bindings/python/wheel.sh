@@ -23,7 +23,8 @@
 #                           path so that ccache hits), logs, dist/
 #   OFFKV_JOBS              parallel compile jobs (default 2)
 #   CCACHE_DIR              compiler cache when ccache is installed (default
-#                           ~/.cache/offkv-ccache, as scripts/test.sh)
+#                           ~/.cache/offkv-ccache, as scripts/test.sh); CCACHE_BASEDIR
+#                           defaults to the checkout, so that clones share it
 #   PIP_CACHE_DIR           pip's download cache (default ~/.cache/offkv-pip)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +47,8 @@ done
 config=(-C "build-dir=$build/skbuild")
 if command -v ccache >/dev/null; then
   export CCACHE_DIR=${CCACHE_DIR:-$cache/offkv-ccache}
+  # Paths under the checkout hash as relative ones: a clone elsewhere hits too.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
   config+=(-C cmake.define.CMAKE_C_COMPILER_LAUNCHER=ccache
            -C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
