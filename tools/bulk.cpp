@@ -124,9 +124,9 @@ void Calls::run(const std::function<void()> &tick) {
         break;
       }
     }
-    if (p) {
+    if (p) {  // also after a failure: a write that succeeded is counted
       std::unique_ptr<Pending> owned(p);
-      if (!failed_) p->then(p->reply);
+      if (p->then) p->then(p->reply);
     }
     if (tick) tick();
   }
@@ -418,7 +418,8 @@ void read_target(const std::shared_ptr<Targets> &t, std::size_t i) {
 }  // namespace
 
 void queue_target_reads(offkv_client *client, const std::string &command,
-                        std::vector<Write> &writes, Calls &calls, Progress &progress) {
+                        std::vector<Write> &writes, bool every_key, Calls &calls,
+                        Progress &progress) {
   auto t =
       std::make_shared<Targets>(Targets{client, command, writes, calls, progress, {}});
   t->children.resize(writes.size());
@@ -427,7 +428,7 @@ void queue_target_reads(offkv_client *client, const std::string &command,
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const std::string &key = writes[i].key;
     auto parent = index.find(key.substr(0, key.rfind('/')));
-    if (parent == index.end())
+    if (every_key || parent == index.end())
       tops.push_back(i);
     else
       t->children[parent->second].push_back(i);

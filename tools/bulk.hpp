@@ -29,8 +29,9 @@ struct Reply {
 // (the library runs up to 16 of a client's calls at once): call() queues, run()
 // starts queued calls in the order they were made as their client's window allows,
 // and hands each reply to its continuation on the calling thread, where
-// continuations may queue more calls. After fail(), nothing more is started and run()
-// throws the first failure once the calls in flight have completed.
+// continuations may queue more calls. After fail(), nothing more is started (the
+// replies of the calls in flight still reach their continuations) and run() throws the
+// first failure once those calls have completed.
 class Calls {
  public:
   using Start = std::function<int(offkv_completion_cb, void *)>;
@@ -136,10 +137,13 @@ struct WriteCounts {
   std::uint64_t bytes = 0;
 };
 
-// Queues reads of the writes' keys on the destination (writes in tree order). A key
-// found absent is not read below: its whole subtree is absent.
+// Queues reads of the writes' keys on the destination (writes in tree order). Unless
+// every_key, a key found absent is not read below (its whole subtree is absent);
+// every_key reads them all, so that the library checks every key before anything is
+// written (keys from a file).
 void queue_target_reads(offkv_client *client, const std::string &command,
-                        std::vector<Write> &writes, Calls &calls, Progress &progress);
+                        std::vector<Write> &writes, bool every_key, Calls &calls,
+                        Progress &progress);
 
 // After queue_target_reads has run: creates the absent keys, sets the different ones
 // and leaves equal ones alone, in tree order (parents first), in transactions of up to

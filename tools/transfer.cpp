@@ -170,7 +170,7 @@ void cmd_load(Context &ctx, const Args &a) {
   Progress progress("load");
   Calls calls;
   offkv_client *client = ctx.client();
-  queue_target_reads(client, "load", writes, calls, progress);
+  queue_target_reads(client, "load", writes, true, calls, progress);
   progress.phase("comparing", writes.size());
   calls.run([&] { progress.draw(); });
   write_and_summarize(client, "load", writes, a.has("--dry-run"), 0, 0, false, calls,
@@ -193,7 +193,7 @@ void cmd_copy(Context &ctx, const Args &a) {
   std::size_t total =
       2 * nodes.size() + queue_probes(from, "copy", nodes, calls, progress);
   queue_reads(from, "copy", nodes, calls, progress);
-  queue_target_reads(to, "copy", writes, calls, progress);
+  queue_target_reads(to, "copy", writes, false, calls, progress);
   progress.phase("reading", total);
   calls.run([&] { progress.draw(); });
 

@@ -327,6 +327,11 @@ EOF
   bad_load "an invalid key (the library says so before anything is written)" \
     "offkv: load /a//b: invalid argument, key or URL
 " '{"key":"/ok","value":""}' '{"key":"/a//b","value":""}'
+  local children=() i
+  for i in $(seq 10 30); do children+=("{\"key\":\"/ok/c$i\",\"value\":\"\"}"); done
+  bad_load "an invalid key below new nodes, after more than a transaction's worth" \
+    "offkv: load /ok/x$(printf '\001'): invalid argument, key or URL
+" '{"key":"/ok","value":""}' "${children[@]}" '{"key":"/ok/x\u0001","value":""}'
   printf '{"key":"/big","value":"%s"}\n' "$(head -c 262145 /dev/zero | base64 -w0)" >"$f"
   expect "load: a value above the limit" 1 "" \
     "offkv: load $f:1: the value of '/big' is 262145 bytes; the limit is 262144
@@ -336,6 +341,11 @@ EOF
   expect "load: a parent neither in the file nor in the store" 1 \
     $'loaded 0 nodes: 0 created, 0 updated, 0 unchanged, 0 bytes written\n' \
     $'offkv: load /p/c: no such node\n' "$E" load "$f"
+  printf '%s\n' '{"key":"/ok","value":""}' "${children[@]}" \
+    '{"key":"/ok/zz/x","value":"QQ=="}' >"$f"
+  expect "load: a write fails: the summary counts what was written before" 1 \
+    $'loaded 16 nodes: 16 created, 0 updated, 0 unchanged, 0 bytes written\n' \
+    $'offkv: load /ok/zz/x: no such node\n' "$D" load "$f"
   expect "load: no such file" 1 "" \
     "offkv: load: cannot open '$tmp/nofile': No such file or directory
 " "$E" load "$tmp/nofile"
