@@ -13,10 +13,10 @@ namespace cli {
 void report(const Failure &f) {
   std::fflush(stdout);
   if (!f.message.empty()) std::fprintf(stderr, "offkv: %s\n", f.message.c_str());
-  if (f.status == kExitUsage) std::fprintf(stderr, "Try 'offkv --help'.\n");
+  if (f.usage) std::fprintf(stderr, "Try 'offkv --help'.\n");
 }
 
-void usage_error(const std::string &message) { throw Failure{kExitUsage, message}; }
+void usage_error(const std::string &message) { throw Failure{kExitUsage, message, true}; }
 
 Failure op_failure(const std::string &what, int code, const std::string &detail) {
   std::string message = what + ": " + offkv_strerror(code);

@@ -37,10 +37,12 @@ constexpr int kExitUsage = 2;   // bad command line
 struct Failure {
   int status;
   std::string message;
+  bool usage = false;  // a usage error: the message is followed by a hint to --help
 };
 
 // Prints f on stderr: "offkv: <message>" (nothing if empty), plus a pointer to
-// --help for usage errors. Flushes stdout first so the streams stay in order.
+// --help for usage errors (not for other exit statuses 2, such as lock's COMMAND's).
+// Flushes stdout first so the streams stay in order.
 void report(const Failure &f);
 // Usage error (exit 2): "offkv: <message>" plus a hint to --help.
 [[noreturn]] void usage_error(const std::string &message);

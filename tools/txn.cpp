@@ -87,7 +87,8 @@ void cmd_txn(Context &ctx, const Args &a) {
       }
       check(rc, "txn");
     } catch (const Failure &f) {
-      throw Failure{f.status, "txn: line " + std::to_string(number) + ": " + f.message};
+      throw Failure{f.status, "txn: line " + std::to_string(number) + ": " + f.message,
+                    f.usage};
     }
   }
 

@@ -591,6 +591,8 @@ lock_cmd() {
 section_lock() {
   expect "lock: COMMAND's output and exit status" 3 $'in /l\n' "" \
     "$A" lock /l -- sh -c 'echo in /l; exit 3'
+  expect "lock: COMMAND's exit status 2 is not a usage error" 2 "" "" \
+    "$A" lock /l -- sh -c 'exit 2'
   expect "lock: without --; killed by SIGKILL: 128+9" 137 "" "" \
     "$A" lock /l sh -c 'kill -KILL $$'
   expect "lock: COMMAND URL spelling; --wait 0 (try once)" 0 "" "" \
@@ -780,18 +782,23 @@ offkv: copy /big/d50/eph2: ephemeral, skipped
     '/big/d42/n042 version=2 bytes=7' "$tmp/tree.consul"
 }
 
-if [ "$SECTION" = copy10k ]; then
-  section_copy10k
-else
-  case "$BACKEND" in
-    mem | zk | etcd | consul) ;;
-    *) die "unknown backend '$BACKEND'" ;;
-  esac
-  setup_urls
-  case "$SECTION" in
-    tree | dump | txn | copy | lock) "section_$SECTION" ;;
-    *) die "unknown section '$SECTION'" ;;
-  esac
-fi
-echo "$BACKEND $SECTION: $((cases - failures))/$cases cases passed"
-[ "$failures" = 0 ]
+main() {
+  if [ "$SECTION" = copy10k ]; then
+    section_copy10k
+  else
+    case "$BACKEND" in
+      mem | zk | etcd | consul) ;;
+      *) die "unknown backend '$BACKEND'" ;;
+    esac
+    setup_urls
+    case "$SECTION" in
+      tree | dump | txn | copy | lock) "section_$SECTION" ;;
+      *) die "unknown section '$SECTION'" ;;
+    esac
+  fi
+  echo "$BACKEND $SECTION: $((cases - failures))/$cases cases passed"
+  [ "$failures" = 0 ]
+}
+
+# One line: bash has read the whole file before anything runs.
+main; exit $?
