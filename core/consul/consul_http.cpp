@@ -122,7 +122,31 @@ void Http::cancel(std::uint64_t id) {
   curl_multi_wakeup(multi_);
 }
 
+namespace {
+// The agent did not take the request: nothing was applied, sending it again is safe.
+bool not_taken(const Response &r) {
+  return r.curl == CURLE_COULDNT_CONNECT ||
+         (r.status == 500 && r.body.find("No cluster leader") != std::string::npos);
+}
+}  // namespace
+
 Response Http::call(Request request) {
+  if (!request.wait_for_agent) return call_once(std::move(request));
+  const auto deadline = Clock::now() + std::chrono::milliseconds(request.timeout_ms);
+  int pause_ms = 50;
+  for (;;) {
+    Response r = call_once(request);
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+            .count();
+    if (!not_taken(r) || left <= pause_ms || stopped()) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    pause_ms = std::min(pause_ms * 2, 500);
+    request.timeout_ms = static_cast<int>(left - pause_ms);
+  }
+}
+
+Response Http::call_once(Request request) {
   if (on_http_thread())
     fail(OFFKV_EINTERNAL, "consul: a synchronous request from the HTTP thread");
   struct State {
@@ -159,6 +183,23 @@ Response Http::call(Request request) {
 
 std::vector<Response> Http::call_all(std::vector<Request> requests) {
   if (requests.size() == 1) return {call(std::move(requests[0]))};
+  const auto start = Clock::now();
+  std::vector<Request> copies = requests;
+  std::vector<Response> answers = call_all_once(std::move(requests));
+  // Those the agent did not take are sent again, each within what is left of its time.
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    if (!copies[i].wait_for_agent || !not_taken(answers[i])) continue;
+    auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start)
+            .count();
+    if (spent >= copies[i].timeout_ms) continue;
+    copies[i].timeout_ms -= static_cast<int>(spent);
+    answers[i] = call(std::move(copies[i]));
+  }
+  return answers;
+}
+
+std::vector<Response> Http::call_all_once(std::vector<Request> requests) {
   if (on_http_thread())
     fail(OFFKV_EINTERNAL, "consul: a synchronous request from the HTTP thread");
   struct State {

@@ -33,6 +33,11 @@ struct Request {
   std::string target;          // "/v1/kv/...?..." (already escaped)
   std::string body;            // PUT body (JSON)
   int timeout_ms = 10000;      // the whole exchange
+  // call(): a request the agent never took (connection refused, or "No cluster
+  // leader": refused before reaching the servers) is sent again until timeout_ms, as
+  // the other backends wait for their connection while SUSPENDED. Off for session
+  // renewals and watches, which report and retry by themselves.
+  bool wait_for_agent = true;
 };
 
 struct Response {
@@ -72,6 +77,9 @@ class Http {
   // A request that waits for its answer, at most request.timeout_ms (+ a margin for
   // the thread itself).
   Response call(Request request);
+  // One attempt of call() / call_all(), whatever the answers.
+  Response call_once(Request request);
+  std::vector<Response> call_all_once(std::vector<Request> requests);
   // Several requests at once (pipelined on separate connections); answers in order.
   std::vector<Response> call_all(std::vector<Request> requests);
 

@@ -94,6 +94,7 @@ void Session::start(SessionListener listener) {
     rq.target = "/v1/session/create";
     rq.body = create_body();
     rq.timeout_ms = options_.connect_timeout_ms;
+    rq.wait_for_agent = false;  // open fails at once on a dead agent
     sent = Clock::now();
     r = http_.call(std::move(rq));
     if (r.ok()) break;
@@ -282,6 +283,7 @@ void Session::close() {
   rq.method = "PUT";
   rq.target = "/v1/session/destroy/" + id;
   rq.timeout_ms = options_.operation_timeout_ms;
+  rq.wait_for_agent = false;
   http_.call(std::move(rq));  // best effort: otherwise the TTL ends it
 }
 

@@ -168,6 +168,7 @@ void WatchHub::settle(std::uint64_t index, const std::vector<std::string> &keys,
     Request rq;
     rq.target = "/v1/kv/" + url_escape(watched) + "?keys&consistent";
     rq.timeout_ms = timeout_ms;
+    rq.wait_for_agent = false;
     Response r = http_.call(std::move(rq));
     if (r.curl != CURLE_OK || r.aborted || (r.status != 200 && r.status != 404)) return;
     index = r.index;

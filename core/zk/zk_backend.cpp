@@ -111,7 +111,8 @@ class ZkBackend : public Backend {
                         Clock::time_point deadline) {
     int mode = ((flags & OFFKV_EPHEMERAL) ? ZOO_EPHEMERAL : 0) |
                ((flags & OFFKV_SEQUENTIAL) ? ZOO_SEQUENCE : 0);
-    CallPtr call = issue_create(path, value, mode, "create '" + show(path) + "'");
+    CallPtr call =
+        issue_create(path, value, mode, "create '" + show(path) + "'", deadline);
     int rc = conn_.wait(call, deadline, "create '" + show(path) + "'");
     if (rc != ZOK) create_failed(rc, path);
     return call->created;
@@ -121,11 +122,11 @@ class ZkBackend : public Backend {
                       Clock::time_point deadline) {
     std::string what = "set '" + show(path) + "'";
     for (int attempt = 0; attempt < kSetAttempts; ++attempt) {
-      CallPtr call = issue_set(path, value, -1, what);
+      CallPtr call = issue_set(path, value, -1, what, deadline);
       int rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return version_of(call->stat);
       if (rc != ZNONODE) fail_zk(rc, "zk: cannot " + what);
-      call = issue_create(path, value, 0, what);
+      call = issue_create(path, value, 0, what, deadline);
       rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return 1;
       if (rc != ZNODEEXISTS) create_failed(rc, path);
@@ -139,7 +140,7 @@ class ZkBackend : public Backend {
                       std::int64_t expected, Clock::time_point deadline) {
     std::string what = "cas on '" + show(path) + "'";
     if (expected == 0) {
-      CallPtr call = issue_create(path, value, 0, what);
+      CallPtr call = issue_create(path, value, 0, what, deadline);
       int rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return 1;
       if (rc == ZNODEEXISTS)
@@ -150,7 +151,7 @@ class ZkBackend : public Backend {
     if (!fits(expected))
       fail(OFFKV_EVERSION, what + ": expected version " + std::to_string(expected) +
                                ", which no ZooKeeper node can have");
-    CallPtr call = issue_set(path, value, static_cast<int>(expected - 1), what);
+    CallPtr call = issue_set(path, value, static_cast<int>(expected - 1), what, deadline);
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZOK) return version_of(call->stat);
     if (rc == ZBADVERSION)
@@ -174,7 +175,7 @@ class ZkBackend : public Backend {
           OneShotContext *ctx = oneshot(gen, watch, WatchKind::Data, path, c, false);
           return zoo_awget(zh, path.c_str(), oneshot_watcher, ctx, call_data_done, data);
         },
-        what);
+        what, deadline);
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZNONODE)
       throw Error(OFFKV_ENOENT,
@@ -194,7 +195,7 @@ class ZkBackend : public Backend {
           return zoo_awexists(zh, path.c_str(), oneshot_watcher, ctx, call_stat_done,
                               data);
         },
-        what);
+        what, deadline);
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZNONODE) return 0;
     if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
@@ -214,7 +215,7 @@ class ZkBackend : public Backend {
           return zoo_awget_children2(zh, path.c_str(), oneshot_watcher, ctx,
                                      call_strings_stat_done, data);
         },
-        what);
+        what, deadline);
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZNONODE) {
       if (path == root_) return {};  // the root always exists for offkv
@@ -243,7 +244,7 @@ class ZkBackend : public Backend {
         [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
           return zoo_adelete(zh, path.c_str(), top_version, call_void_done, data);
         },
-        what);
+        what, deadline);
     int rc = conn_.wait(call, deadline, what);
     for (int attempt = 0;; ++attempt) {
       if (rc == ZOK) return;
@@ -277,7 +278,7 @@ class ZkBackend : public Backend {
             return zoo_amulti(zh, static_cast<int>(c.ops.size()), c.ops.data(),
                               c.results.data(), call_void_done, data);
           },
-          what);
+          what, deadline);
       rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return;
       int failed = first_failure(*call);
@@ -308,7 +309,7 @@ class ZkBackend : public Backend {
               if (first) sync_first(zh);  // the 0-checks judge from these reads
               return zoo_aexists(zh, p.c_str(), 0, call_stat_done, data);
             },
-            what);
+            what, deadline);
       };
       if (local_checks)
         for (const auto &c : txn.checks) read(c.path);
@@ -502,7 +503,7 @@ class ZkBackend : public Backend {
             return zoo_amulti(zh, static_cast<int>(c.ops.size()), c.ops.data(),
                               c.results.data(), call_void_done, data);
           },
-          what);
+          what, deadline);
       int rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) {
         std::size_t buffer = 0;
@@ -602,7 +603,7 @@ class ZkBackend : public Backend {
           gen->adopt(ctx);
           persistent_start(zh, ctx.get());
         },
-        what);
+        what, deadline);
     std::unique_lock<std::mutex> lock(ctx->mutex);
     if (!ctx->walked.wait_until(lock, deadline,
                                 [&] { return ctx->pending == 0 || ctx->error != 0; })) {
@@ -661,24 +662,24 @@ class ZkBackend : public Backend {
   }
 
   CallPtr issue_create(const std::string &path, const std::string &value, int mode,
-                       const std::string &what) {
+                       const std::string &what, Clock::time_point deadline) {
     return conn_.submit(
         [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
           return zoo_acreate(zh, path.c_str(), value.data(),
                              static_cast<int>(value.size()), &ZOO_OPEN_ACL_UNSAFE, mode,
                              call_string_done, data);
         },
-        what);
+        what, deadline);
   }
 
   CallPtr issue_set(const std::string &path, const std::string &value, int version,
-                    const std::string &what) {
+                    const std::string &what, Clock::time_point deadline) {
     return conn_.submit(
         [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
           return zoo_aset(zh, path.c_str(), value.data(), static_cast<int>(value.size()),
                           version, call_stat_done, data);
         },
-        what);
+        what, deadline);
   }
 
   [[noreturn]] void create_failed(int rc, const std::string &path) {
@@ -702,7 +703,7 @@ class ZkBackend : public Backend {
           [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
             return zoo_aexists(zh, path.c_str(), 0, call_stat_done, data);
           },
-          "read the version of '" + show(path) + "'");
+          "read the version of '" + show(path) + "'", deadline);
       int rc = conn_.wait(call, deadline, "read the version of '" + show(path) + "'");
       if (rc == ZNONODE) return "no node";
       if (rc == ZOK) return "version " + std::to_string(version_of(call->stat));
@@ -737,7 +738,7 @@ class ZkBackend : public Backend {
             [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
               return zoo_aget_children2(zh, p.c_str(), 0, call_strings_stat_done, data);
             },
-            what));
+            what, deadline));
       std::vector<std::string> next;
       for (std::size_t i = 0; i < calls.size(); ++i) {
         int rc = conn_.wait(calls[i], deadline, what);
@@ -769,7 +770,8 @@ class ZkBackend : public Backend {
     auto deadline = conn_.deadline();
     std::vector<CallPtr> calls;
     for (const auto &a : ancestors)
-      calls.push_back(issue_create(a, std::string(), 0, "create the prefix '" + a + "'"));
+      calls.push_back(
+          issue_create(a, std::string(), 0, "create the prefix '" + a + "'", deadline));
     int bad = ZOK;
     for (auto &c : calls) {
       int rc = conn_.wait(c, deadline, "create the prefix '" + prefix_ + "'");
@@ -781,7 +783,7 @@ class ZkBackend : public Backend {
           [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
             return zoo_aexists(zh, prefix_.c_str(), 0, call_stat_done, data);
           },
-          "check the prefix");
+          "check the prefix", deadline);
       if (conn_.wait(call, deadline, "check the prefix") != ZOK)
         fail_zk(bad, "zk: cannot create the prefix '" + prefix_ + "'");
     }

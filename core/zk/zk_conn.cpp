@@ -221,6 +221,7 @@ void Conn::on_session_event(Generation *gen, zhandle_t *zh, int zstate) {
       // The server bounds the timeout by its min/maxSessionTimeout (2x / 20x tickTime
       // by default): say so when it is not what the options asked for.
       int negotiated = zoo_recv_timeout(zh);
+      session_timeout_ms_ = negotiated;
       message += ", session timeout " + std::to_string(negotiated) + " ms";
       if (negotiated != options_.session_timeout_ms)
         message += " (asked " + std::to_string(options_.session_timeout_ms) +
@@ -229,6 +230,7 @@ void Conn::on_session_event(Generation *gen, zhandle_t *zh, int zstate) {
                zstate == ZOO_NOTCONNECTED_STATE) {
       if (state_ != OFFKV_SESSION_CONNECTED) return;
       report = OFFKV_SESSION_SUSPENDED;
+      suspended_since_ = Clock::now();
       message = "connection to ZooKeeper lost; reconnecting (session may still live)";
     } else if (zstate == ZOO_EXPIRED_SESSION_STATE || zstate == ZOO_AUTH_FAILED_STATE) {
       report = OFFKV_SESSION_LOST;
@@ -258,7 +260,30 @@ void Conn::on_session_event(Generation *gen, zhandle_t *zh, int zstate) {
 void Conn::supervise() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    changed_.wait(lock, [&] { return closed_ || replace_; });
+    while (!closed_ && !replace_) {
+      if (state_ != OFFKV_SESSION_SUSPENDED || session_timeout_ms_ <= 0) {
+        changed_.wait(lock);
+        continue;
+      }
+      // Cut off from every server: after the session timeout the servers have
+      // expired the session (or will, before the client could reach one), so it is
+      // LOST now, as Curator does, not whenever a server is reachable again.
+      auto until = suspended_since_ + std::chrono::milliseconds(session_timeout_ms_);
+      if (Clock::now() < until) {
+        changed_.wait_until(lock, until);
+        continue;
+      }
+      std::string message = "no ZooKeeper server reached within the session timeout (" +
+                            std::to_string(session_timeout_ms_) +
+                            " ms): session presumed expired; opening a new one";
+      if (gen_) gen_->retired = true;
+      replace_ = true;
+      state_ = OFFKV_SESSION_LOST;
+      lock.unlock();
+      changed_.notify_all();
+      if (listener_) listener_(OFFKV_SESSION_LOST, message);
+      lock.lock();
+    }
     if (closed_) return;
     replace_ = false;
     GenerationPtr old = std::move(gen_);
@@ -352,17 +377,22 @@ Clock::time_point Conn::deadline() const {
   return Clock::now() + std::chrono::milliseconds(options_.operation_timeout_ms);
 }
 
-void Conn::with_handle(const WithHandle &fn, const std::string &what) {
+void Conn::with_handle(const WithHandle &fn, const std::string &what,
+                       Clock::time_point deadline) {
   GenerationPtr gen;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    // SUSPENDED: the connection may come back within the call's time.
+    changed_.wait_until(lock, deadline,
+                        [&] { return closed_ || state_ != OFFKV_SESSION_SUSPENDED; });
     if (closed_) fail(OFFKV_ECLOSED, "zk: " + what + ": client is closed");
     if (state_ == OFFKV_SESSION_LOST || !gen_)
       fail(OFFKV_ESESSION,
            "zk: " + what + ": the ZooKeeper session expired; a new one is being opened");
     if (state_ == OFFKV_SESSION_SUSPENDED)
-      fail(OFFKV_ECONNLOSS,
-           "zk: " + what + ": not connected to ZooKeeper (reconnecting)");
+      fail(OFFKV_ECONNLOSS, "zk: " + what + ": not connected to ZooKeeper within " +
+                                std::to_string(options_.operation_timeout_ms) +
+                                " ms (operation_timeout_ms); not sent");
     gen = gen_;
   }
   // Never wait for a handle being closed (that can take seconds): it is gone.
@@ -378,7 +408,8 @@ void Conn::with_handle(const WithHandle &fn, const std::string &what) {
   fn(gen->zh, gen);
 }
 
-CallPtr Conn::submit(const Issue &issue, const std::string &what) {
+CallPtr Conn::submit(const Issue &issue, const std::string &what,
+                     Clock::time_point deadline) {
   auto call = std::make_shared<Call>();
   with_handle(
       [&](zhandle_t *zh, const GenerationPtr &gen) {
@@ -394,7 +425,7 @@ CallPtr Conn::submit(const Issue &issue, const std::string &what) {
           call->finish(rc);
         }
       },
-      what);
+      what, deadline);
   return call;
 }
 

@@ -135,14 +135,18 @@ class Conn {
   // Runs fn with the current handle, held open (not closed underneath) for the call.
   // Throws ECLOSED / ESESSION / ECONNLOSS when no request can be sent.
   using WithHandle = std::function<void(zhandle_t *, const GenerationPtr &)>;
-  void with_handle(const WithHandle &fn, const std::string &what);
+  // Runs fn with the live handle. While SUSPENDED, first waits for the connection
+  // until the deadline: ECONNLOSS (nothing sent) if it did not come back, ESESSION if
+  // the session was lost meanwhile (docs/semantics.md: one behaviour on every backend).
+  void with_handle(const WithHandle &fn, const std::string &what,
+                   Clock::time_point deadline);
 
   // Issues one asynchronous request on the current handle. `issue` gets the handle
   // and the completion data (a CallHolder) and returns the C client's immediate code.
   // Throws like with_handle.
   using Issue =
       std::function<int(zhandle_t *, const GenerationPtr &, Call &, const void *data)>;
-  CallPtr submit(const Issue &issue, const std::string &what);
+  CallPtr submit(const Issue &issue, const std::string &what, Clock::time_point deadline);
   // Waits for the call until the deadline; throws ETIMEOUT after it (the call is then
   // abandoned). Returns the ZooKeeper code; ZCLOSING becomes ZSESSIONEXPIRED unless
   // the client itself was closed (the handle of an expired session was closed).
@@ -187,6 +191,10 @@ class Conn {
   int state_ = 0;  // offkv_session_state, 0 before the first CONNECTED
   bool closed_ = false;
   bool replace_ = false;  // the supervisor must open a new session
+  // SUSPENDED since then; the negotiated session timeout of the current session. No
+  // server for that long: the session is declared LOST here (the servers expire it).
+  Clock::time_point suspended_since_{};
+  int session_timeout_ms_ = 0;
   std::thread supervisor_;
 };
 

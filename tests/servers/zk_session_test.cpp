@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "offkv.h"
+#include "session_states.hpp"
 #include "zk_test_util.hpp"
 
 namespace {
@@ -311,4 +312,42 @@ TEST_CASE("TLS options on zk:// are refused, never ignored", "[zk][tls]") {
   CHECK(offkv_open(zktest::server_url().c_str(), &opts, &c) == OFFKV_EUNSUPPORTED);
   CHECK(c == nullptr);
   CHECK(std::string(offkv_last_error()).find("TLS") != std::string::npos);
+}
+
+TEST_CASE("a client cut off from every server is LOST after the session timeout",
+          "[zk][session]") {
+  PrivateServer server;
+  servertest::States seen;
+  offkv_options opts = OFFKV_OPTIONS_INIT;
+  opts.session_timeout_ms = 4000;
+  opts.operation_timeout_ms = 1000;
+  opts.session_callback = servertest::States::callback;
+  opts.session_user = &seen;
+  offkv_client *c = nullptr;
+  REQUIRE(offkv_open((server.url() + "/cutoff").c_str(), &opts, &c) == OFFKV_OK);
+  REQUIRE(offkv_create(c, "/eph", "", 0, OFFKV_EPHEMERAL, nullptr) == OFFKV_OK);
+  REQUIRE(kill(server.pid(), SIGSTOP) == 0);
+  REQUIRE(seen.wait_for(OFFKV_SESSION_SUSPENDED, 10));
+  auto suspended = Clock::now();
+  // LOST while no server answers, one session timeout after SUSPENDED (not whenever
+  // a server is reachable again: a detector would report the old leader till then).
+  REQUIRE(seen.wait_for(OFFKV_SESSION_LOST, 10));
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - suspended)
+          .count();
+  INFO("LOST " << ms << " ms after SUSPENDED");
+  CHECK(ms >= 3900);
+  CHECK(ms <= 4000 + 1000);
+  int state = 0;
+  REQUIRE(offkv_get_session_state(c, &state) == OFFKV_OK);
+  CHECK(state == OFFKV_SESSION_LOST);
+  std::int64_t v = -1;
+  CHECK(offkv_exists(c, "/eph", &v) == OFFKV_ESESSION);
+  REQUIRE(kill(server.pid(), SIGCONT) == 0);
+  // A new session by itself; the old one's ephemeral is gone.
+  REQUIRE(seen.wait_for(OFFKV_SESSION_CONNECTED, 30, OFFKV_SESSION_LOST));
+  REQUIRE(zktest::retry_transient([&] { return offkv_exists(c, "/eph", &v); }) ==
+          OFFKV_OK);
+  CHECK(v == 0);
+  offkv_client_free(c);
 }
