@@ -399,7 +399,9 @@ class ConsulBackend : public Backend {
     if (r.curl == CURLE_OK && !r.aborted && (r.status == 200 || r.status == 409)) {
       json j;
       try {
-        j = json::parse(r.body);
+        j = decode(r);
+      } catch (const Error &) {
+        throw;
       } catch (const std::exception &e) {
         fail_malformed(r, what, std::string("bad JSON: ") + e.what());
       }

@@ -95,6 +95,9 @@ int map_error(const Response &r, bool closed) noexcept {
 
 std::string consul_words(const Response &r) {
   if (r.aborted) return " [consul: request aborted]";
+  if (r.too_big)
+    return " [consul: an answer above " + std::to_string(kMaxAnswerBytes >> 20) +
+           " MiB, offkv's cap: not read]";
   if (r.curl != CURLE_OK) return " [consul: curl: " + r.curl_error + "]";
   std::string body = shorten(r.body);
   return " [consul: HTTP " + std::to_string(r.status) +

@@ -146,6 +146,24 @@ Response Http::call(Request request) {
   }
 }
 
+nlohmann::json decode(const Response &r) {
+  if (r.deadline == Clock::time_point{}) return nlohmann::json::parse(r.body);
+  struct Late {};
+  std::size_t seen = 0;
+  try {
+    // The parser calls back for every value: every 4096 of them, look at the clock.
+    return nlohmann::json::parse(
+        r.body, [&](int, nlohmann::json::parse_event_t, nlohmann::json &) {
+          if (++seen % 4096 == 0 && Clock::now() > r.deadline) throw Late{};
+          return true;
+        });
+  } catch (const Late &) {
+    fail(OFFKV_ETIMEOUT, "consul: an answer of " + std::to_string(r.body.size()) +
+                             " bytes was not decoded within the call's time "
+                             "(operation_timeout_ms)");
+  }
+}
+
 Response Http::call_once(Request request) {
   if (on_http_thread())
     fail(OFFKV_EINTERNAL, "consul: a synchronous request from the HTTP thread");
@@ -157,6 +175,7 @@ Response Http::call_once(Request request) {
   };
   auto state = std::make_shared<State>();
   const int wait_ms = request.timeout_ms + kCallMarginMs;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(request.timeout_ms);
   std::uint64_t id = submit(std::move(request), [state](Response &&r) {
     std::lock_guard<std::mutex> lock(state->mutex);
     state->response = std::move(r);
@@ -178,7 +197,9 @@ Response Http::call_once(Request request) {
     late.curl_error = "no answer within " + std::to_string(wait_ms) + " ms";
     return late;
   }
-  return std::move(state->response);
+  Response out = std::move(state->response);
+  out.deadline = deadline;
+  return out;
 }
 
 std::vector<Response> Http::call_all(std::vector<Request> requests) {
@@ -213,8 +234,10 @@ std::vector<Response> Http::call_all_once(std::vector<Request> requests) {
   state->left = requests.size();
   int wait_ms = 0;
   std::vector<std::uint64_t> ids;
+  std::vector<Clock::time_point> deadlines;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     wait_ms = std::max(wait_ms, requests[i].timeout_ms + kCallMarginMs);
+    deadlines.push_back(Clock::now() + std::chrono::milliseconds(requests[i].timeout_ms));
     std::uint64_t id = submit(std::move(requests[i]), [state, i](Response &&r) {
       std::lock_guard<std::mutex> lock(state->mutex);
       state->responses[i] = std::move(r);
@@ -241,6 +264,8 @@ std::vector<Response> Http::call_all_once(std::vector<Request> requests) {
       }
     }
   }
+  for (std::size_t i = 0; i < state->responses.size(); ++i)
+    state->responses[i].deadline = deadlines[i];
   return state->responses;
 }
 
@@ -293,6 +318,10 @@ std::size_t Http::on_header(char *data, std::size_t size, std::size_t n, void *u
 
 std::size_t Http::on_body(char *data, std::size_t size, std::size_t n, void *user) {
   auto *p = static_cast<Pending *>(user);
+  if (p->response.body.size() + size * n > kMaxAnswerBytes) {
+    p->response.too_big = true;
+    return 0;  // libcurl ends the transfer (CURLE_WRITE_ERROR)
+  }
   try {
     p->response.body.append(data, size * n);
   } catch (...) {

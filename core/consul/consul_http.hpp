@@ -6,6 +6,8 @@
 // block (no synchronous call from them). Synchronous callers wait with a deadline.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <curl/curl.h>
 
 #include <atomic>
@@ -40,8 +42,16 @@ struct Request {
   bool wait_for_agent = true;
 };
 
+// The largest answer read (docs/consul-notes.md): a bigger one is OFFKV_ESERVICE, never
+// read into memory whole. offkv's own largest answers (a transaction of
+// OFFKV_MAX_TXN_OPS values, base64) are under 6 MiB.
+constexpr std::size_t kMaxAnswerBytes = 32u << 20;
+
 struct Response {
   CURLcode curl = CURLE_OK;
+  bool too_big = false;  // the answer passed kMaxAnswerBytes (curl: a write error)
+  // The call's deadline (call()/call_all() set it): decoding counts against it too.
+  std::chrono::steady_clock::time_point deadline{};
   std::string curl_error;  // libcurl's words, when curl != CURLE_OK
   bool aborted = false;    // the client closed (or the request was cancelled)
   long status = 0;         // HTTP status, 0 if none arrived
@@ -51,6 +61,10 @@ struct Response {
     return curl == CURLE_OK && !aborted && status >= 200 && status < 300;
   }
 };
+
+// The JSON of an answer, decoded within its deadline: OFFKV_ETIMEOUT (not a hang)
+// when decoding would outlast it; std::exception on bad JSON.
+nlohmann::json decode(const Response &r);
 
 class Http {
  public:

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "../error.hpp"
 #include "consul_errors.hpp"
 
 namespace offkv {
@@ -208,7 +209,9 @@ std::string with_query(std::string target, const std::string &extra,
 
 nlohmann::json parse_body(const Response &r, const std::string &what) {
   try {
-    return nlohmann::json::parse(r.body);
+    return decode(r);
+  } catch (const offkv::Error &) {
+    throw;
   } catch (const std::exception &e) {
     fail_malformed(r, what, std::string("bad JSON: ") + e.what());
   }

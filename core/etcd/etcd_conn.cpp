@@ -284,13 +284,15 @@ void Conn::start(SessionListener listener) {
   auto connect_deadline =
       Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
   if (!channel_->WaitForConnected(wall(connect_deadline))) {
-    // Ask once more without waiting, only for the reason (TLS, refused, ...).
+    // Ask once more, only for the reason (TLS, refused, ...): a channel that failed
+    // answers at once with its last error; one still connecting (a silent server)
+    // must not hold open past its connect timeout.
     v3::RangeRequest req;
     req.set_key("offkv/");
     req.set_count_only(true);
     v3::RangeResponse resp;
     grpc::ClientContext ctx;
-    ctx.set_deadline(wall(Clock::now() + std::chrono::seconds(2)));
+    ctx.set_deadline(wall(Clock::now() + std::chrono::milliseconds(20)));
     grpc::Status st = kv_->Range(&ctx, req, &resp);
     if (map_status(st) == OFFKV_ETLS)
       throw Error(OFFKV_ETLS,

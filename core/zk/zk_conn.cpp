@@ -188,11 +188,13 @@ void Conn::open_generation(std::unique_lock<std::mutex> &lock) {
 
 void Conn::start(SessionListener listener) {
   listener_ = std::move(listener);
+  const auto connect_deadline =
+      Clock::now() + std::chrono::milliseconds(options_.connect_timeout_ms);
   std::unique_lock<std::mutex> lock(mutex_);
   open_generation(lock);
-  bool connected =
-      changed_.wait_for(lock, std::chrono::milliseconds(options_.connect_timeout_ms),
-                        [&] { return state_ == OFFKV_SESSION_CONNECTED || closed_; });
+  bool connected = changed_.wait_until(lock, connect_deadline, [&] {
+    return state_ == OFFKV_SESSION_CONNECTED || closed_;
+  });
   if (!connected || closed_) {
     lock.unlock();
     close();
@@ -200,7 +202,35 @@ void Conn::start(SessionListener listener) {
                              "' within " + std::to_string(options_.connect_timeout_ms) +
                              " ms (connect_timeout_ms)");
   }
+  lock.unlock();
+  verify_server(connect_deadline);
   supervisor_ = std::thread([this] { supervise(); });
+}
+
+// The handshake alone proves little: bytes that are no protocol can parse as one (a
+// session with any id and timeout). One request, answered within the connect
+// timeout, shows the peer speaks ZooKeeper.
+void Conn::verify_server(Clock::time_point deadline) {
+  std::string what = "open: a first request to ZooKeeper at '" + hosts_ + "'";
+  try {
+    CallPtr call = submit(
+        [](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+          return zoo_aexists(zh, "/", 0, call_stat_done, data);
+        },
+        what, deadline);
+    int rc = wait(call, deadline, what);
+    if (rc == ZOK || rc == ZNONODE) return;
+    fail(OFFKV_ESERVICE, "zk: the server at '" + hosts_ +
+                             "' did not answer a first request as ZooKeeper does (" +
+                             zerror(rc) + ", code " + std::to_string(rc) + ")");
+  } catch (const Error &e) {
+    close();
+    if (e.code() == OFFKV_ESERVICE) throw;
+    fail(OFFKV_ETIMEOUT, "zk: the server at '" + hosts_ +
+                             "' did not answer as ZooKeeper within " +
+                             std::to_string(options_.connect_timeout_ms) +
+                             " ms (connect_timeout_ms): " + e.what());
+  }
 }
 
 void Conn::on_session_event(Generation *gen, zhandle_t *zh, int zstate) {

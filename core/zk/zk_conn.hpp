@@ -138,6 +138,7 @@ class Conn {
   // Runs fn with the live handle. While SUSPENDED, first waits for the connection
   // until the deadline: ECONNLOSS (nothing sent) if it did not come back, ESESSION if
   // the session was lost meanwhile (docs/semantics.md: one behaviour on every backend).
+  void verify_server(Clock::time_point deadline);
   void with_handle(const WithHandle &fn, const std::string &what,
                    Clock::time_point deadline);
 
