@@ -25,8 +25,9 @@ namespace {
 }  // namespace
 
 std::unique_ptr<Backend> make_backend(const Endpoint &endpoint, const Options &options) {
-  (void)options;
   const std::string &s = endpoint.scheme;
+  if (!options.zk_acl.empty() && s != "zk")
+    fail(OFFKV_EINVAL, "option zk_acl applies to zk:// only, not " + s + "://");
   if (s == "mem") return make_mem_backend(endpoint);
 #ifdef OFFKV_WITH_ZK
   if (s == "zk") return make_zk_backend(endpoint, options);
@@ -56,7 +57,8 @@ bool has_backend(const char *scheme) {
   if (std::strcmp(scheme, "etcd") == 0 || std::strcmp(scheme, "etcds") == 0) return true;
 #endif
 #ifdef OFFKV_WITH_CONSUL
-  if (std::strcmp(scheme, "consul") == 0 || std::strcmp(scheme, "consuls") == 0) return true;
+  if (std::strcmp(scheme, "consul") == 0 || std::strcmp(scheme, "consuls") == 0)
+    return true;
 #endif
   return false;
 }

@@ -14,6 +14,9 @@ struct Options {
   std::string tls_ca_file, tls_cert_file, tls_key_file;
   std::string username, password, token;
   int read_consistency = 0;
+  // zk:// only: the ACL of created nodes, "creator" (only the digest user: the
+  // default with a username) or "open" (anyone); "" = the default.
+  std::string zk_acl;
 };
 
 // One parsed URL: scheme://host:port,host:port/prefix?query (or mem://NAME/prefix).

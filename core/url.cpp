@@ -68,6 +68,10 @@ void apply_query(const std::string &url, const std::string &query, Options &o) {
       o.username = value;
     } else if (name == "password") {
       o.password = value;
+    } else if (name == "zk_acl") {
+      if (value != "creator" && value != "open")
+        bad_url(url, "zk_acl must be creator or open");
+      o.zk_acl = value;
     } else if (name == "token") {
       o.token = value;
     } else if (name == "read_consistency") {

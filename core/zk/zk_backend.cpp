@@ -52,6 +52,7 @@ class ZkBackend : public Backend {
       : prefix_(endpoint.prefix),
         root_(prefix_.empty() ? "/" : prefix_),
         linearizable_(options.read_consistency == OFFKV_READ_LINEARIZABLE),
+        acl_(created_acl(options)),
         conn_(endpoint.hosts, options) {
     // The ZooKeeper C client offkv builds against (Debian's libzookeeper-mt) has no
     // TLS; never ignore TLS settings silently.
@@ -461,8 +462,8 @@ class ZkBackend : public Backend {
                              ((op.flags & OFFKV_SEQUENTIAL) ? ZOO_SEQUENCE : 0);
                   c.buffers.emplace_back(r.path.size() + 32, '\0');
                   zoo_create_op_init(o, r.path.c_str(), op.value.data(),
-                                     static_cast<int>(op.value.size()),
-                                     &ZOO_OPEN_ACL_UNSAFE, mode, c.buffers.back().data(),
+                                     static_cast<int>(op.value.size()), acl_, mode,
+                                     c.buffers.back().data(),
                                      static_cast<int>(c.buffers.back().size()));
                   if (!(op.flags & OFFKV_SEQUENTIAL)) ov[r.path] = 1;
                   break;
@@ -481,8 +482,8 @@ class ZkBackend : public Backend {
                 case SetCreate: {
                   const TxnOp &op = txn.ops[r.index - nchecks];
                   zoo_create_op_init(o, r.path.c_str(), op.value.data(),
-                                     static_cast<int>(op.value.size()),
-                                     &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
+                                     static_cast<int>(op.value.size()), acl_, 0, nullptr,
+                                     0);
                   ov[r.path] = 1;
                   break;
                 }
@@ -666,8 +667,8 @@ class ZkBackend : public Backend {
     return conn_.submit(
         [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
           return zoo_acreate(zh, path.c_str(), value.data(),
-                             static_cast<int>(value.size()), &ZOO_OPEN_ACL_UNSAFE, mode,
-                             call_string_done, data);
+                             static_cast<int>(value.size()), acl_, mode, call_string_done,
+                             data);
         },
         what, deadline);
   }
@@ -789,9 +790,20 @@ class ZkBackend : public Backend {
     }
   }
 
+  // With digest credentials, created nodes are the creator's alone (the "auth"
+  // scheme: every identity of the session, i.e. digest:user); zk_acl=open keeps
+  // them open to anyone, as without credentials.
+  static const ACL_vector *created_acl(const Options &options) {
+    if (options.zk_acl == "creator" && options.username.empty())
+      fail(OFFKV_EINVAL, "zk: zk_acl=creator needs a digest user (username, password)");
+    if (options.username.empty() || options.zk_acl == "open") return &ZOO_OPEN_ACL_UNSAFE;
+    return &ZOO_CREATOR_ALL_ACL;
+  }
+
   const std::string prefix_;
   const std::string root_;
-  const bool linearizable_;  // reads see every committed write (sync first)
+  const bool linearizable_;      // reads see every committed write (sync first)
+  const ACL_vector *const acl_;  // of every node created
   Conn conn_;
 };
 

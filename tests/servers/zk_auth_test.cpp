@@ -84,10 +84,54 @@ TEST_CASE("digest credentials open an ACL'd node; others get EAUTH", "[zk][auth]
   CHECK(offkv_create(mallory, "/other", "", 0, 0, nullptr) == OFFKV_EAUTH);
   CHECK(offkv_children(mallory, "/", &kids) == OFFKV_EAUTH);
 
-  // The child was created with an open ACL, readable by all.
+  // What alice creates is hers alone (the creator's ACL): credentials protect it.
   offkv_buf buf{};
-  CHECK(offkv_get(nobody, "/child", &buf, nullptr) == OFFKV_OK);
+  CHECK(offkv_get(nobody, "/child", &buf, nullptr) == OFFKV_EAUTH);
+  CHECK(offkv_set(nobody, "/child", "y", 1, nullptr) == OFFKV_EAUTH);
+  CHECK(offkv_get(mallory, "/child", &buf, nullptr) == OFFKV_EAUTH);
+  offkv_client *alice_again = open_as(url, "alice", "secret");
+  REQUIRE(offkv_get(alice_again, "/child", &buf, nullptr) == OFFKV_OK);
+  CHECK(std::string(buf.data, buf.len) == "x");
   offkv_buf_free(&buf);
+  REQUIRE(offkv_set(alice_again, "/child", "y", 1, nullptr) == OFFKV_OK);
 
-  for (offkv_client *c : {alice, nobody, mallory}) offkv_client_free(c);
+  for (offkv_client *c : {alice, nobody, mallory, alice_again}) offkv_client_free(c);
+}
+
+TEST_CASE("zk_acl=open keeps created nodes open; the option is checked", "[zk][auth]") {
+  std::string server = zktest::server_url();
+  std::string prefix = zktest::unique_prefix("auth-open");
+  make_acl_node(hosts_of(server), prefix);
+  std::string url = server + prefix;
+
+  offkv_client *alice = open_as(url + "?zk_acl=open", "alice", "secret");
+  REQUIRE(offkv_create(alice, "/shared", "x", 1, 0, nullptr) == OFFKV_OK);
+  REQUIRE(offkv_create(alice, "/eph", "e", 1, OFFKV_EPHEMERAL, nullptr) == OFFKV_OK);
+  offkv_client *nobody = open_as(url, nullptr, nullptr);
+  offkv_buf buf{};
+  CHECK(offkv_get(nobody, "/shared", &buf, nullptr) == OFFKV_OK);
+  offkv_buf_free(&buf);
+  CHECK(offkv_set(nobody, "/eph", "f", 1, nullptr) == OFFKV_OK);
+
+  // Sequential and transactional creates get the same ACL as plain ones.
+  offkv_client *bob = open_as(url, "alice", "secret");
+  char *seq = nullptr;
+  REQUIRE(offkv_create(bob, "/s-", "", 0, OFFKV_SEQUENTIAL, &seq) == OFFKV_OK);
+  offkv_txn *txn = nullptr;
+  REQUIRE(offkv_txn_new(&txn) == OFFKV_OK);
+  REQUIRE(offkv_txn_create(txn, "/t", "", 0, 0) == OFFKV_OK);
+  REQUIRE(offkv_commit(bob, txn, nullptr) == OFFKV_OK);
+  offkv_txn_free(txn);
+  CHECK(offkv_get(nobody, seq, &buf, nullptr) == OFFKV_EAUTH);
+  CHECK(offkv_get(nobody, "/t", &buf, nullptr) == OFFKV_EAUTH);
+  offkv_string_free(seq);
+
+  offkv_client *bad = nullptr;
+  offkv_options opts = OFFKV_OPTIONS_INIT;
+  CHECK(offkv_open((url + "?zk_acl=closed").c_str(), &opts, &bad) == OFFKV_EINVAL);
+  CHECK(offkv_open((url + "?zk_acl=creator").c_str(), &opts, &bad) == OFFKV_EINVAL);
+  CHECK(std::string(offkv_last_error()).find("digest user") != std::string::npos);
+  CHECK(offkv_open("mem://acl?zk_acl=open", &opts, &bad) == OFFKV_EINVAL);
+  CHECK(bad == nullptr);
+  for (offkv_client *c : {alice, nobody, bob}) offkv_client_free(c);
 }
