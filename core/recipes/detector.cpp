@@ -9,17 +9,18 @@ namespace offkv {
 namespace recipes {
 
 Detector::Detector(std::shared_ptr<Client> client, std::string group,
-                   RecipeCallback callback)
+                   RecipeCallback callback, Naming naming)
     : Recipe(std::move(client)),
       group_(std::move(group)),
+      naming_(std::move(naming)),
       callback_(std::move(callback)) {}
 
 std::shared_ptr<Detector> Detector::open(std::shared_ptr<Client> client,
                                          const std::string &group,
-                                         RecipeCallback callback) {
-  validate_group(*client, group);
+                                         RecipeCallback callback, Naming naming) {
+  validate_group(*client, group, naming);
   std::shared_ptr<Detector> self(
-      new Detector(std::move(client), group, std::move(callback)));
+      new Detector(std::move(client), group, std::move(callback), std::move(naming)));
   int state = self->listen();
   {
     std::lock_guard<std::mutex> lock(self->mutex_);
@@ -161,7 +162,7 @@ void Detector::evaluate() {
     std::vector<Member> members;
     WatchPtr group_watch;
     try {
-      members = list_members(*client_, group_, &callback, &group_watch);
+      members = list_members(*client_, group_, naming_, &callback, &group_watch);
     } catch (const Error &e) {
       if (e.code() != OFFKV_ENOENT) throw;
       // No group yet: wait for it to be created.
@@ -178,7 +179,8 @@ void Detector::evaluate() {
     }
     if (members.empty()) {
       std::optional<Member> none;
-      settle(group_watch, nullptr, &none, "group '" + group_ + "' has no members");
+      settle(group_watch, nullptr, &none,
+             "group '" + group_ + "' has no " + naming_.describe() + "s");
       reset_backoff();
       return;
     }
@@ -197,7 +199,8 @@ void Detector::evaluate() {
       settle(group_watch, nullptr, nullptr, "");
       return;
     }
-    settle(group_watch, leader_watch, &leader, "lowest member of '" + group_ + "'");
+    settle(group_watch, leader_watch, &leader,
+           "lowest " + naming_.describe() + " of '" + group_ + "'");
     reset_backoff();
   } catch (const Error &e) {
     if (e.code() == OFFKV_ECLOSED) return;

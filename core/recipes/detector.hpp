@@ -19,10 +19,11 @@ namespace recipes {
 class Detector : public Recipe {
  public:
   // Makes the first detection before returning (unless it fails transiently; then it
-  // is retried in the background and the view stays "none known").
+  // is retried in the background and the view stays "none known"). naming: with a
+  // label, only members with that label are considered (Mesos' "json.info").
   static std::shared_ptr<Detector> open(std::shared_ptr<Client> client,
-                                        const std::string &group,
-                                        RecipeCallback callback);
+                                        const std::string &group, RecipeCallback callback,
+                                        Naming naming = Naming());
 
   // The leader now; nullopt = none (or none known yet).
   std::optional<Member> leader() const;
@@ -33,7 +34,8 @@ class Detector : public Recipe {
   void close();
 
  private:
-  Detector(std::shared_ptr<Client> client, std::string group, RecipeCallback callback);
+  Detector(std::shared_ptr<Client> client, std::string group, RecipeCallback callback,
+           Naming naming);
 
   void evaluate();  // event thread
   void on_watch(std::uint64_t generation, const Event &event);
@@ -44,6 +46,7 @@ class Detector : public Recipe {
   void deliver(const RecipeEvent &event);
 
   const std::string group_;
+  const Naming naming_;
   const RecipeCallback callback_;
 
   mutable std::mutex mutex_;

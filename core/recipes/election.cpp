@@ -9,20 +9,28 @@ namespace offkv {
 namespace recipes {
 
 Election::Election(std::shared_ptr<Client> client, std::string group, std::string payload,
-                   RecipeCallback callback)
+                   RecipeCallback callback, Naming naming)
     : Recipe(std::move(client)),
       group_(std::move(group)),
+      naming_(std::move(naming)),
       payload_(std::move(payload)),
       token_(new_token()),
       callback_(std::move(callback)) {}
 
+Claim Election::fresh_claim() const {
+  Claim claim;
+  claim.token = token_;
+  return claim;
+}
+
 std::shared_ptr<Election> Election::contend(std::shared_ptr<Client> client,
                                             const std::string &group, std::string payload,
-                                            RecipeCallback callback) {
-  validate_group(*client, group);
+                                            RecipeCallback callback, Naming naming) {
+  validate_group(*client, group, naming);
   check_payload("election", payload);
-  std::shared_ptr<Election> self(
-      new Election(std::move(client), group, std::move(payload), std::move(callback)));
+  std::shared_ptr<Election> self(new Election(std::move(client), group,
+                                              std::move(payload), std::move(callback),
+                                              std::move(naming)));
   int state = self->listen();
   {
     std::lock_guard<std::mutex> lock(self->mutex_);
@@ -30,9 +38,11 @@ std::shared_ptr<Election> Election::contend(std::shared_ptr<Client> client,
   }
   std::string member;
   bool unknown = false;
+  Claim claim = self->fresh_claim();
   try {
     ensure_path(*self->client_, self->group_);
-    member = create_member(*self->client_, self->group_, self->token_, self->payload_);
+    member =
+        create_member(*self->client_, self->group_, self->naming_, claim, self->payload_);
   } catch (const Error &e) {
     if (!outcome_unknown(e.code())) {
       self->unlisten();
@@ -44,6 +54,7 @@ std::shared_ptr<Election> Election::contend(std::shared_ptr<Client> client,
     std::lock_guard<std::mutex> lock(self->mutex_);
     self->member_ = member;
     self->member_unknown_ = unknown;
+    if (unknown) self->claim_ = claim;
     self->started_ = true;
   }
   self->post([self] { self->evaluate(); });
@@ -71,7 +82,7 @@ bool Election::wait(bool leader, int timeout_ms) {
 
 Member Election::member_locked() const {
   Member m;
-  if (auto parsed = parse_member(member_)) m = *parsed;
+  if (auto parsed = naming_.parse(member_)) m = *parsed;
   m.payload = payload_;
   m.version = 1;  // created at 1 and never set
   return m;
@@ -188,6 +199,7 @@ void Election::evaluate() {
   std::uint64_t generation;
   std::string member;
   bool unknown;
+  Claim claim;
   WatchPtr old;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -195,13 +207,15 @@ void Election::evaluate() {
     generation = ++generation_;
     member = member_;
     unknown = member_unknown_;
+    claim = unknown ? claim_ : fresh_claim();
     old = std::move(watch_);
   }
   if (old) client_->cancel(old);
   try {
     if (member.empty()) {
       if (unknown) {
-        if (auto own = find_own_or_none(*client_, group_, token_)) member = own->key;
+        if (auto own = find_own_or_none(*client_, group_, naming_, claim))
+          member = own->key;
       }
       if (member.empty()) {
         ensure_path(*client_, group_);
@@ -210,11 +224,12 @@ void Election::evaluate() {
           if (finished_) return;
         }
         try {
-          member = create_member(*client_, group_, token_, payload_);
+          member = create_member(*client_, group_, naming_, claim, payload_);
         } catch (const Error &e) {
           if (outcome_unknown(e.code())) {
             std::lock_guard<std::mutex> lock(mutex_);
             member_unknown_ = true;
+            claim_ = claim;
           }
           throw;
         }
@@ -229,7 +244,7 @@ void Election::evaluate() {
 
     std::vector<Member> members;
     try {
-      members = list_members(*client_, group_);
+      members = list_members(*client_, group_, naming_);
     } catch (const Error &e) {
       if (e.code() != OFFKV_ENOENT) throw;  // the group itself was erased
     }
@@ -270,9 +285,10 @@ void Election::evaluate() {
         watch_ = watch;
         bool lead = index == 0;
         if (lead != leader_)
-          set_leader_locked(lead, OFFKV_OK,
-                            lead ? "lowest member of '" + group_ + "'"
-                                 : "a lower member of '" + group_ + "' exists");
+          set_leader_locked(
+              lead, OFFKV_OK,
+              lead ? "lowest " + naming_.describe() + " of '" + group_ + "'"
+                   : "a lower " + naming_.describe() + " of '" + group_ + "' exists");
       }
     }
     if (stale) client_->cancel(watch);
@@ -295,6 +311,7 @@ void Election::withdraw() {
   unlisten();
   std::string member;
   bool unknown = false;
+  Claim claim;
   WatchPtr watch;
   // Runs after every notification queued so far, so NOT_LEADER follows a LEADER the
   // user was told, and nothing is delivered after it.
@@ -320,6 +337,7 @@ void Election::withdraw() {
     member_.clear();
     unknown = member_unknown_;
     member_unknown_ = false;
+    claim = claim_;
     watch = std::move(watch_);
   };
   if (!run_on_loop([&] { last_step(true); })) last_step(false);  // client closed
@@ -328,7 +346,7 @@ void Election::withdraw() {
     erase_member(*client_, member);
   } else if (unknown) {
     try {
-      if (auto own = find_own_or_none(*client_, group_, token_))
+      if (auto own = find_own_or_none(*client_, group_, naming_, claim))
         erase_member(*client_, own->key);
     } catch (const Error &e) {
       if (e.code() != OFFKV_ECLOSED && e.code() != OFFKV_ESESSION) throw;

@@ -28,10 +28,12 @@ class Election : public Recipe {
  public:
   // Creates the group (if needed) and our member; returns at once. Throws for bad
   // arguments and failures other than an unknown outcome (which the event thread
-  // resolves by looking for our token).
+  // resolves by looking for our node). naming: offkv's member names, or Mesos' with a
+  // label (then only members with that label take part).
   static std::shared_ptr<Election> contend(std::shared_ptr<Client> client,
                                            const std::string &group, std::string payload,
-                                           RecipeCallback callback);
+                                           RecipeCallback callback,
+                                           Naming naming = Naming());
 
   bool is_leader() const;
   // Waits until is_leader() == leader; false on timeout. Throws ECLOSED when waiting
@@ -44,7 +46,7 @@ class Election : public Recipe {
 
  private:
   Election(std::shared_ptr<Client> client, std::string group, std::string payload,
-           RecipeCallback callback);
+           RecipeCallback callback, Naming naming);
 
   void evaluate();  // event thread
   void on_watch(std::uint64_t generation, const Event &event);
@@ -55,8 +57,10 @@ class Election : public Recipe {
   void set_leader_locked(bool leader, int error, const std::string &message);
   void deliver(const RecipeEvent &event);  // event thread
   Member member_locked() const;
+  Claim fresh_claim() const;
 
   const std::string group_;
+  const Naming naming_;
   const std::string payload_;
   const std::string token_;
   const RecipeCallback callback_;
@@ -72,7 +76,8 @@ class Election : public Recipe {
   int session_ = 0;
   std::uint64_t generation_ = 0;  // bumped by every step and session change
   std::string member_;            // our member node; "" if none
-  bool member_unknown_ = false;   // a create's outcome is unknown: look for token_
+  bool member_unknown_ = false;   // a create's outcome is unknown: look for claim_
+  Claim claim_;                   // while member_unknown_
   WatchPtr watch_;                // on our predecessor, or on our own node if leader
 };
 

@@ -8,15 +8,19 @@
 namespace offkv {
 namespace recipes {
 
-Group::Group(std::shared_ptr<Client> client, std::string group, RecipeCallback callback)
+Group::Group(std::shared_ptr<Client> client, std::string group, RecipeCallback callback,
+             Naming naming)
     : Recipe(std::move(client)),
       group_(std::move(group)),
+      naming_(std::move(naming)),
       callback_(std::move(callback)) {}
 
 std::shared_ptr<Group> Group::open(std::shared_ptr<Client> client,
-                                   const std::string &group, RecipeCallback callback) {
-  validate_group(*client, group);
-  std::shared_ptr<Group> self(new Group(std::move(client), group, std::move(callback)));
+                                   const std::string &group, RecipeCallback callback,
+                                   Naming naming) {
+  validate_group(*client, group, naming);
+  std::shared_ptr<Group> self(
+      new Group(std::move(client), group, std::move(callback), std::move(naming)));
   int state = self->listen();
   {
     std::lock_guard<std::mutex> lock(self->mutex_);
@@ -57,6 +61,12 @@ void Group::session_changed(int state, const std::string &message) {
 
 // ---- Membership ----
 
+Claim Group::fresh_claim_locked() const {
+  Claim claim;
+  claim.token = token_;
+  return claim;
+}
+
 void Group::join(std::string payload) {
   check_payload("group member", payload);
   std::string token = new_token();
@@ -76,15 +86,18 @@ void Group::join(std::string payload) {
     ++membership_generation_;
   }
   std::string member;
+  Claim claim;
+  claim.token = token;
   try {
     ensure_path(*client_, group_);
-    member = create_member(*client_, group_, token, payload);
+    member = create_member(*client_, group_, naming_, claim, payload);
   } catch (const Error &e) {
     std::lock_guard<std::mutex> lock(mutex_);
     joining_ = false;
     if (token_ == token) {
       if (outcome_unknown(e.code()) && joined_) {
         member_unknown_ = true;  // maintain() finds it, or creates it
+        claim_ = claim;
         post([this] { maintain(); });
         return;
       }
@@ -113,6 +126,7 @@ void Group::maintain() {
   std::uint64_t generation;
   std::string member, token, payload;
   bool unknown;
+  Claim claim;
   WatchPtr old;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -121,6 +135,7 @@ void Group::maintain() {
     member = member_;
     unknown = member_unknown_;
     token = token_;
+    claim = unknown ? claim_ : fresh_claim_locked();
     payload = payload_;
     old = std::move(self_watch_);
   }
@@ -128,7 +143,8 @@ void Group::maintain() {
   try {
     if (member.empty()) {
       if (unknown) {
-        if (auto own = find_own_or_none(*client_, group_, token)) member = own->key;
+        if (auto own = find_own_or_none(*client_, group_, naming_, claim))
+          member = own->key;
       }
       bool created = false;
       if (member.empty()) {
@@ -138,12 +154,15 @@ void Group::maintain() {
           if (!joined_ || token_ != token) return;
         }
         try {
-          member = create_member(*client_, group_, token, payload);
+          member = create_member(*client_, group_, naming_, claim, payload);
           created = true;
         } catch (const Error &e) {
           if (outcome_unknown(e.code())) {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (token_ == token) member_unknown_ = true;
+            if (token_ == token) {
+              member_unknown_ = true;
+              claim_ = claim;
+            }
           }
           throw;
         }
@@ -270,24 +289,24 @@ void Group::update(std::string payload) {
     fail(OFFKV_ECLOSED, "client is closed");
 }
 
-void Group::take_membership(std::string *member, bool *unknown, std::string *token,
+void Group::take_membership(std::string *member, bool *unknown, Claim *claim,
                             WatchPtr *watch) {
   *member = member_;
   member_.clear();
   *unknown = member_unknown_;
   member_unknown_ = false;
-  *token = token_;
+  *claim = claim_;
   *watch = std::move(self_watch_);
 }
 
-void Group::drop_membership(const std::string &member, bool unknown,
-                            const std::string &token, const WatchPtr &watch) {
+void Group::drop_membership(const std::string &member, bool unknown, const Claim &claim,
+                            const WatchPtr &watch) {
   if (watch) client_->cancel(watch);
   if (!member.empty()) {
     erase_member(*client_, member);
   } else if (unknown) {
     try {
-      if (auto own = find_own_or_none(*client_, group_, token))
+      if (auto own = find_own_or_none(*client_, group_, naming_, claim))
         erase_member(*client_, own->key);
     } catch (const Error &e) {
       if (e.code() != OFFKV_ECLOSED && e.code() != OFFKV_ESESSION) throw;
@@ -302,22 +321,23 @@ void Group::leave() {
     joined_ = false;
     ++membership_generation_;
   }
-  std::string member, token;
+  std::string member;
+  Claim claim;
   bool unknown = false;
   WatchPtr watch;
   auto last_step = [&] {
     std::lock_guard<std::mutex> lock(mutex_);
-    take_membership(&member, &unknown, &token, &watch);
+    take_membership(&member, &unknown, &claim, &watch);
   };
   if (!run_on_loop(last_step)) last_step();
-  drop_membership(member, unknown, token, watch);
+  drop_membership(member, unknown, claim, watch);
 }
 
 std::optional<Member> Group::self() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (member_.empty()) return std::nullopt;
   Member m;
-  if (auto parsed = parse_member(member_)) m = *parsed;
+  if (auto parsed = naming_.parse(member_)) m = *parsed;
   m.payload = published_;
   m.version = member_version_;
   return m;
@@ -327,7 +347,7 @@ std::vector<Member> Group::members() {
   std::vector<Member> out;
   std::vector<Member> listed;
   try {
-    listed = list_members(*client_, group_);
+    listed = list_members(*client_, group_, naming_);
   } catch (const Error &e) {
     if (e.code() != OFFKV_ENOENT) throw;
     return out;
@@ -356,14 +376,15 @@ void Group::close() {
     ++observe_generation_;
   }
   unlisten();
-  std::string member, token;
+  std::string member;
+  Claim claim;
   bool unknown = false;
   WatchPtr watch, children;
   std::vector<WatchPtr> data;
   auto last_step = [&] {
     std::lock_guard<std::mutex> lock(mutex_);
     silenced_ = true;
-    take_membership(&member, &unknown, &token, &watch);
+    take_membership(&member, &unknown, &claim, &watch);
     children = std::move(children_watch_);
     for (auto &entry : snapshot_) data.push_back(entry.second.watch);
     snapshot_.clear();
@@ -372,7 +393,7 @@ void Group::close() {
   if (children) client_->cancel(children);
   for (auto &w : data)
     if (w) client_->cancel(w);
-  drop_membership(member, unknown, token, watch);
+  drop_membership(member, unknown, claim, watch);
 }
 
 // ---- Observation ----
@@ -416,7 +437,7 @@ void Group::observe() {
     std::vector<Member> listed;
     WatchPtr watch;
     try {
-      listed = list_members(*client_, group_, &callback, &watch);
+      listed = list_members(*client_, group_, naming_, &callback, &watch);
     } catch (const Error &e) {
       if (e.code() != OFFKV_ENOENT) throw;
       if (client_->exists(group_, &callback, &watch) != 0) {
@@ -472,7 +493,8 @@ void Group::on_children(std::uint64_t generation, const Event &event) {
     if (generation != observe_generation_) return;
     if (event.type == OFFKV_EVENT_ENDED) {
       if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
-      post_later([this] { observe(); }, kObserveStep);  // ended under a live session: look again
+      post_later([this] { observe(); },
+                 kObserveStep);  // ended under a live session: look again
       return;
     }
   }
@@ -485,7 +507,8 @@ void Group::on_data(const std::string &key, std::uint64_t id, const Event &event
     if (finished_) return;
     if (event.type == OFFKV_EVENT_ENDED) {
       // Under a live session: re-read every member (observe re-arms what is spent).
-      if (session_ == OFFKV_SESSION_CONNECTED) post_later([this] { observe(); }, kObserveStep);
+      if (session_ == OFFKV_SESSION_CONNECTED)
+        post_later([this] { observe(); }, kObserveStep);
       return;
     }
   }

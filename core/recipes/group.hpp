@@ -23,8 +23,11 @@ namespace recipes {
 class Group : public Recipe {
  public:
   // With a callback, observes and delivers the first snapshot (asynchronously).
+  // naming: with a label, our node is <label>_<seq> and only members with that label
+  // are listed (Mesos' layout).
   static std::shared_ptr<Group> open(std::shared_ptr<Client> client,
-                                     const std::string &group, RecipeCallback callback);
+                                     const std::string &group, RecipeCallback callback,
+                                     Naming naming = Naming());
 
   void join(std::string payload);
   void update(std::string payload);
@@ -36,7 +39,8 @@ class Group : public Recipe {
   void close();
 
  private:
-  Group(std::shared_ptr<Client> client, std::string group, RecipeCallback callback);
+  Group(std::shared_ptr<Client> client, std::string group, RecipeCallback callback,
+        Naming naming);
 
   void session_changed(int state, const std::string &message) override;
 
@@ -46,10 +50,11 @@ class Group : public Recipe {
   void maintain();  // event thread
   void on_self_watch(std::uint64_t generation, const Event &event);
   void publish_payload();  // event thread: our node's payload := payload_
-  void take_membership(std::string *member, bool *unknown, std::string *token,
+  void take_membership(std::string *member, bool *unknown, Claim *claim,
                        WatchPtr *watch);  // mutex_ held
-  void drop_membership(const std::string &member, bool unknown, const std::string &token,
+  void drop_membership(const std::string &member, bool unknown, const Claim &claim,
                        const WatchPtr &watch);
+  Claim fresh_claim_locked() const;  // mutex_ held
 
   // Observation half (its state is touched on the event thread only).
   void observe();
@@ -61,6 +66,7 @@ class Group : public Recipe {
   void deliver(const RecipeEvent &event);
 
   const std::string group_;
+  const Naming naming_;
   const RecipeCallback callback_;
 
   mutable std::mutex mutex_;
@@ -77,6 +83,7 @@ class Group : public Recipe {
   std::string member_;     // our node, "" if none
   std::int64_t member_version_ = 0;
   bool member_unknown_ = false;
+  Claim claim_;  // while member_unknown_
   std::uint64_t membership_generation_ = 0;
   WatchPtr self_watch_;
   // Observation (event thread; generation under mutex_).

@@ -60,7 +60,7 @@ void Lock::cleanup() {
     try {
       if (!left.member.empty()) {
         erase_member(*client_, left.member);
-      } else if (auto own = find_own_or_none(*client_, key_, left.token)) {
+      } else if (auto own = find_own_or_none(*client_, key_, Naming(), left.claim)) {
         erase_member(*client_, own->key);
       }
     } catch (const Error &e) {
@@ -81,7 +81,8 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
     return static_cast<int>(std::max<long long>(0, timeout_ms - spent));
   };
   struct TimedOut {};  // our own deadline, unlike an operation's ETIMEOUT
-  const std::string token = new_token();
+  Claim claim;         // the lock's members use offkv's names: the token finds ours
+  claim.token = new_token();
   std::string member;
   bool create_unknown = false;
   try {
@@ -98,13 +99,14 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
         try {
           if (member.empty()) {
             if (create_unknown) {
-              if (auto own = find_own_or_none(*client_, key_, token)) member = own->key;
+              if (auto own = find_own_or_none(*client_, key_, Naming(), claim))
+                member = own->key;
               create_unknown = false;
             }
             if (member.empty()) {
               ensure_path(*client_, key_);
               try {
-                member = create_member(*client_, key_, token, "");
+                member = create_member(*client_, key_, Naming(), claim, "");
               } catch (const Error &e) {
                 create_unknown = outcome_unknown(e.code());
                 throw;
@@ -117,7 +119,7 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
           }
           std::vector<Member> members;
           try {
-            members = list_members(*client_, key_);
+            members = list_members(*client_, key_, Naming());
           } catch (const Error &e) {
             if (e.code() != OFFKV_ENOENT) throw;  // the lock node was erased
           }
@@ -167,10 +169,10 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
         try {
           erase_member(*client_, member);
         } catch (const Error &) {
-          leftover({member, ""});
+          leftover({member, Claim()});
         }
       } else if (create_unknown) {
-        leftover({"", token});
+        leftover({"", claim});
       }
       throw;
     }
@@ -223,7 +225,7 @@ void Lock::release() {
   try {
     erased = erase_member(*client_, member);
   } catch (const Error &) {
-    leftover({member, ""});
+    leftover({member, Claim()});
     throw;
   }
   if (!erased)

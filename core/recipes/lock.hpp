@@ -39,7 +39,7 @@ class Lock : public Recipe {
   std::string wait_for_turn(int timeout_ms, std::uint64_t *losses);
   struct Leftover {
     std::string member;  // a member whose erase failed, or
-    std::string token;   // the token of a create whose outcome stayed unknown
+    Claim claim;         // the claim of a create whose outcome stayed unknown
   };
   void leftover(Leftover left);
   void cleanup();  // event thread: erase leftovers

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "../error.hpp"
+#include "../key.hpp"
 #include "offkv.h"
 
 namespace offkv {
@@ -58,14 +59,52 @@ std::string new_token() {
   return out;
 }
 
+namespace {
+
 std::string member_prefix(const std::string &group, const std::string &token) {
   return group + "/" + kPrefix + token + "-";
 }
 
-void validate_group(Client &client, const std::string &group) {
+// Mesos' names: at most this many bytes of label fit in a key segment (255 bytes)
+// before '_' and the 10 digits.
+constexpr std::size_t kMaxLabel = 255 - 1 - kSeqLen;
+
+void check_label(const std::string &label) {
+  if (label.empty()) fail(OFFKV_EINVAL, "member label is empty (give none instead)");
+  auto bad = [&](const std::string &why) {
+    fail(OFFKV_EINVAL, "member label '" + label + "' " + why);
+  };
+  if (label.find('/') != std::string::npos)
+    bad("contains '/' (a member's name is one key segment: <label>_<10 digits>)");
+  if (label.find('_') != std::string::npos)
+    bad("contains '_' (Mesos reads a member's name up to its first '_' as the label)");
+  if (label.size() > kMaxLabel)
+    bad("is " + std::to_string(label.size()) + " bytes; at most " +
+        std::to_string(kMaxLabel) +
+        " fit in a key segment before '_' and the 10-digit sequence");
+  try {
+    validate_key("/" + label + "_" + std::string(kSeqLen, '0'));
+  } catch (const Error &e) {
+    bad(std::string("cannot be part of a key: ") + e.what());
+  }
+}
+
+}  // namespace
+
+Naming::Naming(std::string label) : label_(std::move(label)) { check_label(label_); }
+
+std::string Naming::prefix(const std::string &group, const std::string &token) const {
+  return labeled() ? group + "/" + label_ + "_" : member_prefix(group, token);
+}
+
+std::string Naming::describe() const {
+  return labeled() ? "'" + label_ + "' member" : "member";
+}
+
+void validate_group(Client &client, const std::string &group, const Naming &naming) {
   client.validate(group);
   try {
-    client.validate(member_prefix(group, std::string(kTokenLen, '0')) +
+    client.validate(naming.prefix(group, std::string(kTokenLen, '0')) +
                     std::string(kSeqLen, '0'));
   } catch (const Error &e) {
     fail(e.code(), "group '" + group + "' is too long for its member keys: " + e.what());
@@ -107,11 +146,28 @@ std::optional<Member> parse_member(const std::string &key) {
   return m;
 }
 
+std::optional<Member> Naming::parse(const std::string &key) const {
+  if (!labeled()) return parse_member(key);
+  std::size_t slash = key.rfind('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const std::size_t head = slash + 1 + label_.size() + 1;  // past "<label>_"
+  if (key.size() <= head || key.compare(slash + 1, label_.size(), label_) != 0 ||
+      key[head - 1] != '_')
+    return std::nullopt;
+  auto sequence = parse_sequence(key.substr(head));
+  if (!sequence) return std::nullopt;
+  Member m;
+  m.key = key;
+  m.sequence = *sequence;
+  return m;
+}
+
 std::vector<Member> list_members(Client &client, const std::string &group,
-                                 const EventCallback *callback, WatchPtr *watch_out) {
+                                 const Naming &naming, const EventCallback *callback,
+                                 WatchPtr *watch_out) {
   std::vector<Member> out;
   for (const auto &key : client.children(group, callback, watch_out)) {
-    if (auto m = parse_member(key)) out.push_back(std::move(*m));
+    if (auto m = naming.parse(key)) out.push_back(std::move(*m));
   }
   std::sort(out.begin(), out.end(), [](const Member &a, const Member &b) {
     return a.sequence != b.sequence ? a.sequence < b.sequence : a.key < b.key;
@@ -145,10 +201,27 @@ bool outcome_unknown(int code) {
 }
 
 std::optional<Member> find_own(Client &client, const std::string &group,
-                               const std::string &token) {
+                               const Naming &naming, const Claim &claim) {
+  // With a label and no listing yet, no create of this claim was even tried.
+  if (naming.labeled() && !claim.listed) return std::nullopt;
   std::optional<Member> found;
-  for (auto &m : list_members(client, group)) {
-    if (m.token != token) continue;
+  for (auto &m : list_members(client, group, naming)) {
+    if (!naming.labeled()) {
+      if (m.token != claim.token) continue;
+    } else {
+      // Mesos' names carry no token: a node that was not there before our create,
+      // holding exactly our payload.
+      if (std::binary_search(claim.before.begin(), claim.before.end(), m.key)) continue;
+      try {
+        Node node = client.get(m.key, nullptr, nullptr);
+        if (node.value != claim.payload) continue;
+        m.payload = std::move(node.value);
+        m.version = node.version;
+      } catch (const Error &e) {
+        if (e.code() != OFFKV_ENOENT) throw;
+        continue;  // gone meanwhile
+      }
+    }
     if (!found) {
       found = m;
     } else {
@@ -159,9 +232,9 @@ std::optional<Member> find_own(Client &client, const std::string &group,
 }
 
 std::optional<Member> find_own_or_none(Client &client, const std::string &group,
-                                       const std::string &token) {
+                                       const Naming &naming, const Claim &claim) {
   try {
-    return find_own(client, group, token);
+    return find_own(client, group, naming, claim);
   } catch (const Error &e) {
     if (e.code() != OFFKV_ENOENT) throw;
     return std::nullopt;
@@ -175,9 +248,25 @@ void check_payload(const std::string &what, const std::string &payload) {
                             std::to_string(OFFKV_MAX_VALUE_SIZE));
 }
 
-std::string create_member(Client &client, const std::string &group,
-                          const std::string &token, const std::string &payload) {
-  const std::string prefix = member_prefix(group, token);
+std::string create_member(Client &client, const std::string &group, const Naming &naming,
+                          Claim &claim, const std::string &payload) {
+  const std::string prefix = naming.prefix(group, claim.token);
+  if (naming.labeled()) {
+    if (!claim.listed) {
+      // What was there before: find_own only considers labeled members not listed
+      // here. Kept while a create of this claim is unresolved.
+      claim.before.clear();
+      try {
+        for (auto &m : list_members(client, group, naming))
+          claim.before.push_back(std::move(m.key));
+      } catch (const Error &e) {
+        if (e.code() != OFFKV_ENOENT) throw;
+      }
+      std::sort(claim.before.begin(), claim.before.end());
+      claim.listed = true;
+    }
+    claim.payload = payload;
+  }
   for (int attempt = 0;; ++attempt) {
     try {
       return client.create(prefix, payload, OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL);
@@ -187,7 +276,7 @@ std::string create_member(Client &client, const std::string &group,
       for (;; ++attempt) {
         pause(attempt);
         try {
-          if (auto own = find_own_or_none(client, group, token)) return own->key;
+          if (auto own = find_own_or_none(client, group, naming, claim)) return own->key;
           break;  // it did not: create again
         } catch (const Error &again) {
           if (!outcome_unknown(again.code()) || attempt + 1 >= kAttempts) throw e;
