@@ -422,6 +422,19 @@ OFFKV_API int offkv_children_watch_async(offkv_client *client, const char *key,
  * children of G are ignored. The same G may be used by contenders (election), by
  * detectors and by group handles at once: a detector reports the lowest member.
  *
+ * Mesos' layout (the *_labeled functions, docs/recipes.md "Mesos' layout"): with a
+ * member label L, a member node is named exactly as Mesos' ZooKeeper group names it,
+ *   G/L_<10 digits>      e.g. /mesos/json.info_0000000007
+ * and an election, detector or group with label L takes only the children of that
+ * form as members, ordered by sequence; it ignores the others (offkv's member-…
+ * nodes included, as they ignore it). A label is non-empty, at most 244 bytes of
+ * valid UTF-8 without control characters, '/' or '_' (Mesos reads a name up to its
+ * first '_' as the label); otherwise OFFKV_EINVAL. A NULL label is offkv's own scheme:
+ * the plain functions are the *_labeled ones with label NULL. Such names carry no
+ * token, so after a create whose outcome is unknown a participant finds its node by
+ * its payload: give the participants of a labeled group distinct payloads (Mesos'
+ * MasterInfo carries the master's id).
+ *
  * Handles are opaque, may be used from many threads, and hold a reference to their
  * client: free them before or after offkv_client_free, in any order (once the client
  * is closed, calls on them return OFFKV_ECLOSED). Callbacks run on the client's
@@ -430,6 +443,10 @@ OFFKV_API int offkv_children_watch_async(offkv_client *client, const char *key,
  * to are valid only during the call. After a handle's close or free function
  * returns, its callback is never called again.
  */
+
+/* The label of a Mesos master's member nodes (MasterInfo as JSON): follow or join a
+ * stock Mesos master group with it. */
+#define OFFKV_MESOS_MASTER_LABEL "json.info"
 
 typedef struct offkv_election offkv_election;
 typedef struct offkv_detector offkv_detector;
@@ -495,6 +512,14 @@ OFFKV_API int offkv_election_contend(offkv_client *client, const char *group,
                                      const void *payload, size_t payload_len,
                                      offkv_recipe_cb callback, void *user,
                                      offkv_election **election);
+/* offkv_election_contend in Mesos' layout: the member node is group/<label>_<seq>,
+ * and only members with this label contend (label NULL: offkv_election_contend). With
+ * OFFKV_MESOS_MASTER_LABEL and a MasterInfo JSON payload, it contends alongside stock
+ * Mesos masters. */
+OFFKV_API int offkv_election_contend_labeled(offkv_client *client, const char *group,
+                                             const char *label, const void *payload,
+                                             size_t payload_len, offkv_recipe_cb callback,
+                                             void *user, offkv_election **election);
 /* *is_leader = 1 if this contender is the leader right now, else 0. */
 OFFKV_API int offkv_election_is_leader(offkv_election *election, int *is_leader);
 /* Waits up to timeout_ms (< 0: forever) until offkv_election_is_leader would give
@@ -525,6 +550,12 @@ OFFKV_API void offkv_election_free(offkv_election *election);
 OFFKV_API int offkv_detector_open(offkv_client *client, const char *group,
                                   offkv_recipe_cb callback, void *user,
                                   offkv_detector **detector);
+/* offkv_detector_open in Mesos' layout: the leader is the member named
+ * group/<label>_<seq> with the lowest sequence (label NULL: offkv_detector_open). With
+ * OFFKV_MESOS_MASTER_LABEL it follows a stock Mesos master group. */
+OFFKV_API int offkv_detector_open_labeled(offkv_client *client, const char *group,
+                                          const char *label, offkv_recipe_cb callback,
+                                          void *user, offkv_detector **detector);
 /* The current leader; OFFKV_ENOENT if there is none (or none known yet). */
 OFFKV_API int offkv_detector_leader(offkv_detector *detector, offkv_member *leader);
 /* Waits up to timeout_ms (< 0: forever) until the detected leader's key differs from
@@ -549,6 +580,11 @@ OFFKV_API void offkv_detector_free(offkv_detector *detector);
 OFFKV_API int offkv_group_open(offkv_client *client, const char *group,
                                offkv_recipe_cb callback, void *user,
                                offkv_group **group_handle);
+/* offkv_group_open in Mesos' layout: a join creates group/<label>_<seq>, and only
+ * members with this label are listed and observed (label NULL: offkv_group_open). */
+OFFKV_API int offkv_group_open_labeled(offkv_client *client, const char *group,
+                                       const char *label, offkv_recipe_cb callback,
+                                       void *user, offkv_group **group_handle);
 /* Joins with payload. The membership lives as long as the session; after a LOST
  * session (or if someone erases the node) it is re-created by itself, with a new key.
  * A connection lost during the call is not an error (as for contend). OFFKV_EINVAL if

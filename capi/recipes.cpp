@@ -31,6 +31,7 @@ struct offkv_lock {
 
 using namespace offkv::capi;
 using offkv::recipes::Member;
+using offkv::recipes::Naming;
 using offkv::recipes::RecipeEvent;
 
 namespace {
@@ -102,6 +103,10 @@ std::string group_arg(const char *group) {
   return group;
 }
 
+// NULL: offkv's member names; else Mesos' layout with this label (validated by the
+// core: EINVAL naming the rule it breaks).
+Naming label_arg(const char *label) { return label ? Naming(label) : Naming(); }
+
 std::string payload_arg(const void *payload, size_t len) {
   if (!payload && len) invalid("payload is NULL but payload_len is not 0");
   return std::string(value_arg(payload, len));
@@ -139,21 +144,30 @@ OFFKV_API void offkv_members_free(offkv_members *members) {
 
 // ---- Election ----
 
-OFFKV_API int offkv_election_contend(offkv_client *client, const char *group,
-                                     const void *payload, size_t payload_len,
-                                     offkv_recipe_cb callback, void *user,
-                                     offkv_election **election) {
+OFFKV_API int offkv_election_contend_labeled(offkv_client *client, const char *group,
+                                             const char *label, const void *payload,
+                                             size_t payload_len, offkv_recipe_cb callback,
+                                             void *user, offkv_election **election) {
   if (election) *election = nullptr;
   return guarded([&] {
     client_arg(client);
     std::string g = group_arg(group);
+    Naming naming = label_arg(label);
     std::string p = payload_arg(payload, payload_len);
     need(election, "election out-parameter");
     auto handle = std::make_unique<offkv_election>();
-    handle->impl = offkv::recipes::Election::contend(client->impl, g, std::move(p),
-                                                     c_recipe_callback(callback, user));
+    handle->impl = offkv::recipes::Election::contend(
+        client->impl, g, std::move(p), c_recipe_callback(callback, user), naming);
     *election = handle.release();
   });
+}
+
+OFFKV_API int offkv_election_contend(offkv_client *client, const char *group,
+                                     const void *payload, size_t payload_len,
+                                     offkv_recipe_cb callback, void *user,
+                                     offkv_election **election) {
+  return offkv_election_contend_labeled(client, group, nullptr, payload, payload_len,
+                                        callback, user, election);
 }
 
 OFFKV_API int offkv_election_is_leader(offkv_election *election, int *is_leader) {
@@ -197,19 +211,26 @@ OFFKV_API void offkv_election_free(offkv_election *election) {
 
 // ---- Detector ----
 
-OFFKV_API int offkv_detector_open(offkv_client *client, const char *group,
-                                  offkv_recipe_cb callback, void *user,
-                                  offkv_detector **detector) {
+OFFKV_API int offkv_detector_open_labeled(offkv_client *client, const char *group,
+                                          const char *label, offkv_recipe_cb callback,
+                                          void *user, offkv_detector **detector) {
   if (detector) *detector = nullptr;
   return guarded([&] {
     client_arg(client);
     std::string g = group_arg(group);
+    Naming naming = label_arg(label);
     need(detector, "detector out-parameter");
     auto handle = std::make_unique<offkv_detector>();
-    handle->impl = offkv::recipes::Detector::open(client->impl, g,
-                                                  c_recipe_callback(callback, user));
+    handle->impl = offkv::recipes::Detector::open(
+        client->impl, g, c_recipe_callback(callback, user), naming);
     *detector = handle.release();
   });
+}
+
+OFFKV_API int offkv_detector_open(offkv_client *client, const char *group,
+                                  offkv_recipe_cb callback, void *user,
+                                  offkv_detector **detector) {
+  return offkv_detector_open_labeled(client, group, nullptr, callback, user, detector);
 }
 
 OFFKV_API int offkv_detector_leader(offkv_detector *detector, offkv_member *leader) {
@@ -249,19 +270,26 @@ OFFKV_API void offkv_detector_free(offkv_detector *detector) {
 
 // ---- Group ----
 
-OFFKV_API int offkv_group_open(offkv_client *client, const char *group,
-                               offkv_recipe_cb callback, void *user,
-                               offkv_group **group_handle) {
+OFFKV_API int offkv_group_open_labeled(offkv_client *client, const char *group,
+                                       const char *label, offkv_recipe_cb callback,
+                                       void *user, offkv_group **group_handle) {
   if (group_handle) *group_handle = nullptr;
   return guarded([&] {
     client_arg(client);
     std::string g = group_arg(group);
+    Naming naming = label_arg(label);
     need(group_handle, "group out-parameter");
     auto handle = std::make_unique<offkv_group>();
-    handle->impl =
-        offkv::recipes::Group::open(client->impl, g, c_recipe_callback(callback, user));
+    handle->impl = offkv::recipes::Group::open(client->impl, g,
+                                               c_recipe_callback(callback, user), naming);
     *group_handle = handle.release();
   });
+}
+
+OFFKV_API int offkv_group_open(offkv_client *client, const char *group,
+                               offkv_recipe_cb callback, void *user,
+                               offkv_group **group_handle) {
+  return offkv_group_open_labeled(client, group, nullptr, callback, user, group_handle);
 }
 
 OFFKV_API int offkv_group_join(offkv_group *group, const void *payload,
