@@ -10,6 +10,7 @@
 #include "../core/backend.hpp"
 #include "../core/client.hpp"
 #include "../core/error.hpp"
+#include "../core/log.hpp"
 #include "internal.hpp"
 
 using namespace offkv::capi;
@@ -123,6 +124,46 @@ OFFKV_API int offkv_get_session_state(offkv_client *client, int *state) {
     need(state, "state out-parameter");
     *state = client->impl ? client->impl->session_state() : OFFKV_SESSION_CLOSED;
   });
+}
+
+OFFKV_API int offkv_set_log_callback(offkv_log_cb callback, void *user, int max_level) {
+  return guarded([&] {
+    if (max_level < OFFKV_LOG_ERROR || max_level > OFFKV_LOG_DEBUG)
+      invalid("max_level must be OFFKV_LOG_ERROR (1) .. OFFKV_LOG_DEBUG (4)");
+    offkv::log::set(callback, user, max_level);
+  });
+}
+
+OFFKV_API int offkv_get_stats(offkv_client *client, offkv_stats *stats) {
+  if (stats) *stats = offkv_stats{nullptr, 0};
+  return guarded([&] {
+    need(client, "client");
+    need(stats, "stats out-parameter");
+    if (!client->impl) offkv::fail(OFFKV_ECLOSED, "client is freed");
+    auto counters = client->impl->stats().snapshot();
+    // One block: the items, then their names.
+    std::size_t names = 0;
+    for (const auto &c : counters) names += c.first.size() + 1;
+    std::size_t head = counters.size() * sizeof(offkv_stat);
+    char *block = static_cast<char *>(std::malloc(head + names));
+    if (!block) throw std::bad_alloc();
+    auto *items = reinterpret_cast<offkv_stat *>(block);
+    char *text = block + head;
+    for (std::size_t i = 0; i < counters.size(); ++i) {
+      std::memcpy(text, counters[i].first.c_str(), counters[i].first.size() + 1);
+      items[i].name = text;
+      items[i].value = counters[i].second;
+      text += counters[i].first.size() + 1;
+    }
+    *stats = offkv_stats{items, counters.size()};
+  });
+}
+
+OFFKV_API void offkv_stats_free(offkv_stats *stats) {
+  if (!stats) return;
+  std::free(stats->items);
+  stats->items = nullptr;
+  stats->count = 0;
 }
 
 OFFKV_API int offkv_testkit_end_watches(offkv_client *client, int error) {

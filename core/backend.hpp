@@ -8,6 +8,10 @@
 // thread, in the order the changes happened. A failed read registers nothing.
 #pragma once
 
+#include <memory>
+
+#include "stats.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +31,9 @@ using SessionListener =
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  // The client's counters (before start): a backend counts its retries there.
+  void attach_stats(std::shared_ptr<Stats> stats) { stats_ = std::move(stats); }
 
   // Starts the session; called once before any other call. Reports the first
   // CONNECTED through the listener (or throws if the store cannot be reached).
@@ -55,6 +62,15 @@ class Backend {
 
   // Ends the session at once: ephemerals removed, registrations dropped. Idempotent.
   virtual void close() = 0;
+
+ protected:
+  // A request sent again (a race lost, a stale read, a refused connection).
+  void count_retry() {
+    if (stats_) ++stats_->retries;
+  }
+
+ private:
+  std::shared_ptr<Stats> stats_;
 };
 
 // Creates the backend for a parsed URL; throws EUNSUPPORTED for a scheme compiled out.

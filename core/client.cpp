@@ -1,5 +1,7 @@
 #include "client.hpp"
 
+#include "log.hpp"
+
 #include <algorithm>
 
 #include "error.hpp"
@@ -23,6 +25,7 @@ std::shared_ptr<Client> Client::open(const std::string &url, Options options,
   client->scheme_ = endpoint.scheme;
   client->session_callback_ = std::move(session_callback);
   client->backend_ = make_backend(endpoint, options);
+  client->backend_->attach_stats(client->stats_);
   client->loop_ = EventLoop::start();
   client->runner_ = std::make_unique<AsyncRunner>(client->loop_, kAsyncWorkers);
   std::weak_ptr<Client> weak = client;
@@ -74,6 +77,15 @@ void Client::on_session(int state, const std::string &message) {
     state_ = OFFKV_SESSION_CLOSED;  // nothing follows CLOSED
     return;
   }
+  if (previous != state && state >= 1 && state <= 4) {
+    ++stats_->sessions[state];
+    if (state == OFFKV_SESSION_CONNECTED && previous == OFFKV_SESSION_SUSPENDED)
+      ++stats_->reconnects;
+    static const char *const kNames[] = {"", "CONNECTED", "SUSPENDED", "LOST", "CLOSED"};
+    bool quiet = state == OFFKV_SESSION_CONNECTED || state == OFFKV_SESSION_CLOSED;
+    log::write(quiet ? log::Info : log::Warn, scheme_.c_str(),
+               std::string("session ") + kNames[state] + ": " + message);
+  }
   if (state == OFFKV_SESSION_LOST)
     end_watches(OFFKV_ESESSION, OFFKV_SESSION_LOST, "session lost: " + message);
   if (previous != state) notify_listeners(state, message);
@@ -111,7 +123,8 @@ std::string Client::full_key_or_root(std::string_view key) const {
 WatchPtr Client::new_watch(WatchKind kind, const std::string &path,
                            const EventCallback *callback) {
   auto watch = std::make_shared<Watch>(kind, path, prefix_, loop_,
-                                       callback ? *callback : EventCallback());
+                                       callback ? *callback : EventCallback(), stats_);
+  ++stats_->watches_armed;
   std::lock_guard<std::mutex> lock(watches_mutex_);
   // Drop bookkeeping for watches that can no longer fire.
   for (auto it = watches_.begin(); it != watches_.end();) {
@@ -159,157 +172,176 @@ static void check_sequential_room(std::string_view key, const std::string &full)
 }
 
 std::string Client::create(std::string_view key, std::string_view value, int flags) {
-  check_open();
-  std::string full = full_key(key);
-  check_flags(flags);
-  if (flags & OFFKV_SEQUENTIAL) check_sequential_room(key, full);
-  check_value(key, value);
-  return to_client_key(prefix_, backend_->create(full, std::string(value), flags));
+  return counted(Op::Create, [&] {
+    check_open();
+    std::string full = full_key(key);
+    check_flags(flags);
+    if (flags & OFFKV_SEQUENTIAL) check_sequential_room(key, full);
+    check_value(key, value);
+    return to_client_key(prefix_, backend_->create(full, std::string(value), flags));
+  });
 }
 
 std::int64_t Client::set(std::string_view key, std::string_view value) {
-  check_open();
-  std::string full = full_key(key);
-  check_value(key, value);
-  return backend_->set(full, std::string(value));
+  return counted(Op::Set, [&] {
+    check_open();
+    std::string full = full_key(key);
+    check_value(key, value);
+    return backend_->set(full, std::string(value));
+  });
 }
 
 std::int64_t Client::cas(std::string_view key, std::string_view value,
                          std::int64_t expected) {
-  check_open();
-  std::string full = full_key(key);
-  check_value(key, value);
-  if (expected < 0)
-    fail(OFFKV_EINVAL, "cas on '" + std::string(key) + "': expected version " +
-                           std::to_string(expected) + " is negative");
-  return backend_->cas(full, std::string(value), expected);
+  return counted(Op::Cas, [&] {
+    check_open();
+    std::string full = full_key(key);
+    check_value(key, value);
+    if (expected < 0)
+      fail(OFFKV_EINVAL, "cas on '" + std::string(key) + "': expected version " +
+                             std::to_string(expected) + " is negative");
+    return backend_->cas(full, std::string(value), expected);
+  });
 }
 
 Node Client::get(std::string_view key, const EventCallback *callback,
                  WatchPtr *watch_out) {
-  check_open();
-  std::string full = full_key(key);
-  if (!watch_out) return backend_->get(full, nullptr);
-  WatchPtr watch = new_watch(WatchKind::Data, full, callback);
-  try {
-    Node node = backend_->get(full, watch);
-    *watch_out = watch;
-    return node;
-  } catch (...) {
-    abandon(watch);
-    throw;
-  }
+  return counted(Op::Get, [&] {
+    check_open();
+    std::string full = full_key(key);
+    if (!watch_out) return backend_->get(full, nullptr);
+    WatchPtr watch = new_watch(WatchKind::Data, full, callback);
+    try {
+      Node node = backend_->get(full, watch);
+      *watch_out = watch;
+      return node;
+    } catch (...) {
+      abandon(watch);
+      throw;
+    }
+  });
 }
 
 std::int64_t Client::exists(std::string_view key, const EventCallback *callback,
                             WatchPtr *watch_out) {
-  check_open();
-  std::string full = full_key(key);
-  if (!watch_out) return backend_->exists(full, nullptr);
-  WatchPtr watch = new_watch(WatchKind::Exists, full, callback);
-  try {
-    std::int64_t version = backend_->exists(full, watch);
-    *watch_out = watch;
-    return version;
-  } catch (...) {
-    abandon(watch);
-    throw;
-  }
+  return counted(Op::Exists, [&] {
+    check_open();
+    std::string full = full_key(key);
+    if (!watch_out) return backend_->exists(full, nullptr);
+    WatchPtr watch = new_watch(WatchKind::Exists, full, callback);
+    try {
+      std::int64_t version = backend_->exists(full, watch);
+      *watch_out = watch;
+      return version;
+    } catch (...) {
+      abandon(watch);
+      throw;
+    }
+  });
 }
 
 std::vector<std::string> Client::children(std::string_view key,
                                           const EventCallback *callback,
                                           WatchPtr *watch_out) {
-  check_open();
-  std::string full = full_key_or_root(key);
-  std::vector<std::string> paths;
-  if (!watch_out) {
-    paths = backend_->children(full, nullptr);
-  } else {
-    WatchPtr watch = new_watch(WatchKind::Children, full, callback);
+  return counted(Op::Children, [&] {
+    check_open();
+    std::string full = full_key_or_root(key);
+    std::vector<std::string> paths;
+    if (!watch_out) {
+      paths = backend_->children(full, nullptr);
+    } else {
+      WatchPtr watch = new_watch(WatchKind::Children, full, callback);
+      try {
+        paths = backend_->children(full, watch);
+      } catch (...) {
+        abandon(watch);
+        throw;
+      }
+      *watch_out = watch;
+    }
+    for (auto &p : paths) p = to_client_key(prefix_, p);
+    std::sort(paths.begin(), paths.end());  // bytewise: char_traits<char> is unsigned
+    return paths;
+  });
+}
+
+void Client::erase(std::string_view key, std::int64_t expected) {
+  return counted(Op::Erase, [&] {
+    check_open();
+    std::string full = full_key(key);
+    if (expected < 0)
+      fail(OFFKV_EINVAL, "erase of '" + std::string(key) + "': expected version " +
+                             std::to_string(expected) + " is negative");
+    backend_->erase(full, expected);
+  });
+}
+
+std::vector<OpResult> Client::commit(const Txn &txn) {
+  return counted(Op::Commit, [&] {
+    check_open();
+    std::size_t total = txn.checks.size() + txn.ops.size();
+    if (total > OFFKV_MAX_TXN_OPS)
+      fail(OFFKV_ETOOBIG, "transaction has " + std::to_string(total) +
+                              " checks and ops; the limit is " +
+                              std::to_string(OFFKV_MAX_TXN_OPS));
+    Txn full = txn;
+    std::size_t index = 0;
+    auto where = [&](const TxnOp &op) {
+      return "transaction item " + std::to_string(index) + " ('" + op.path + "'): ";
+    };
     try {
-      paths = backend_->children(full, watch);
+      for (auto &check : full.checks) {
+        check.path = full_key(check.path);
+        if (check.version < OFFKV_ANY_VERSION)
+          fail(OFFKV_EINVAL,
+               "check version " + std::to_string(check.version) + " is invalid");
+        ++index;
+      }
+      for (auto &op : full.ops) {
+        std::string key = op.path;
+        op.path = full_key(key);
+        switch (op.kind) {
+          case TxnOpKind::Create:
+            check_flags(op.flags);
+            if (op.flags & OFFKV_SEQUENTIAL) check_sequential_room(key, op.path);
+            check_value(key, op.value);
+            break;
+          case TxnOpKind::Set:
+            check_value(key, op.value);
+            break;
+          case TxnOpKind::Erase:
+            if (op.version < 0) fail(OFFKV_EINVAL, "erase expected version is negative");
+            break;
+          case TxnOpKind::Check:
+            fail(OFFKV_EINTERNAL, "check among ops");
+        }
+        ++index;
+      }
+    } catch (const Error &e) {
+      const TxnOp &bad = index < txn.checks.size() ? txn.checks[index]
+                                                   : txn.ops[index - txn.checks.size()];
+      throw Error(e.code(), where(bad) + e.what());
+    }
+    std::vector<OpResult> results = backend_->commit(full);
+    for (auto &r : results) r.path = to_client_key(prefix_, r.path);
+    return results;
+  });
+}
+
+WatchPtr Client::watch_persistent(std::string_view key, EventCallback callback) {
+  return counted(Op::Watch, [&] {
+    check_open();
+    std::string full = full_key_or_root(key);
+    WatchPtr watch =
+        new_watch(WatchKind::Persistent, full, callback ? &callback : nullptr);
+    try {
+      backend_->watch_persistent(full, watch);
     } catch (...) {
       abandon(watch);
       throw;
     }
-    *watch_out = watch;
-  }
-  for (auto &p : paths) p = to_client_key(prefix_, p);
-  std::sort(paths.begin(), paths.end());  // bytewise: char_traits<char> is unsigned
-  return paths;
-}
-
-void Client::erase(std::string_view key, std::int64_t expected) {
-  check_open();
-  std::string full = full_key(key);
-  if (expected < 0)
-    fail(OFFKV_EINVAL, "erase of '" + std::string(key) + "': expected version " +
-                           std::to_string(expected) + " is negative");
-  backend_->erase(full, expected);
-}
-
-std::vector<OpResult> Client::commit(const Txn &txn) {
-  check_open();
-  std::size_t total = txn.checks.size() + txn.ops.size();
-  if (total > OFFKV_MAX_TXN_OPS)
-    fail(OFFKV_ETOOBIG, "transaction has " + std::to_string(total) +
-                            " checks and ops; the limit is " +
-                            std::to_string(OFFKV_MAX_TXN_OPS));
-  Txn full = txn;
-  std::size_t index = 0;
-  auto where = [&](const TxnOp &op) {
-    return "transaction item " + std::to_string(index) + " ('" + op.path + "'): ";
-  };
-  try {
-    for (auto &check : full.checks) {
-      check.path = full_key(check.path);
-      if (check.version < OFFKV_ANY_VERSION)
-        fail(OFFKV_EINVAL,
-             "check version " + std::to_string(check.version) + " is invalid");
-      ++index;
-    }
-    for (auto &op : full.ops) {
-      std::string key = op.path;
-      op.path = full_key(key);
-      switch (op.kind) {
-        case TxnOpKind::Create:
-          check_flags(op.flags);
-          if (op.flags & OFFKV_SEQUENTIAL) check_sequential_room(key, op.path);
-          check_value(key, op.value);
-          break;
-        case TxnOpKind::Set:
-          check_value(key, op.value);
-          break;
-        case TxnOpKind::Erase:
-          if (op.version < 0) fail(OFFKV_EINVAL, "erase expected version is negative");
-          break;
-        case TxnOpKind::Check:
-          fail(OFFKV_EINTERNAL, "check among ops");
-      }
-      ++index;
-    }
-  } catch (const Error &e) {
-    const TxnOp &bad = index < txn.checks.size() ? txn.checks[index]
-                                                 : txn.ops[index - txn.checks.size()];
-    throw Error(e.code(), where(bad) + e.what());
-  }
-  std::vector<OpResult> results = backend_->commit(full);
-  for (auto &r : results) r.path = to_client_key(prefix_, r.path);
-  return results;
-}
-
-WatchPtr Client::watch_persistent(std::string_view key, EventCallback callback) {
-  check_open();
-  std::string full = full_key_or_root(key);
-  WatchPtr watch = new_watch(WatchKind::Persistent, full, callback ? &callback : nullptr);
-  try {
-    backend_->watch_persistent(full, watch);
-  } catch (...) {
-    abandon(watch);
-    throw;
-  }
-  return watch;
+    return watch;
+  });
 }
 
 bool Client::post(std::function<void()> fn) { return loop_->post(std::move(fn)); }

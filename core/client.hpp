@@ -15,6 +15,7 @@
 
 #include "async.hpp"
 #include "backend.hpp"
+#include "error.hpp"
 #include "event_loop.hpp"
 #include "model.hpp"
 #include "watch.hpp"
@@ -50,6 +51,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // Test kit: ends every watch with ENDED(error) while the session stays as it is, as
   // a server-side cancellation would (etcd does it on a permission change).
   void end_watches_now(int error, const std::string &message);
+  // The counters of this client (offkv_stats).
+  const Stats &stats() const { return *stats_; }
 
   // Asynchronous calls (offkv_*_async): work runs one of the operations above on a
   // worker thread of this client, in order with earlier calls on related keys, and
@@ -97,7 +100,20 @@ class Client : public std::enable_shared_from_this<Client> {
 
   std::string prefix_;
   std::string scheme_;
+  // Runs one operation, counting it and the error it ends with.
+  template <typename Fn>
+  auto counted(Op op, Fn &&fn) -> decltype(fn()) {
+    ++stats_->ops[static_cast<int>(op)];
+    try {
+      return fn();
+    } catch (const Error &e) {
+      stats_->count_error(e.code());
+      throw;
+    }
+  }
+
   std::unique_ptr<Backend> backend_;
+  const std::shared_ptr<Stats> stats_ = std::make_shared<Stats>();
   std::shared_ptr<EventLoop> loop_;
   std::unique_ptr<AsyncRunner> runner_;
   EventCallback session_callback_;

@@ -9,12 +9,14 @@
 namespace offkv {
 
 Watch::Watch(WatchKind kind, std::string path, std::string prefix,
-             std::shared_ptr<EventLoop> loop, EventCallback callback)
+             std::shared_ptr<EventLoop> loop, EventCallback callback,
+             std::shared_ptr<Stats> stats)
     : kind_(kind),
       path_(std::move(path)),
       prefix_(std::move(prefix)),
       loop_(std::move(loop)),
-      callback_(std::move(callback)) {}
+      callback_(std::move(callback)),
+      stats_(std::move(stats)) {}
 
 bool Watch::fire(Event event) {
   if (!event.path.empty()) event.path = to_client_key(prefix_, event.path);
@@ -29,6 +31,7 @@ bool Watch::fire(Event event) {
       oneshot_event_ = event;
     }
   }
+  if (stats_) ++stats_->watches_fired;  // before a waiter can look
   changed_.notify_all();
   if (callback_) {
     loop_->post([self = shared_from_this(), event] { self->dispatch(event); });

@@ -13,6 +13,7 @@
 
 #include "event_loop.hpp"
 #include "model.hpp"
+#include "stats.hpp"
 
 namespace offkv {
 
@@ -29,7 +30,8 @@ class Watch : public std::enable_shared_from_this<Watch> {
  public:
   // path is the backend (full) path; prefix is stripped from event paths at delivery.
   Watch(WatchKind kind, std::string path, std::string prefix,
-        std::shared_ptr<EventLoop> loop, EventCallback callback);
+        std::shared_ptr<EventLoop> loop, EventCallback callback,
+        std::shared_ptr<Stats> stats = nullptr);
 
   WatchKind kind() const { return kind_; }
   const std::string &path() const { return path_; }
@@ -62,6 +64,7 @@ class Watch : public std::enable_shared_from_this<Watch> {
   const std::string prefix_;
   std::shared_ptr<EventLoop> loop_;
   EventCallback callback_;
+  const std::shared_ptr<Stats> stats_;  // the client's counters (events fired)
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

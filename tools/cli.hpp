@@ -129,11 +129,14 @@ class Context {
  public:
   Context(std::string url, int timeout_ms, bool script)
       : url_(std::move(url)), timeout_ms_(timeout_ms), script_(script) {}
+  void print_stats(const std::string &name, offkv_client *client) const;
   ~Context();
   Context(const Context &) = delete;
   Context &operator=(const Context &) = delete;
 
   bool script() const { return script_; }
+  // --stats: every session's counters go to stderr when the Context ends.
+  void print_stats_at_end() { stats_ = true; }
   int timeout_ms() const { return timeout_ms_; }  // 0: library default
   const std::string &session_name() const { return current_; }
 
@@ -155,6 +158,7 @@ class Context {
   std::string url_;
   int timeout_ms_;
   bool script_;
+  bool stats_ = false;
   std::string current_ = "main";
   std::map<std::string, offkv_client *> clients_;
   std::map<std::string, std::string> urls_;  // sessions not on url_

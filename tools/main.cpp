@@ -11,6 +11,7 @@ namespace {
 const char kUsage[] =
     "usage: offkv [--timeout MS] URL COMMAND [ARGS...]\n"
     "       offkv [--timeout MS] URL -      (script mode: commands from stdin)\n"
+    "       --stats (before URL): each session's counters on stderr at the end\n"
     "       offkv --help | --version\n"
     "\n"
     "URL is mem://NAME, zk://HOST:PORT[,...], etcd[s]://HOST:PORT[,...] or\n"
@@ -36,6 +37,7 @@ const char kScriptHelp[] =
 int run(const std::vector<std::string> &args) {
   std::size_t i = 0;
   int timeout_ms = 0;
+  bool stats = false;
   for (; i < args.size() && args[i].size() > 1 && args[i][0] == '-'; ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::printf("%s%s%s", kUsage, commands_help().c_str(), kScriptHelp);
@@ -44,6 +46,10 @@ int run(const std::vector<std::string> &args) {
     if (args[i] == "--version") {
       std::printf("offkv %s\n", offkv_version_string());
       return kExitOk;
+    }
+    if (args[i] == "--stats") {
+      stats = true;
+      continue;
     }
     if (args[i] != "--timeout") usage_error("unknown option '" + args[i] + "'");
     if (++i == args.size()) usage_error("--timeout needs a value");
@@ -73,6 +79,7 @@ int run(const std::vector<std::string> &args) {
   bool script = words[0] == "-";
   if (script && words.size() > 1) usage_error("script mode '-' takes no arguments");
   Context ctx(url, timeout_ms, script);
+  if (stats) ctx.print_stats_at_end();
   if (script) return run_script(ctx);
   run_command(ctx, words);
   return kExitOk;

@@ -8,7 +8,20 @@ Context::~Context() {
   // Watches first: once offkv_watch_free returns, no callback touches them or the
   // queue any more. Then the sessions, in name order.
   for (auto &w : watches_) offkv_watch_free(w->handle);
-  for (auto &entry : clients_) offkv_client_free(entry.second);
+  for (auto &entry : clients_) {
+    if (stats_) print_stats(entry.first, entry.second);
+    offkv_client_free(entry.second);
+  }
+}
+
+void Context::print_stats(const std::string &name, offkv_client *client) const {
+  offkv_stats stats{nullptr, 0};
+  if (offkv_get_stats(client, &stats) != OFFKV_OK) return;
+  std::fprintf(stderr, "stats of session %s:\n", name.c_str());
+  for (size_t i = 0; i < stats.count; ++i)
+    std::fprintf(stderr, "  %-20s %llu\n", stats.items[i].name,
+                 static_cast<unsigned long long>(stats.items[i].value));
+  offkv_stats_free(&stats);
 }
 
 offkv_client *Context::client() {

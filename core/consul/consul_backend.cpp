@@ -504,6 +504,7 @@ class ConsulBackend : public Backend {
   // Before the next optimistic attempt: a random pause growing to kMaxPauseMs;
   // ETIMEOUT once the deadline would pass (nothing was written).
   void pause(int attempt, Deadline deadline, const std::string &what) {
+    count_retry();
     thread_local std::minstd_rand rng(std::random_device{}());
     int cap = std::min(kMaxPauseMs, 1 << std::min(attempt, 6));
     auto ms = std::chrono::milliseconds(

@@ -130,7 +130,7 @@ class EtcdBackend : public Backend {
     if (sequential)
       turn = std::unique_lock<std::mutex>(
           sequence_locks_[std::hash<std::string>()(parent) % sequence_locks_.size()]);
-    for (int attempt = 0; again(attempt, deadline); ++attempt) {
+    for (int attempt = 0; next_attempt(attempt, deadline); ++attempt) {
       CounterState counter = sequential ? cached_counter(parent) : CounterState{};
       std::string actual = sequential ? sequential_path(path, counter.next) : path;
       v3::TxnRequest t;
@@ -172,7 +172,7 @@ class EtcdBackend : public Backend {
     std::string parent = parent_path(path);
     bool check_parent = has_parent(path);
     KeyState where;  // where the node was seen last; not seen: the usual slot
-    for (int attempt = 0; again(attempt, deadline); ++attempt) {
+    for (int attempt = 0; next_attempt(attempt, deadline); ++attempt) {
       v3::TxnRequest t;
       if (where.exists && where.alt) {
         add_compare(t, where.key, Compare::VERSION, Compare::GREATER, 0);
@@ -221,7 +221,7 @@ class EtcdBackend : public Backend {
     std::string parent = parent_path(path);
     bool check_parent = has_parent(path);
     KeyState where;
-    for (int attempt = 0; again(attempt, deadline); ++attempt) {
+    for (int attempt = 0; next_attempt(attempt, deadline); ++attempt) {
       v3::TxnRequest t;
       if (expected == 0) {
         absent(t, path);
@@ -323,7 +323,7 @@ class EtcdBackend : public Backend {
     std::string what = "erase '" + show(path) + "'";
     auto deadline = conn_.deadline();
     KeyState where;
-    for (int attempt = 0; again(attempt, deadline); ++attempt) {
+    for (int attempt = 0; next_attempt(attempt, deadline); ++attempt) {
       // The node and its whole subtree, atomically: one range delete.
       v3::TxnRequest t;
       std::string key = where.alt ? where.key : node_key(path);
@@ -368,7 +368,7 @@ class EtcdBackend : public Backend {
         lease = conn_.lease(what);
     }
     Snapshot snap = read_snapshot(paths, counters, deadline, what);
-    for (int attempt = 0; again(attempt, deadline); ++attempt) {
+    for (int attempt = 0; next_attempt(attempt, deadline); ++attempt) {
       Plan plan = plan_txn(txn, snap, root_, prefix_, lease);
       paths.insert(plan.nodes.begin(), plan.nodes.end());
       counters.insert(plan.counters.begin(), plan.counters.end());
@@ -422,6 +422,12 @@ class EtcdBackend : public Backend {
     watches_.wrote(
         resp.header().revision(),
         {subtree ? subtree_range(path) : slot_range(path), {child_key(path), ""}});
+  }
+
+  // again(), counting each attempt after the first as a retry.
+  bool next_attempt(int attempt, Clock::time_point deadline) {
+    if (attempt > 0) count_retry();
+    return again(attempt, deadline);
   }
 
   [[noreturn]] void kept_changing(const std::string &what) {

@@ -9,7 +9,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <grpc/support/log.h>
+
 #include "../error.hpp"
+#include "../log.hpp"
 #include "etcd_errors.hpp"
 #include "offkv.h"
 
@@ -28,10 +31,19 @@ constexpr auto kRetryPause = std::chrono::milliseconds(100);
 // used in such a child; etcd:// refuses it clearly instead of stalling.
 std::atomic<bool> forked_after_grpc{false};
 
+// gRPC's own lines (handshake failures, ...) go to offkv's log, not to stderr.
+void grpc_log(gpr_log_func_args *args) {
+  int level = args->severity == GPR_LOG_SEVERITY_ERROR  ? log::Error
+              : args->severity == GPR_LOG_SEVERITY_INFO ? log::Info
+                                                        : log::Debug;
+  log::write(level, "grpc", args->message ? args->message : "");
+}
+
 void mark_grpc_used() {
   static std::once_flag once;
   std::call_once(once, [] {
     pthread_atfork(nullptr, nullptr, [] { forked_after_grpc.store(true); });
+    gpr_set_log_function(grpc_log);
   });
 }
 

@@ -123,6 +123,7 @@ class ZkBackend : public Backend {
                       Clock::time_point deadline) {
     std::string what = "set '" + show(path) + "'";
     for (int attempt = 0; attempt < kSetAttempts; ++attempt) {
+      if (attempt > 0) count_retry();
       CallPtr call = issue_set(path, value, -1, what, deadline);
       int rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return version_of(call->stat);
@@ -248,6 +249,7 @@ class ZkBackend : public Backend {
         what, deadline);
     int rc = conn_.wait(call, deadline, what);
     for (int attempt = 0;; ++attempt) {
+      if (attempt > 0) count_retry();
       if (rc == ZOK) return;
       if (rc == ZNONODE)
         throw Error(OFFKV_ENOENT,
@@ -294,6 +296,7 @@ class ZkBackend : public Backend {
     if (txn.checks.empty() && txn.ops.empty()) return {};
     const std::size_t nchecks = txn.checks.size();
     for (int attempt = 0;; ++attempt) {
+      if (attempt > 0) count_retry();
       const bool last_try = attempt + 1 >= kTxnAttempts;
       // 1. Pre-reads, pipelined: checks that zoo_check_op cannot express (0 = absent)
       //    make every check read (to report the first failing one), sets read the

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "../error.hpp"
+#include "../log.hpp"
 #include "offkv.h"
 #include "zk_errors.hpp"
 
@@ -130,13 +131,20 @@ std::string join_hosts(const std::vector<std::string> &hosts) {
   return out;
 }
 
-// The C client logs a lot at INFO; keep it quiet unless asked (OFFKV_ZK_LOG=1).
+// The C client's lines go to offkv's log at their own level (ZOO_ERROR@... and so
+// on); OFFKV_ZK_LOG=1 also prints them on stderr, for debugging.
 void zk_log(const char *message) {
-  static const bool enabled = [] {
+  static const bool to_stderr = [] {
     const char *env = std::getenv("OFFKV_ZK_LOG");
     return env && *env && std::strcmp(env, "0") != 0;
   }();
-  if (enabled) std::fprintf(stderr, "offkv zk: %s\n", message);
+  if (to_stderr) std::fprintf(stderr, "offkv zk: %s\n", message);
+  const char *m = message;
+  int level = std::strstr(m, "ZOO_ERROR@")  ? log::Error
+              : std::strstr(m, "ZOO_WARN@") ? log::Warn
+              : std::strstr(m, "ZOO_INFO@") ? log::Info
+                                            : log::Debug;
+  log::write(level, "zookeeper", message);
 }
 
 void auth_done(int, const void *) {}

@@ -78,9 +78,9 @@ struct Proxy {
   ~Proxy() { stop(); }
   void start() {
     std::remove(log.c_str());
-    pid = static_cast<pid_t>(std::stol(servertest::run(
-        "python3 " + env("TCP_PROXY") + " " + std::to_string(port) + " " + target +
-        " >" + log + " 2>&1 & echo $!")));
+    pid = static_cast<pid_t>(std::stol(
+        servertest::run("python3 " + env("TCP_PROXY") + " " + std::to_string(port) + " " +
+                        target + " >" + log + " 2>&1 & echo $!")));
     for (int i = 0; i < 100 && read_word(log) != "ready"; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     REQUIRE(read_word(log) == "ready");
@@ -172,5 +172,19 @@ TEST_CASE("an operation while SUSPENDED waits for the connection within its time
   CHECK(std::string(b.data, b.len) == "v");
   offkv_buf_free(&b);
   CHECK_FALSE(seen.saw(OFFKV_SESSION_LOST));
+  // The counters saw it: one SUSPENDED, then CONNECTED again (a reconnection).
+  REQUIRE(seen.wait_for(OFFKV_SESSION_CONNECTED, 20, OFFKV_SESSION_SUSPENDED));
+  offkv_stats stats{nullptr, 0};
+  REQUIRE(offkv_get_stats(c, &stats) == OFFKV_OK);
+  std::uint64_t reconnects = 0, suspended_count = 0;
+  for (size_t i = 0; i < stats.count; ++i) {
+    if (std::string(stats.items[i].name) == "reconnects")
+      reconnects = stats.items[i].value;
+    if (std::string(stats.items[i].name) == "session.SUSPENDED")
+      suspended_count = stats.items[i].value;
+  }
+  offkv_stats_free(&stats);
+  CHECK(reconnects >= 1);
+  CHECK(suspended_count >= 1);
   offkv_client_free(c);
 }

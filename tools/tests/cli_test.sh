@@ -234,6 +234,20 @@ EOF
 }
 
 section_errors() {
+  # --stats: the session's counters on stderr after the command (here: one get, one
+  # ENOENT), also when the command failed.
+  "$OFFKV" --stats mem://st get /nope >"$tmp/out" 2>"$tmp/err" </dev/null
+  local rc=$?
+  cases=$((cases + 1))
+  if [ $rc = 1 ] && grep -q '^stats of session main:$' "$tmp/err" &&
+    grep -Eq '^  ops\.get +1$' "$tmp/err" && grep -Eq '^  errors\.ENOENT +1$' "$tmp/err" &&
+    grep -Eq '^  session\.CONNECTED +1$' "$tmp/err" && [ ! -s "$tmp/out" ]; then
+    echo "ok   --stats prints the counters after a failed get"
+  else
+    failures=$((failures + 1))
+    echo "FAIL --stats prints the counters after a failed get: exit $rc"
+    cat "$tmp/err"
+  fi
   expect "get absent: ENOENT, exit 1" 1 "" \
     $'offkv: get /nope: no such node: cannot get \'/nope\': no such node\n' \
     mem://e get /nope </dev/null
