@@ -632,6 +632,39 @@ OFFKV_API int offkv_lock_member(offkv_lock *lock, offkv_member *member);
 /* Releases (if held) and frees the handle. NULL is ignored. */
 OFFKV_API void offkv_lock_free(offkv_lock *lock);
 
+/* ---- Logs and counters ---- */
+
+#define OFFKV_LOG_ERROR 1
+#define OFFKV_LOG_WARN 2
+#define OFFKV_LOG_INFO 3
+#define OFFKV_LOG_DEBUG 4
+/* component: "zk", "etcd", "consul", "mem" (offkv's own lines, e.g. session
+ * transitions), "zookeeper" (the ZooKeeper C client), "grpc" (gRPC). */
+typedef void (*offkv_log_cb)(int level, const char *component, const char *message,
+                             void *user);
+/* Process-wide: passes log lines of level <= max_level to callback, from whatever
+ * thread logs; the callback must be quick, thread-safe and must not call offkv.
+ * NULL turns logging off (the default: offkv prints nothing, and gRPC's own lines are
+ * not printed either once etcd:// is used). Returns after no call of the previous
+ * callback runs any more. OFFKV_EINVAL if max_level is not 1..4. */
+OFFKV_API int offkv_set_log_callback(offkv_log_cb callback, void *user, int max_level);
+
+/* One counter of a client. */
+typedef struct offkv_stat {
+  const char *name; /* "ops.get", "errors.ENOENT", "retries", "reconnects",
+                       "session.LOST", "watches.armed", "watches.fired", ... */
+  uint64_t value;
+} offkv_stat;
+/* Every counter of a client (counted since open), owned by the library. */
+typedef struct offkv_stats {
+  offkv_stat *items;
+  size_t count;
+} offkv_stats;
+/* Snapshot of the client's counters (docs/c-api.md lists the names; new names may
+ * be added, none changes meaning). Works on a closed client too. */
+OFFKV_API int offkv_get_stats(offkv_client *client, offkv_stats *stats);
+OFFKV_API void offkv_stats_free(offkv_stats *stats);
+
 /* ---- Test kit: failures on demand, for applications' own tests ---- */
 
 /* Ends every watch of the client with OFFKV_EVENT_ENDED carrying error (an
