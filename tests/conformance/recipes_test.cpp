@@ -1085,3 +1085,320 @@ TEST_CASE("recipes re-arm a watch that ended under a live session",
     if (rc == OFFKV_OK) REQUIRE_OK(offkv_lock_release(b));
   }
 }
+
+// ---------------------------------------------------------------- Mesos' layout
+
+// With a member label L (the *_labeled functions), members are named L_<10 digits>
+// exactly as Mesos' ZooKeeper group names them, and only children of that form take
+// part. Here Mesos-like nodes are written through the store's own sequential creates
+// (tests/servers/zk_mesos_test.cpp writes them with the native ZooKeeper client).
+namespace {
+
+constexpr const char *kJson = OFFKV_MESOS_MASTER_LABEL;
+
+bool is_labeled_key_of(const std::string &key, const std::string &group,
+                       const std::string &label) {
+  const std::string base = group + "/" + label + "_";
+  return key.compare(0, base.size(), base) == 0 && key.size() == base.size() + 10 &&
+         std::all_of(key.begin() + base.size(), key.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void contend_labeled(offkv_client *c, const std::string &group, const char *label,
+                     const std::string &payload, Events *events, Election &out) {
+  REQUIRE_OK(offkv_election_contend_labeled(
+      c, group.c_str(), label, payload.data(), payload.size(),
+      events ? Events::callback : nullptr, events, &out.e));
+  REQUIRE(out.e != nullptr);
+}
+
+// A Mesos master's own node: an ephemeral sequential child "<label>_" of group.
+std::string mesos_node(offkv_client *c, const std::string &group,
+                       const std::string &payload, const std::string &label = kJson) {
+  return create(c, group + "/" + label + "_", payload,
+                OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL);
+}
+
+std::string master_info(const std::string &id, int port) {
+  return "{\"id\":\"" + id + "\",\"ip\":16777343,\"port\":" + std::to_string(port) +
+         ",\"pid\":\"master@127.0.0.1:" + std::to_string(port) +
+         "\",\"hostname\":\"localhost\",\"version\":\"1.11.0\"}";
+}
+
+}  // namespace
+
+TEST_CASE("a labeled contender is named <label>_<seq> and contends with that label only",
+          "[recipes][label][election]") {
+  Env env;
+  create(env.c(), "/mesos");
+  // Lower nodes of other schemes come first: offkv's own contender, a legacy Mesos
+  // master ("info_", protobuf payload) and a node whose name only starts alike.
+  Election plain;
+  contend(env.open(), "/mesos", "plain", nullptr, plain);
+  REQUIRE_OK(offkv_election_wait(plain, 1, kRecipeMs));
+  offkv_client *legacy = env.open();
+  mesos_node(legacy, "/mesos", "legacy", "info");
+  mesos_node(legacy, "/mesos", "json, no", "json");
+  create(env.c(), "/mesos/log_replicas");
+
+  Events &events = env.own<Events>();
+  Election e;
+  const std::string info = master_info("offkv-1", 5050);
+  contend_labeled(env.open(), "/mesos", kJson, info, &events, e);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  auto ev = events.until(leader_event);
+  REQUIRE(ev);
+  CHECK(ev->group == "/mesos");
+  CHECK(is_labeled_key_of(ev->key, "/mesos", kJson));
+  CHECK(ev->payload == info);
+  auto own = own_member(e);
+  REQUIRE(own);
+  CHECK(own->key == ev->key);
+  CHECK(own->sequence == sequence_number(own->key));
+  CHECK(own->version == 1);
+  CHECK(value_of(env.c(), own->key) == info);  // the payload as is: Mesos parses it
+  // The two elections do not see each other: both lead their own scheme.
+  CHECK(is_leader(plain));
+  CHECK(is_leader(e));
+  auto plain_member = own_member(plain);
+  REQUIRE(plain_member);
+  CHECK(plain_member->sequence < own->sequence);
+}
+
+TEST_CASE("a labeled contender follows a lower Mesos master and leads after it",
+          "[recipes][label][election]") {
+  Env env;
+  offkv_client *master1 = env.open();
+  offkv_client *master3 = env.open();
+  create(env.c(), "/mesos");
+  std::string n1 = mesos_node(master1, "/mesos", master_info("m1", 5051));
+  Events &events = env.own<Events>();
+  Election e;
+  const std::string info = master_info("offkv-2", 5052);
+  contend_labeled(env.open(), "/mesos", kJson, info, &events, e);
+  REQUIRE(eventually([&] { return own_member(e).has_value(); }, kRecipeMs));
+  std::string n3 = mesos_node(master3, "/mesos", master_info("m3", 5053));
+  CHECK(sequence_number(n1) < own_member(e)->sequence);
+  CHECK(own_member(e)->sequence < sequence_number(n3));
+  CHECK(events.quiet());
+  CHECK_FALSE(is_leader(e));
+  CHECK_CODE(offkv_election_wait(e, 1, 300), OFFKV_ETIMEOUT);
+  // The Mesos master ahead of it goes (its session ends): the offkv contender leads,
+  // and the later master stays behind it.
+  offkv_close(master1);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  REQUIRE(events.until(leader_event));
+  // Withdrawing hands over to the later master, as a Mesos detector would see it:
+  // the lowest json.info_ child.
+  REQUIRE_OK(offkv_election_withdraw(e));
+  std::vector<std::string> left;
+  for (const auto &k : children(env.c(), "/mesos"))
+    if (is_labeled_key_of(k, "/mesos", kJson)) left.push_back(k);
+  CHECK(left == std::vector<std::string>{n3});
+}
+
+TEST_CASE("a labeled detector reports the lowest member with its label only",
+          "[recipes][label][detector]") {
+  Env env;
+  create(env.c(), "/m");
+  // Explicit names, as a store holding Mesos' nodes would list them.
+  create(env.c(), "/m/json.info_0000000007", "b");
+  create(env.c(), "/m/json.info_0000000003", "a");
+  create(env.c(), "/m/info_0000000001", "legacy");
+  create(env.c(), "/m/member-aaaaaaaaaaaaaaaa-0000000000", "offkv");
+  create(env.c(), "/m/json.info_00000000002", "eleven digits");
+  create(env.c(), "/m/json.info_x", "no sequence");
+  create(env.c(), "/m/json.infox_0000000000", "another label");
+  create(env.c(), "/m/json.info0000000000", "no separator");
+  create(env.c(), "/m/log_replicas");
+  Events &events = env.own<Events>();
+  Detector d;
+  REQUIRE_OK(
+      offkv_detector_open_labeled(env.c(), "/m", kJson, Events::callback, &events, &d.d));
+  auto first = events.next();
+  REQUIRE(first);
+  CHECK(recipe_type_name(first->type) == "DETECTED");
+  CHECK(first->key == "/m/json.info_0000000003");
+  CHECK(first->sequence == 3);
+  CHECK(first->payload == "a");
+  REQUIRE_OK(offkv_erase(env.c(), "/m/json.info_0000000003", 0));
+  auto next =
+      events.until([](const RecipeEv &e) { return e.key != "/m/json.info_0000000003"; });
+  REQUIRE(next);
+  CHECK(next->key == "/m/json.info_0000000007");
+  CHECK(next->payload == "b");
+  REQUIRE_OK(offkv_erase(env.c(), "/m/json.info_0000000007", 0));
+  auto none = events.until([](const RecipeEv &e) { return !e.has_member; });
+  REQUIRE(none);
+  CHECK(none->error == OFFKV_OK);
+  // Other labels and offkv's own scheme each see their own members.
+  Detector legacy, plain;
+  REQUIRE_OK(
+      offkv_detector_open_labeled(env.c(), "/m", "info", nullptr, nullptr, &legacy.d));
+  REQUIRE_OK(
+      offkv_detector_open_labeled(env.c(), "/m", nullptr, nullptr, nullptr, &plain.d));
+  REQUIRE(eventually([&] { return detected(legacy) && detected(plain); }, kRecipeMs));
+  CHECK(detected(legacy)->key == "/m/info_0000000001");
+  CHECK(detected(plain)->key == "/m/member-aaaaaaaaaaaaaaaa-0000000000");
+}
+
+TEST_CASE("a labeled detector follows Mesos masters and a labeled contender",
+          "[recipes][label][detector][election]") {
+  Env env;
+  Events &events = env.own<Events>();
+  Detector d;
+  REQUIRE_OK(offkv_detector_open_labeled(env.open(), "/mesos/masters", kJson,
+                                         Events::callback, &events, &d.d));
+  auto first = events.next();
+  REQUIRE(first);
+  CHECK_FALSE(first->has_member);  // no group yet
+  offkv_client *master = env.open();
+  create(env.c(), "/mesos");
+  create(env.c(), "/mesos/masters");
+  std::string n = mesos_node(master, "/mesos/masters", master_info("m1", 5050));
+  auto seen = events.until([](const RecipeEv &e) { return e.has_member; });
+  REQUIRE(seen);
+  CHECK(seen->key == n);
+  CHECK(seen->payload == master_info("m1", 5050));
+  Election e;
+  contend_labeled(env.open(), "/mesos/masters", kJson, master_info("offkv", 5051),
+                  nullptr, e);
+  REQUIRE(eventually([&] { return own_member(e).has_value(); }, kRecipeMs));
+  offkv_close(master);
+  auto next = events.until([&](const RecipeEv &ev) { return ev.key != n; });
+  REQUIRE(next);
+  REQUIRE(next->has_member);
+  CHECK(next->key == own_member(e)->key);
+  CHECK(next->payload == master_info("offkv", 5051));
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+}
+
+TEST_CASE("a labeled group joins as <label>_<seq> and lists only its label",
+          "[recipes][label][group]") {
+  Env env;
+  create(env.c(), "/svc");
+  create(env.c(), "/svc/member-bbbbbbbbbbbbbbbb-0000000000", "offkv scheme");
+  offkv_client *mesos = env.open();
+  std::string n = mesos_node(mesos, "/svc", "native");
+  mesos_node(mesos, "/svc", "other label", "info");
+  Events &events = env.own<Events>();
+  Group observer, member;
+  REQUIRE_OK(offkv_group_open_labeled(env.open(), "/svc", kJson, Events::callback,
+                                      &events, &observer.g));
+  auto first = events.next();
+  REQUIRE(first);
+  CHECK(first->members ==
+        std::vector<std::pair<std::string, std::string>>{{n, "native"}});
+  REQUIRE_OK(
+      offkv_group_open_labeled(env.open(), "/svc", kJson, nullptr, nullptr, &member.g));
+  REQUIRE_OK(offkv_group_join(member, "joined", 6));
+  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  REQUIRE_OK(offkv_group_self(member, &self));
+  MemberOut me = take(self);
+  CHECK(is_labeled_key_of(me.key, "/svc", kJson));
+  CHECK(me.sequence == sequence_number(me.key));
+  CHECK(me.sequence > sequence_number(n));
+  CHECK(me.payload == "joined");
+  auto both = events.until([](const RecipeEv &e) { return e.members.size() == 2; });
+  REQUIRE(both);
+  CHECK(payloads(*both) == std::vector<std::string>{"native", "joined"});
+  auto listed = members_of(member);
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].key == n);
+  CHECK(listed[1].key == me.key);
+  REQUIRE_OK(offkv_group_update(member, "updated", 7));
+  REQUIRE(events.until([](const RecipeEv &e) {
+    return e.members.size() == 2 && e.members[1].second == "updated";
+  }));
+  CHECK(value_of(env.c(), me.key) == "updated");
+  REQUIRE_OK(offkv_group_leave(member));
+  REQUIRE(events.until([](const RecipeEv &e) { return e.members.size() == 1; }));
+  CHECK(version_of(env.c(), me.key) == 0);
+  // The unlabeled view of the same group is offkv's own member only.
+  Group plain;
+  REQUIRE_OK(offkv_group_open(env.c(), "/svc", nullptr, nullptr, &plain.g));
+  CHECK(payloads(members_of(plain)) == std::vector<std::string>{"offkv scheme"});
+}
+
+TEST_CASE("a labeled member erased by someone is re-created with its label",
+          "[recipes][label][group]") {
+  Env env;
+  Group g;
+  REQUIRE_OK(offkv_group_open_labeled(env.open(), "/svc", "web", nullptr, nullptr, &g.g));
+  REQUIRE_OK(offkv_group_join(g, "w", 1));
+  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  REQUIRE_OK(offkv_group_self(g, &self));
+  std::string old = take(self).key;
+  CHECK(is_labeled_key_of(old, "/svc", "web"));
+  REQUIRE_OK(offkv_erase(env.c(), old.c_str(), 0));
+  REQUIRE(eventually(
+      [&] {
+        auto m = members_of(g);
+        return m.size() == 1 && m[0].key != old &&
+               is_labeled_key_of(m[0].key, "/svc", "web") && m[0].payload == "w";
+      },
+      kRecipeMs));
+}
+
+TEST_CASE("member labels are checked before any I/O", "[recipes][label]") {
+  Env env;
+  const std::string too_long(245, 'l');
+  const std::string longest(244, 'l');
+  struct Bad {
+    std::string label;
+    std::string says;
+  };
+  std::vector<Bad> bad{{"", "empty"},
+                       {"a/b", "'/'"},
+                       {"json_info", "'_'"},
+                       {std::string("a\x01"), "key"},
+                       {std::string("\xff\xfe"), "key"},
+                       {too_long, "245 bytes"}};
+  for (const auto &b : bad) {
+    INFO("label '" << b.label << "'");
+    offkv_election *e = nullptr;
+    offkv_detector *d = nullptr;
+    offkv_group *g = nullptr;
+    CHECK_CODE(offkv_election_contend_labeled(env.c(), "/g", b.label.c_str(), "p", 1,
+                                              nullptr, nullptr, &e),
+               OFFKV_EINVAL);
+    CHECK(e == nullptr);
+    std::string message = offkv_last_error();
+    CHECK(message.find("label") != std::string::npos);
+    CHECK(message.find(b.says) != std::string::npos);
+    CHECK_CODE(
+        offkv_detector_open_labeled(env.c(), "/g", b.label.c_str(), nullptr, nullptr, &d),
+        OFFKV_EINVAL);
+    CHECK(d == nullptr);
+    CHECK_CODE(
+        offkv_group_open_labeled(env.c(), "/g", b.label.c_str(), nullptr, nullptr, &g),
+        OFFKV_EINVAL);
+    CHECK(g == nullptr);
+  }
+  CHECK(version_of(env.c(), "/g") == 0);  // nothing was written
+  // The longest label that fits, and NULL (offkv's own names), work.
+  Election e;
+  contend_labeled(env.c(), "/g", longest.c_str(), "p", nullptr, e);
+  REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
+  CHECK(is_labeled_key_of(own_member(e)->key, "/g", longest));
+  Election plain;
+  contend_labeled(env.c(), "/h", nullptr, "p", nullptr, plain);
+  REQUIRE_OK(offkv_election_wait(plain, 1, kRecipeMs));
+  CHECK(is_member_key_of(own_member(plain)->key, "/h"));
+}
+
+TEST_CASE("labeled members with ZooKeeper's wrapped sequence suffixes keep their order",
+          "[recipes][label][group]") {
+  Env env;
+  create(env.c(), "/g");
+  create(env.c(), "/g/json.info_-000000001", "newest");
+  create(env.c(), "/g/json.info_2147483647", "old");
+  create(env.c(), "/g/json.info_-2147483648", "wrapped");
+  create(env.c(), "/g/json.info_-2147483649", "not a sequence");
+  Group g;
+  REQUIRE_OK(offkv_group_open_labeled(env.c(), "/g", kJson, nullptr, nullptr, &g.g));
+  auto members = members_of(g);
+  REQUIRE(members.size() == 3);
+  CHECK(payloads(members) == std::vector<std::string>{"old", "wrapped", "newest"});
+  CHECK(members[2].sequence == 4294967295LL);
+}
