@@ -13,8 +13,13 @@
 #                                    only), DIR/management-token, DIR/port
 #   consul.sh leader DIR             prints the member number (1..3) of the cluster's leader
 #   consul.sh stop-member DIR N      kills member N (SIGKILL: a crash, not a leave)
-#   consul.sh start-member DIR N     starts member N again, waits until it knows a leader
+#   consul.sh start-member DIR N     starts member N again (same ports, same data),
+#                                    waits until it knows a leader
 #   consul.sh stop DIR               stops everything started in DIR, removes DIR
+#
+# Ports: free_ports (lib.sh), outside the kernel's ephemeral port range, so that the
+# ports of a stopped member cannot be taken meanwhile by another socket (Consul's own
+# RPC connections bind their source port to 127.0.0.1:0).
 #
 # Environment: CONSUL (a consul binary; default: built by consul-build.sh),
 # CONSUL_WAIT_SECONDS (default 90).
@@ -29,7 +34,7 @@ consul_bin() {
   if [[ -n ${CONSUL:-} ]]; then echo "$CONSUL"; else "$HERE/consul-build.sh"; fi
 }
 
-# free_port, kill_member
+# free_ports, kill_member, how_it_ended
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Prints the HTTP body of GET url (curl), or fails. Extra curl options may follow.
@@ -39,14 +44,13 @@ http_get() {
   curl -fsS --max-time 5 "$@" "$url"
 }
 
-# write_config MEMBER_DIR NAME [extra HCL lines on stdin]
+# write_config MEMBER_DIR NAME HTTP SERF_LAN SERF_WAN SERVER [extra HCL on stdin]
 write_config() {
-  local dir=$1 name=$2
+  local dir=$1 name=$2 http=$3 serf_lan=$4 serf_wan=$5 server=$6
   mkdir -p "$dir"
-  local http serf_lan serf_wan server
-  http=$(free_port) serf_lan=$(free_port) serf_wan=$(free_port) server=$(free_port)
   echo "$http" >"$dir/http_port"
   echo "$serf_lan" >"$dir/serf_port"
+  echo "$serf_wan" >"$dir/serf_wan_port"
   echo "$server" >"$dir/server_port"
   {
     cat <<HCL
@@ -86,9 +90,27 @@ launch() {  # member dir, agent args...
   local dir=$1 bin
   shift
   bin=$(consul_bin)
+  touch "$dir/agent.log"
+  stat -c %s "$dir/agent.log" >"$dir/log_offset"  # where this launch's log starts
   (cd "$dir" && exec setsid "$bin" agent "$@" -config-file="$dir/agent.hcl" \
     >>"$dir/agent.log" 2>&1 </dev/null) &
   echo $! >"$dir/pid"
+}
+
+# The member's ports, one per line.
+member_ports() {  # member dir
+  cat "$1/http_port" "$1/serf_port" "$1/serf_wan_port" "$1/server_port" 2>/dev/null
+}
+
+# Prints every socket on the member's ports (TCP and UDP, with the owning process
+# where ss can tell), for the report of an agent that could not start.
+port_holders() {  # member dir
+  command -v ss >/dev/null || { echo "(no ss: cannot list the sockets)"; return 0; }
+  local p
+  for p in $(member_ports "$1"); do
+    echo "port $p:"
+    ss -Htuanp "( sport = :$p )" 2>/dev/null | sed 's/^/  /'
+  done
 }
 
 # agent_state MEMBER_DIR SCHEME [curl options…]: 0 if the agent answers and knows a
@@ -101,8 +123,12 @@ agent_state() {
     2>/dev/null || true)
   [[ $leader == \"*:*\" ]] && return 0
   kill -0 "$pid" 2>/dev/null && return 1
-  echo "consul.sh: agent in $dir $(how_it_ended "$pid") while starting; its log:" >&2
-  cat "$dir/agent.log" >&2 || true
+  {
+    echo "consul.sh: agent in $dir $(how_it_ended "$pid") while starting; its log:"
+    tail -c +"$(($(cat "$dir/log_offset" 2>/dev/null || echo 0) + 1))" "$dir/agent.log" || true
+    echo "consul.sh: sockets on its ports now:"
+    port_holders "$dir"
+  } >&2
   rm -f "$dir/pid"
   return 3
 }
@@ -118,14 +144,15 @@ wait_leader() {
     ((rc == 1)) || return "$rc"
     sleep 0.2
   done
-  tail -30 "$dir/agent.log" >&2 || true
+  tail -c +"$(($(cat "$dir/log_offset" 2>/dev/null || echo 0) + 1))" "$dir/agent.log" |
+    tail -30 >&2 || true
   die "agent on port $(cat "$dir/http_port") found no leader within ${WAIT_SECONDS}s"
 }
 
-# Launches a member and waits for a leader; an agent that ends while starting (a port
-# taken between free_port and its bind, say) is tried again, up to 3 times in all.
-# CONFIGURE (a function name, or "" to keep the config) writes the member's agent.hcl
-# again before each retry, with fresh ports.
+# Launches a single agent and waits for a leader. An agent that ends while starting is
+# tried again with fresh ports (CONFIGURE, a function, writes its agent.hcl again), up
+# to 3 times in all: between free_ports and the agent's bind another process may take
+# a port (the script cannot hand Consul a bound socket).
 launch_and_wait() {  # member dir, configure, scheme, curl options… -- agent args…
   local dir=$1 configure=$2 scheme=$3 attempt rc
   shift 3
@@ -133,7 +160,7 @@ launch_and_wait() {  # member dir, configure, scheme, curl options… -- agent a
   while [[ $# -gt 0 && $1 != -- ]]; do curl_opts+=("$1"); shift; done
   shift  # --
   for attempt in 1 2 3; do
-    if ((attempt > 1)) && [[ -n $configure ]]; then "$configure"; fi
+    if ((attempt > 1)); then "$configure"; fi
     launch "$dir" "$@"
     rc=0
     wait_leader "$dir" "$scheme" "${curl_opts[@]}" || rc=$?
@@ -149,6 +176,8 @@ cmd=${1:-}
 DIR=${2:-}
 [[ -n $cmd && -n $DIR ]] ||
   die "usage: $0 start|start-cluster|start-tls|leader|stop-member|start-member|stop DIR [N]"
+# Absolute: launch runs the agent from its member directory.
+[[ -d $DIR ]] && DIR=$(cd "$DIR" && pwd)
 
 case $cmd in
   start)
@@ -157,7 +186,12 @@ case $cmd in
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd)
     consul_bin >/dev/null  # build first (may take minutes), outside the wait below
-    dev_config() { write_config "$DIR" offkv-dev </dev/null; }
+    dev_config() {
+      local ports
+      ports=$(free_ports 4) || die "no free ports"
+      # shellcheck disable=SC2086  # four ports
+      write_config "$DIR" offkv-dev $ports </dev/null
+    }
     dev_config
     launch_and_wait "$DIR" dev_config http -- -dev
     echo "consul://127.0.0.1:$(cat "$DIR/http_port")" >"$DIR/url"
@@ -168,8 +202,11 @@ case $cmd in
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd)
     consul_bin >/dev/null
+    # All twelve ports at once, so that they differ.
+    ports=$(free_ports 12) || die "no free ports"
+    read -ra ports <<<"$ports"
     for n in 1 2 3; do
-      write_config "$DIR/m$n" "offkv-server-$n" </dev/null
+      write_config "$DIR/m$n" "offkv-server-$n" "${ports[@]:$(((n - 1) * 4)):4}" </dev/null
     done
     joins=""
     for n in 1 2 3; do joins+="${joins:+, }\"127.0.0.1:$(cat "$DIR/m$n/serf_port")\""; done
@@ -185,9 +222,10 @@ HCL
       echo "consul://127.0.0.1:$(cat "$DIR/m$n/http_port")" >"$DIR/m$n/url"
     done
     for n in 1 2 3; do launch "$DIR/m$n"; done
-    # Until all three know a leader. A member that ended while starting is started again
-    # with the same ports (the others already know them), up to 3 times in all.
-    launches=(0 1 1 1)
+    # Until all three know a leader. A member that ends is reported (how, its log, the
+    # sockets on its ports) and the start fails: its ports are the others' retry_join
+    # and raft addresses, so it cannot move, and no cause is left that a retry on the
+    # same ports would get past (docs/consul-notes.md, "Stopping and restarting").
     for ((i = 0; ; i++)); do
       ready=0
       for n in 1 2 3; do
@@ -196,10 +234,7 @@ HCL
         if ((rc == 0)); then
           ready=$((ready + 1))
         elif ((rc == 3)); then
-          ((launches[n] < 3)) || die "member $n ended while starting, 3 times"
-          launches[n]=$((launches[n] + 1))
-          echo "consul.sh: starting member $n again (attempt ${launches[n]} of 3)" >&2
-          launch "$DIR/m$n"
+          die "member $n ended while starting"
         fi
       done
       ((ready == 3)) && break
@@ -226,7 +261,10 @@ HCL
     management=$(uuid)
     echo "$management" >"$DIR/management-token"
     tls_config() {
-      write_config "$DIR" offkv-tls </dev/null
+      local ports
+      ports=$(free_ports 4) || die "no free ports"
+      # shellcheck disable=SC2086  # four ports
+      write_config "$DIR" offkv-tls $ports </dev/null
       https=$(cat "$DIR/http_port")
       # The HTTP port becomes the HTTPS one: plain HTTP is off.
       sed -i -e "s/^  http = $https\$/  http = -1/" -e "s/^  https = -1\$/  https = $https/" \
@@ -311,7 +349,14 @@ HCL
     ;;
   start-member)
     n=${3:?member number}
-    launch_and_wait "$DIR/m$n" "" http --
+    if [[ -f $DIR/m$n/pid ]] && kill -0 "$(cat "$DIR/m$n/pid")" 2>/dev/null; then
+      die "member $n of $DIR is running (pid $(cat "$DIR/m$n/pid"))"
+    fi
+    # Once, on its own ports: they lie outside the ephemeral range (free_ports), so
+    # nothing took them while it was down; an agent that ends anyway is reported (how,
+    # its log, who holds its ports) rather than started again.
+    launch "$DIR/m$n"
+    wait_leader "$DIR/m$n" http || die "member $n ended while starting"
     ;;
   stop)
     [[ -d $DIR ]] || exit 0

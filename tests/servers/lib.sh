@@ -5,6 +5,51 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# N distinct ports on 127.0.0.1, each free for TCP and UDP right now, chosen OUTSIDE
+# the kernel's ephemeral range (net.ipv4.ip_local_port_range, default 32768-60999)
+# when there is room (10000..65535 minus that range; the range itself only if fewer
+# than 1000 ports are left). Prints them on one line.
+#
+# For servers that are stopped and started again on the same ports: free_port's port
+# comes from the ephemeral range, and once its server stops the kernel hands it to
+# the next socket that binds port 0 or connects — any process's, e.g. another Consul
+# server's RPC connection (Consul binds their source to bind_addr:0 when bind_addr is
+# not 0.0.0.0). The server then cannot start again until that socket and its
+# TIME_WAIT are gone (docs/consul-notes.md, "Stopping and restarting a member"). No
+# port 0 bind or connect gets a port outside that range. All N sockets stay bound
+# until all are chosen, so the N ports differ (separate free_port calls can return
+# the same port twice).
+free_ports() {  # count
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+pool = [p for p in range(10000, 65536) if not low <= p <= high]
+if len(pool) < 1000:
+    pool = list(range(max(1024, low), high + 1))
+random.shuffle(pool)
+held, ports = [], []
+for p in pool:
+    if len(ports) == n:
+        break
+    socks = []
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            socks.append(s)
+            s.bind(("127.0.0.1", p))  # no SO_REUSEADDR: a TIME_WAIT also counts as taken
+    except OSError:
+        for s in socks:
+            s.close()
+        continue
+    held += socks
+    ports.append(p)
+if len(ports) < n:
+    sys.exit("free_ports: only %d free ports found" % len(ports))
+print(" ".join(map(str, ports)))
+PY
+}
+
 # Stops the server whose pid is in DIR/pid: SIGNAL (default TERM), up to 10 s to exit,
 # then SIGKILL.
 kill_member() {  # member dir, [signal]
