@@ -93,6 +93,17 @@ static int hex_digit(char c) {
   return -1;
 }
 
+std::vector<std::string> text_lines(const std::string &text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
 std::vector<std::string> split_line(const std::string &line) {
   std::vector<std::string> words;
   std::string word;

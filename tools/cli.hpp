@@ -86,6 +86,8 @@ int parse_ms(const std::string &command, const std::string &what,
 // Splits a script line into words: blanks separate, '...' is literal, "..." knows
 // \\ \" \n \t \xHH; '#' outside quotes starts a comment. Usage error if unbalanced.
 std::vector<std::string> split_line(const std::string &line);
+// The lines of a text ('\n' ends each; a last line without one counts).
+std::vector<std::string> text_lines(const std::string &text);
 
 // ---- watch.cpp ----
 

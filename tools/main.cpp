@@ -9,11 +9,11 @@ namespace cli {
 namespace {
 
 const char kUsage[] =
-    "usage: offkv [--timeout MS] URL COMMAND [ARGS...]\n"
-    "       offkv [--timeout MS] URL -      (script mode: commands from stdin)\n"
-    "       --stats (before URL): each session's counters on stderr at the end\n"
+    "usage: offkv [--timeout MS] [--stats] URL COMMAND [ARGS...]\n"
+    "       offkv [--timeout MS] [--stats] URL -      (script mode: commands from stdin)\n"
     "       offkv --help | --version\n"
     "\n"
+    "--stats prints each session's counters on stderr when offkv ends.\n"
     "URL is mem://NAME, zk://HOST:PORT[,...], etcd[s]://HOST:PORT[,...] or\n"
     "consul[s]://HOST:PORT, each with an optional /prefix and ?option=value&...\n"
     "The command may also come first: offkv COMMAND URL [ARGS...]; copy takes\n"

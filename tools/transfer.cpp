@@ -149,11 +149,7 @@ void cmd_load(Context &ctx, const Args &a) {
   std::vector<Write> writes;
   std::map<std::string, std::size_t> lines;  // key -> line number
   std::size_t number = 0;
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(at, end - at);
-    at = end + 1;
+  for (const std::string &line : text_lines(text)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string where = "load " + name + ":" + std::to_string(number);

@@ -45,11 +45,7 @@ void cmd_txn(Context &ctx, const Args &a) {
   std::unique_ptr<offkv_txn, TxnDeleter> txn(raw);
   std::vector<Item> checks, ops;  // the library counts checks first
   std::size_t number = 0;
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(at, end - at);
-    at = end + 1;
+  for (const std::string &line : text_lines(text)) {
     ++number;
     try {
       std::vector<std::string> words = split_line(line);

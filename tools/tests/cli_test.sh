@@ -26,34 +26,16 @@ expect() {
   compare "$name" "$want_rc" "$rc" "$want_out" "$want_err"
 }
 
-# compare NAME WANT_RC RC WANT_STDOUT WANT_STDERR  (against $tmp/out and $tmp/err)
-compare() {
-  local name=$1 want_rc=$2 rc=$3 ok=1
-  printf '%s' "$4" >"$tmp/want_out"
-  printf '%s' "$5" >"$tmp/want_err"
-  cases=$((cases + 1))
-  [ "$rc" = "$want_rc" ] || ok=0
-  cmp -s "$tmp/out" "$tmp/want_out" || ok=0
-  cmp -s "$tmp/err" "$tmp/want_err" || ok=0
-  if [ $ok = 1 ]; then
-    echo "ok   $name"
-    return
-  fi
-  failures=$((failures + 1))
-  echo "FAIL $name: exit $rc (want $want_rc)"
-  echo "--- stdout diff (want, got)"
-  diff "$tmp/want_out" "$tmp/out"
-  echo "--- stderr diff (want, got)"
-  diff "$tmp/want_err" "$tmp/err"
-}
+# compare(): tools/tests/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 section_usage() {
   "$OFFKV" --help >"$tmp/help" 2>"$tmp/err"
   local rc=$?
   head -n 3 "$tmp/help" >"$tmp/out"
   compare "--help: usage on stdout, exit 0" 0 $rc \
-    "usage: offkv [--timeout MS] URL COMMAND [ARGS...]
-       offkv [--timeout MS] URL -      (script mode: commands from stdin)
+    "usage: offkv [--timeout MS] [--stats] URL COMMAND [ARGS...]
+       offkv [--timeout MS] [--stats] URL -      (script mode: commands from stdin)
        offkv --help | --version
 " ""
   for c in get stat exists set cas create rm ls watch tree dump load copy txn lock wait \
