@@ -90,6 +90,17 @@ launch() {  # member dir, agent args...
   local dir=$1 bin
   shift
   bin=$(consul_bin)
+  # Consul 1.16.1 refuses to start (after logging "startup error" for a minute) when
+  # DATA/server_metadata.json does not parse. It rewrites that file on every start
+  # with O_TRUNC and then one write (persistServerMetadata, agent/agent.go), in a
+  # goroutine started before the server binds its ports, so an agent that ends right
+  # after it started (a bind error, SIGKILL) can leave it empty, and then every later
+  # start of that member fails. The file only feeds the server_rejoin_age_max check,
+  # and a missing file is a first start: an empty one is removed.
+  if [[ -f $dir/data/server_metadata.json && ! -s $dir/data/server_metadata.json ]]; then
+    echo "consul.sh: removing the empty $dir/data/server_metadata.json (Consul left it so)" >&2
+    rm -f "$dir/data/server_metadata.json"
+  fi
   touch "$dir/agent.log"
   stat -c %s "$dir/agent.log" >"$dir/log_offset"  # where this launch's log starts
   (cd "$dir" && exec setsid "$bin" agent "$@" -config-file="$dir/agent.hcl" \
