@@ -4,7 +4,8 @@
 #
 #   consul.sh start DIR              one dev-mode server; writes DIR/url (consul://127.0.0.1:PORT)
 #   consul.sh start-cluster DIR      3 servers (bootstrap_expect 3); DIR/url = member 1,
-#                                    DIR/mN/url = member N
+#                                    DIR/mN/url = member N; waits until all three are
+#                                    voters and the cluster survives the loss of one
 #   consul.sh start-tls DIR          one server with HTTPS only (self-signed CA made
 #                                    here with openssl) and ACLs (default deny); writes
 #                                    DIR/url = consuls://127.0.0.1:PORT?tls_ca_file=…&token=…
@@ -13,8 +14,12 @@
 #                                    only), DIR/management-token, DIR/port
 #   consul.sh leader DIR             prints the member number (1..3) of the cluster's leader
 #   consul.sh stop-member DIR N      kills member N (SIGKILL: a crash, not a leave)
-#   consul.sh start-member DIR N     starts member N again (same ports, same data),
-#                                    waits until it knows a leader
+#   consul.sh start-member DIR N     starts member N again (same ports, same data), waits
+#                                    until it is a voter again (three voters: the loss
+#                                    of one member leaves a quorum): a member down for
+#                                    more than ~5-15 s was removed from the raft
+#                                    configuration and comes back as a non-voter for
+#                                    ~10 s (docs/consul-notes.md)
 #   consul.sh stop DIR               stops everything started in DIR, removes DIR
 #
 # Ports: free_ports (lib.sh), outside the kernel's ephemeral port range, so that the
@@ -160,6 +165,37 @@ wait_leader() {
   die "agent on port $(cat "$dir/http_port") found no leader within ${WAIT_SECONDS}s"
 }
 
+# wait_voters MEMBER_DIR [NAME]: until the raft configuration (asked through the
+# member; the leader answers) has three voters, NAME among them, and a leader: then the
+# loss of any one member leaves a quorum. Knowing a leader is not enough: a server
+# that was down long enough to be removed from the raft configuration (autopilot's
+# cleanup_dead_servers, ~5-15 s after a kill) rejoins as a non-voter and is promoted
+# only after server_stabilization_time (10 s); until then the cluster has two voters
+# and the loss of either stops all writes until a member returns. Not autopilot's
+# /v1/operator/autopilot/health: it is recomputed every 2 s from cached inputs and once
+# reported the restarted server a healthy voter (failure tolerance 1) while the raft
+# configuration still had it as a non-voter. Returns 3 if the agent ended.
+wait_voters() {
+  local dir=$1 name=${2:-} i conf
+  for ((i = 0; i < WAIT_SECONDS * 2; i++)); do
+    conf=$(http_get "http://127.0.0.1:$(cat "$dir/http_port")/v1/operator/raft/configuration" \
+      2>/dev/null || true)
+    if [[ -n $conf ]] && python3 -c '
+import json, sys
+servers, name = json.loads(sys.argv[1]).get("Servers") or [], sys.argv[2]
+ok = (len(servers) == 3 and all(s["Voter"] for s in servers)
+      and any(s["Leader"] for s in servers)
+      and (not name or any(s["Node"] == name for s in servers)))
+sys.exit(0 if ok else 1)' "$conf" "$name" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || { agent_state "$dir" http; return 3; }
+    sleep 0.5
+  done
+  echo "consul.sh: raft configuration: $conf" >&2
+  die "the cluster of $dir is not back to three voters within ${WAIT_SECONDS}s"
+}
+
 # Launches a single agent and waits for a leader. An agent that ends while starting is
 # tried again with fresh ports (CONFIGURE, a function, writes its agent.hcl again), up
 # to 3 times in all: between free_ports and the agent's bind another process may take
@@ -252,6 +288,7 @@ HCL
       ((i < WAIT_SECONDS * 5)) || die "the cluster in $DIR found no leader within ${WAIT_SECONDS}s"
       sleep 0.2
     done
+    wait_voters "$DIR/m1" || die "member 1 ended while the cluster settled"
     cp "$DIR/m1/url" "$DIR/url"
     echo "consul.sh: 3-server Consul cluster, HTTP ports" \
       "$(cat "$DIR/m1/http_port") $(cat "$DIR/m2/http_port") $(cat "$DIR/m3/http_port")"
@@ -368,6 +405,7 @@ HCL
     # its log, who holds its ports) rather than started again.
     launch "$DIR/m$n"
     wait_leader "$DIR/m$n" http || die "member $n ended while starting"
+    wait_voters "$DIR/m$n" "offkv-server-$n" || die "member $n ended while rejoining"
     ;;
   stop)
     [[ -d $DIR ]] || exit 0
