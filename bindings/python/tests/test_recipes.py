@@ -1,5 +1,6 @@
 """The recipes: election, detector, group, lock."""
 
+import re
 import threading
 import time
 
@@ -175,3 +176,43 @@ def test_gil_released_in_recipe_waits(env):
             count += 1
         assert time.monotonic() - start >= 0.9
         assert count > 50_000, count
+
+
+def test_label_uses_mesos_layout(env):
+    """label= reaches the core: member nodes are <label>_<10 digits> (Mesos' names),
+    and a labeled recipe sees only members with its label."""
+    master, c = env.open(), env.open()
+    assert offkv.MESOS_MASTER_LABEL == "json.info"
+    # A Mesos master's own node, written as Mesos writes it.
+    master.create("/mesos", b"")
+    native = master.create("/mesos/json.info_", b'{"id":"m1"}', ephemeral=True,
+                           sequential=True)
+    e = c.election("/mesos", b'{"id":"offkv"}', label=offkv.MESOS_MASTER_LABEL)
+    assert e.label == "json.info" and "label='json.info'" in repr(e)
+    member = wait_for(lambda: e.member)
+    name = member.key.rsplit("/", 1)[1]
+    assert re.fullmatch(r"json\.info_\d{10}", name)
+    assert member.sequence == int(name[-10:]) > int(native[-10:])
+    assert not e.wait(True, 0.2)  # behind the master
+    det = c.detector("/mesos", label="json.info")
+    assert det.label == "json.info"
+    assert det.wait(None, 5).key == native
+    assert c.detector("/mesos").leader is None  # offkv's own names: no member
+    group = c.group("/mesos", label="json.info")
+    assert [m.key for m in group.members()] == [native, member.key]
+    master.close()  # the master's session ends: offkv's contender leads
+    assert e.wait(True, 5)
+    assert det.wait(native, 5).key == member.key
+    group.join(b"g")
+    assert re.fullmatch(r"/mesos/json\.info_\d{10}", group.membership.key)
+    assert c.group("/mesos").members() == []
+    for bad, says in [("", "empty"), ("a/b", "'/'"), ("json_info", "'_'")]:
+        with pytest.raises(offkv.InvalidArgumentError, match=says):
+            c.election("/m", b"", label=bad)
+        with pytest.raises(offkv.InvalidArgumentError, match=says):
+            c.detector("/m", label=bad)
+        with pytest.raises(offkv.InvalidArgumentError, match=says):
+            c.group("/m", label=bad)
+    with pytest.raises(TypeError):
+        c.detector("/m", label=5)
+    assert c.exists("/m") == 0  # refused before any write

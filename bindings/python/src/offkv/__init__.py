@@ -58,7 +58,7 @@ from ._callbacks import (CallbackErrorHook, get_callback_error_hook,
                          set_callback_error_hook)
 from .watch import PersistentWatch, Watch, WatchCallback
 from .transaction import BytesLike, Transaction
-from .recipes import Detector, Election, Group, Lock, RecipeCallback
+from .recipes import MESOS_MASTER_LABEL, Detector, Election, Group, Lock, RecipeCallback
 from .client import Client, SessionCallback, open
 
 __version__ = "0.1.0"
@@ -109,7 +109,7 @@ def last_error() -> str:
 
 __all__ = [
     "open", "Client", "Watch", "PersistentWatch", "Transaction",
-    "Election", "Detector", "Group", "Lock", "RecipeCallback",
+    "Election", "Detector", "Group", "Lock", "RecipeCallback", "MESOS_MASTER_LABEL",
     "Node", "OpResult", "Event", "Member", "RecipeEvent", "EventType", "SessionState", "ReadConsistency",
     "ErrorCode", "Error", "InvalidArgumentError", "NoNodeError", "NodeExistsError",
     "BadVersionError", "EphemeralError", "NotEmptyError", "TooBigError",

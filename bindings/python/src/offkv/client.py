@@ -407,31 +407,60 @@ class Client:
     # ---- recipes ----
 
     def election(self, group: str, payload: Optional[BytesLike] = b"",
-                 callback: Optional[RecipeCallback] = None) -> Election:
+                 callback: Optional[RecipeCallback] = None, *,
+                 label: Optional[str] = None) -> Election:
         """Joins the leader election of ``group`` with ``payload`` (e.g.
         ``b"host:port"``) and returns at once (``offkv_election_contend``);
         leadership is decided on the event thread. ``callback`` gets LEADER /
         NOT_LEADER events. Keep the returned :class:`Election`: dropping it
-        withdraws. ``group`` is created (with its parents) if missing."""
-        d = _dispatch(callback)
-        h = _call(_offkv.offkv_election_contend, group, self._h, group, payload, d)
-        return Election(h, group, _offkv.offkv_election_free, d)
+        withdraws. ``group`` is created (with its parents) if missing.
 
-    def detector(self, group: str, callback: Optional[RecipeCallback] = None
-                 ) -> Detector:
+        ``label`` (e.g. :data:`MESOS_MASTER_LABEL`): Mesos' layout, the member node
+        is ``group/<label>_<seq>`` and only members with that label contend
+        (``offkv_election_contend_labeled``).
+
+        Raises:
+            InvalidArgumentError: an invalid label (empty, with ``/`` or ``_``...).
+        """
+        d = _dispatch(callback)
+        if label is None:
+            h = _call(_offkv.offkv_election_contend, group, self._h, group, payload, d)
+        else:
+            h = _call(_offkv.offkv_election_contend_labeled, group, self._h, group,
+                      label, payload, d)
+        return Election(h, group, _offkv.offkv_election_free, d, label)
+
+    def detector(self, group: str, callback: Optional[RecipeCallback] = None, *,
+                 label: Optional[str] = None) -> Detector:
         """Follows ``group``'s leader without contending (``offkv_detector_open``);
-        ``callback`` gets DETECTED events. The group need not exist yet."""
-        d = _dispatch(callback)
-        h = _call(_offkv.offkv_detector_open, group, self._h, group, d)
-        return Detector(h, group, _offkv.offkv_detector_free, d)
+        ``callback`` gets DETECTED events. The group need not exist yet.
 
-    def group(self, group: str, callback: Optional[RecipeCallback] = None) -> Group:
+        ``label`` (e.g. :data:`MESOS_MASTER_LABEL`): Mesos' layout, the leader is the
+        lowest ``group/<label>_<seq>`` member (``offkv_detector_open_labeled``).
+        """
+        d = _dispatch(callback)
+        if label is None:
+            h = _call(_offkv.offkv_detector_open, group, self._h, group, d)
+        else:
+            h = _call(_offkv.offkv_detector_open_labeled, group, self._h, group, label,
+                      d)
+        return Detector(h, group, _offkv.offkv_detector_free, d, label)
+
+    def group(self, group: str, callback: Optional[RecipeCallback] = None, *,
+              label: Optional[str] = None) -> Group:
         """A handle on the membership of ``group`` (``offkv_group_open``): call
         :meth:`Group.join` to become a member; ``callback`` gets MEMBERS events
-        with the whole membership, first and after every change."""
+        with the whole membership, first and after every change.
+
+        ``label``: Mesos' layout, a join creates ``group/<label>_<seq>`` and only
+        members with that label are listed (``offkv_group_open_labeled``).
+        """
         d = _dispatch(callback)
-        h = _call(_offkv.offkv_group_open, group, self._h, group, d)
-        return Group(h, group, _offkv.offkv_group_free, d)
+        if label is None:
+            h = _call(_offkv.offkv_group_open, group, self._h, group, d)
+        else:
+            h = _call(_offkv.offkv_group_open_labeled, group, self._h, group, label, d)
+        return Group(h, group, _offkv.offkv_group_free, d, label)
 
     def lock(self, key: str, timeout: Optional[float] = None) -> Lock:
         """A mutual-exclusion lock named by ``key`` (``offkv_lock_new``; no I/O until

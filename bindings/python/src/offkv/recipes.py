@@ -10,6 +10,13 @@ handles. Get them from a client::
     with client.lock("/locks/x", timeout=5):
         ...
 
+``label=`` (election, detector, group) uses Mesos' layout: member nodes named
+``<label>_<10 digits>`` exactly as a Mesos master names its own, and only members
+with that label take part; :data:`MESOS_MASTER_LABEL` (``"json.info"``) follows or
+joins a stock Mesos master group::
+
+    detector = client.detector("/mesos", label=offkv.MESOS_MASTER_LABEL)
+
 Every object may be used from many threads, is a context manager, and must be
 kept referenced while it is meant to work: when it is garbage-collected it is
 closed (a contender withdraws, a member leaves, a held lock is released).
@@ -28,7 +35,12 @@ from .errors import ClosedError, Error, NoNodeError, TimedOutError
 from .model import Member, RecipeEvent
 from .transaction import BytesLike
 
-__all__ = ["Election", "Detector", "Group", "Lock", "RecipeCallback"]
+__all__ = ["Election", "Detector", "Group", "Lock", "RecipeCallback",
+           "MESOS_MASTER_LABEL"]
+
+#: The member label of a Mesos master's nodes (``json.info_<seq>``, MasterInfo as
+#: JSON): give it as ``label=`` to follow or join a stock Mesos master group.
+MESOS_MASTER_LABEL: str = _offkv.OFFKV_MESOS_MASTER_LABEL
 
 #: A recipe callback: called with a RecipeEvent on the client's event thread.
 RecipeCallback = Callable[[RecipeEvent], Any]
@@ -43,16 +55,18 @@ def _dispatch(callback: Optional[RecipeCallback]) -> Optional[Callable[..., Any]
 class _Recipe:
     """Common plumbing: a Handle, the key errors are about, calls on the handle."""
 
-    __slots__ = ("_handle", "group", "__weakref__")
+    __slots__ = ("_handle", "group", "label", "__weakref__")
     _what = "recipe"
 
     def __init__(self, handle: Any, group: str, free: Callable[[Any], None],
-                 keep: Any = None) -> None:
+                 keep: Any = None, label: Optional[str] = None) -> None:
         # The free function waits for a running callback and stops all later ones;
         # the dispatcher given to C is kept alive until it has returned.
         self._handle = Handle(handle, free, self._what, keep=keep)
         #: The group (or lock) key.
         self.group = group
+        #: The member label (Mesos' layout), or ``None`` for offkv's own names.
+        self.label = label
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         h = self._handle.acquire(self.group)
@@ -96,7 +110,8 @@ class _Recipe:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"<offkv.{type(self).__name__} {self.group!r} {state}>"
+        label = "" if self.label is None else f" label={self.label!r}"
+        return f"<offkv.{type(self).__name__} {self.group!r}{label} {state}>"
 
 
 class Election(_Recipe):
