@@ -104,6 +104,18 @@ struct Proxy {
   }
 };
 
+// A client whose session outlives the outage (20 s) and whose calls wait 10 s.
+offkv_client *open_client(const std::string &url, servertest::States &seen) {
+  offkv_options opts = OFFKV_OPTIONS_INIT;
+  opts.session_timeout_ms = 20000;
+  opts.operation_timeout_ms = 10000;
+  opts.session_callback = servertest::States::callback;
+  opts.session_user = &seen;
+  offkv_client *c = nullptr;
+  REQUIRE(offkv_open(url.c_str(), &opts, &c) == OFFKV_OK);
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("an operation while the server is unreachable waits for it within its timeout",
@@ -111,14 +123,7 @@ TEST_CASE("an operation while the server is unreachable waits for it within its 
   PrivateServer server;
   Proxy proxy(Proxy::address_of(server.url()), server.dir);
   servertest::States seen;
-  offkv_options opts = OFFKV_OPTIONS_INIT;
-  opts.session_timeout_ms = 20000;  // the session outlives the cut
-  opts.operation_timeout_ms = 10000;
-  opts.session_callback = servertest::States::callback;
-  opts.session_user = &seen;
-  offkv_client *c = nullptr;
-  REQUIRE(offkv_open((proxy.through(server.url()) + "/cut").c_str(), &opts, &c) ==
-          OFFKV_OK);
+  offkv_client *c = open_client(proxy.through(server.url()) + "/cut", seen);
   REQUIRE(offkv_set(c, "/k", "0", 1, nullptr) == OFFKV_OK);
   proxy.stop();
   REQUIRE(seen.wait_for(OFFKV_SESSION_SUSPENDED, 30));
@@ -142,13 +147,7 @@ TEST_CASE("an operation while SUSPENDED waits for the connection within its time
           "[session]") {
   PrivateServer server;
   servertest::States seen;
-  offkv_options opts = OFFKV_OPTIONS_INIT;
-  opts.session_timeout_ms = 20000;  // the session outlives the pause
-  opts.operation_timeout_ms = 10000;
-  opts.session_callback = servertest::States::callback;
-  opts.session_user = &seen;
-  offkv_client *c = nullptr;
-  REQUIRE(offkv_open((server.url() + "/suspended").c_str(), &opts, &c) == OFFKV_OK);
+  offkv_client *c = open_client(server.url() + "/suspended", seen);
   REQUIRE(offkv_set(c, "/k", "0", 1, nullptr) == OFFKV_OK);
   REQUIRE(kill(server.pid(), SIGSTOP) == 0);
   bool suspended = seen.wait_for(OFFKV_SESSION_SUSPENDED, 30);
