@@ -16,18 +16,24 @@ type Detector struct {
 }
 
 // Detect starts following group's leader. If ctx is done before the library
-// returns, the detector is closed in the background.
-func (c *Client) Detect(ctx context.Context, group string) (*Detector, error) {
+// returns, the detector is closed in the background. WithLabel(MesosMasterLabel)
+// follows a Mesos master group: the leader is the lowest group/json.info_<seq>.
+func (c *Client) Detect(ctx context.Context, group string, opts ...RecipeOption) (*Detector, error) {
 	g, ok := cString(group)
 	if !ok {
 		return nil, errNUL("detect", group, "group")
 	}
+	cfg, err := recipeOptions("detect", group, opts)
+	if err != nil {
+		return nil, err
+	}
 	var d *Detector
-	err := c.do(ctx, "detect", group, func(p *C.offkv_client) error {
+	err = c.do(ctx, "detect", group, func(p *C.offkv_client) error {
 		r := c.newRecipe("detector", group, true)
+		r.label = cfg.label
 		var ptr *C.offkv_detector
 		var detail *C.char
-		if rc := C.goffkv_detector_open(p, charPtr(g), r.handleArg(), &ptr, &detail); rc != 0 {
+		if rc := C.goffkv_detector_open(p, charPtr(g), cfg.labelPtr(), r.handleArg(), &ptr, &detail); rc != 0 {
 			r.failed()
 			return newError(rc, "detect", group, takeDetail(detail))
 		}
@@ -55,6 +61,9 @@ func (d *Detector) Events() <-chan RecipeEvent { return d.r.events.out }
 
 // Group returns the group key.
 func (d *Detector) Group() string { return d.r.key }
+
+// Label returns the member label given with WithLabel ("" for offkv's own names).
+func (d *Detector) Label() string { return d.r.label }
 
 // Leader returns the current leader; ErrNoEntry if there is none (or none known yet).
 func (d *Detector) Leader() (Member, error) {

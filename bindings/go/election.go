@@ -24,19 +24,27 @@ type Election struct {
 // at once; leadership is decided in the background and reported on Events(). The
 // group node is created (with its missing parents) if needed. If ctx is done before
 // the library returns, the new contender is withdrawn in the background.
-func (c *Client) Contend(ctx context.Context, group string, payload []byte) (*Election, error) {
+//
+// WithLabel(MesosMasterLabel) contends in Mesos' layout: the member node is
+// group/json.info_<seq> and only members with that label contend.
+func (c *Client) Contend(ctx context.Context, group string, payload []byte, opts ...RecipeOption) (*Election, error) {
 	g, ok := cString(group)
 	if !ok {
 		return nil, errNUL("contend", group, "group")
 	}
+	cfg, err := recipeOptions("contend", group, opts)
+	if err != nil {
+		return nil, err
+	}
 	payload = ownValue(ctx, payload)
 	var e *Election
-	err := c.do(ctx, "contend", group, func(p *C.offkv_client) error {
+	err = c.do(ctx, "contend", group, func(p *C.offkv_client) error {
 		r := c.newRecipe("election", group, true)
+		r.label = cfg.label
 		v, n := valuePtr(payload)
 		var ptr *C.offkv_election
 		var detail *C.char
-		if rc := C.goffkv_election_contend(p, charPtr(g), v, n, r.handleArg(), &ptr, &detail); rc != 0 {
+		if rc := C.goffkv_election_contend(p, charPtr(g), cfg.labelPtr(), v, n, r.handleArg(), &ptr, &detail); rc != 0 {
 			r.failed()
 			return newError(rc, "contend", group, takeDetail(detail))
 		}
@@ -65,6 +73,9 @@ func (e *Election) Events() <-chan RecipeEvent { return e.r.events.out }
 
 // Group returns the group key.
 func (e *Election) Group() string { return e.r.key }
+
+// Label returns the member label given with WithLabel ("" for offkv's own names).
+func (e *Election) Label() string { return e.r.label }
 
 // IsLeader reports whether this contender is the leader right now (false once
 // withdrawn).

@@ -19,18 +19,24 @@ type Group struct {
 }
 
 // OpenGroup opens a handle on group. If ctx is done before the library returns, the
-// handle is closed in the background.
-func (c *Client) OpenGroup(ctx context.Context, group string) (*Group, error) {
+// handle is closed in the background. WithLabel(label): Mesos' layout, a join
+// creates group/<label>_<seq> and only members with that label are listed.
+func (c *Client) OpenGroup(ctx context.Context, group string, opts ...RecipeOption) (*Group, error) {
 	g, ok := cString(group)
 	if !ok {
 		return nil, errNUL("group", group, "group")
 	}
+	cfg, err := recipeOptions("group", group, opts)
+	if err != nil {
+		return nil, err
+	}
 	var gr *Group
-	err := c.do(ctx, "group", group, func(p *C.offkv_client) error {
+	err = c.do(ctx, "group", group, func(p *C.offkv_client) error {
 		r := c.newRecipe("group", group, true)
+		r.label = cfg.label
 		var ptr *C.offkv_group
 		var detail *C.char
-		if rc := C.goffkv_group_open(p, charPtr(g), r.handleArg(), &ptr, &detail); rc != 0 {
+		if rc := C.goffkv_group_open(p, charPtr(g), cfg.labelPtr(), r.handleArg(), &ptr, &detail); rc != 0 {
 			r.failed()
 			return newError(rc, "group", group, takeDetail(detail))
 		}
@@ -58,6 +64,9 @@ func (g *Group) Events() <-chan RecipeEvent { return g.r.events.out }
 
 // Name returns the group key.
 func (g *Group) Name() string { return g.r.key }
+
+// Label returns the member label given with WithLabel ("" for offkv's own names).
+func (g *Group) Label() string { return g.r.label }
 
 // Join joins the group with payload. The membership lives as long as the session;
 // after a lost session (or if someone erases the node) it is re-created by itself,

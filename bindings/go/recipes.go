@@ -58,6 +58,53 @@ func (e RecipeEvent) String() string {
 	return s
 }
 
+// MesosMasterLabel is the member label of a Mesos master's nodes (json.info_<seq>,
+// MasterInfo as JSON; OFFKV_MESOS_MASTER_LABEL): WithLabel(MesosMasterLabel) follows
+// or joins a stock Mesos master group.
+const MesosMasterLabel = "json.info"
+
+// RecipeOption configures Contend, Detect and OpenGroup.
+type RecipeOption func(*recipeConfig)
+
+type recipeConfig struct {
+	label   string
+	labeled bool
+	cLabel  []byte // NUL-terminated label, kept alive for the call
+}
+
+// WithLabel uses Mesos' layout: member nodes named <label>_<10 digits> exactly as a
+// Mesos master's ZooKeeper group names them, and only members with that label take
+// part (offkv_*_labeled). The library checks the label (non-empty, no '/' or '_',
+// valid in a key): an invalid one is ErrInvalid.
+func WithLabel(label string) RecipeOption {
+	return func(c *recipeConfig) { c.label, c.labeled = label, true }
+}
+
+func recipeOptions(op, key string, opts []RecipeOption) (recipeConfig, error) {
+	var cfg recipeConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.labeled {
+		l, ok := cString(cfg.label)
+		if !ok {
+			return cfg, errNUL(op, key, "label")
+		}
+		cfg.cLabel = l
+	}
+	return cfg, nil
+}
+
+// labelPtr is the label for C: NULL without WithLabel.
+func (c *recipeConfig) labelPtr() *C.char {
+	if !c.labeled {
+		return nil
+	}
+	return charPtr(c.cLabel)
+}
+
 // recipeSink receives a recipe's callbacks (on the event thread; never blocks).
 type recipeSink interface {
 	deliverRecipe(RecipeEvent)
@@ -134,9 +181,10 @@ const recipeBuffer = 16
 // handle is freed as soon as no call holds it, by whichever goroutine drops the last
 // reference. After the free the cgo.Handle is deleted and the pump stopped.
 type recipe struct {
-	c    *Client
-	kind string // "election", "detector", "group", "lock"
-	key  string
+	c     *Client
+	kind  string // "election", "detector", "group", "lock"
+	key   string
+	label string // WithLabel's ("" = offkv's own member names)
 
 	h      cgo.Handle // 0 for a Mutex (no callback)
 	events *pump[RecipeEvent]

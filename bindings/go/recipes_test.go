@@ -3,6 +3,9 @@ package offkv_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -352,6 +355,96 @@ func TestContextCancelsBlockingCalls(t *testing.T) {
 		}
 		if v := must[int64](t)(a.Exists(ctx, "/x")); v != 0 {
 			t.Fatalf("set with a done context wrote")
+		}
+	})
+}
+
+// WithLabel reaches the core: members are <label>_<10 digits> (Mesos' names), and a
+// labeled recipe sees only members with its label.
+func TestLabelUsesMesosLayout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		checkLeaks(t)
+		master, c := open(t, url), open(t, url)
+		ctx := ctxT(t, time.Minute)
+		label := offkv.WithLabel(offkv.MesosMasterLabel)
+		if offkv.MesosMasterLabel != "json.info" {
+			t.Fatalf("MesosMasterLabel %q", offkv.MesosMasterLabel)
+		}
+		// A Mesos master's own node, written as Mesos writes it.
+		_, err := master.Create(ctx, "/mesos", nil, 0)
+		noErr(t, err)
+		native, err := master.Create(ctx, "/mesos/json.info_", []byte(`{"id":"m1"}`), offkv.Ephemeral|offkv.Sequential)
+		noErr(t, err)
+
+		e, err := c.Contend(ctx, "/mesos", []byte(`{"id":"offkv"}`), label)
+		noErr(t, err)
+		defer e.Withdraw()
+		if e.Label() != "json.info" {
+			t.Fatalf("Label() %q", e.Label())
+		}
+		named := regexp.MustCompile(`^/mesos/json\.info_[0-9]{10}$`)
+		var me offkv.Member
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if me, err = e.Member(); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		noErr(t, err)
+		if !named.MatchString(me.Key) || fmt.Sprintf("%010d", me.Sequence) != me.Key[len(me.Key)-10:] {
+			t.Fatalf("labeled member %+v", me)
+		}
+		if e.IsLeader() {
+			t.Fatalf("led ahead of the Mesos master %s", native)
+		}
+		det, err := c.Detect(ctx, "/mesos", label)
+		noErr(t, err)
+		defer det.Close()
+		if l, err := det.Wait(ctx, ""); err != nil || l.Key != native {
+			t.Fatalf("labeled detector: %+v, %v (want %s)", l, err, native)
+		}
+		plain, err := c.Detect(ctx, "/mesos")
+		noErr(t, err)
+		defer plain.Close()
+		if _, err := plain.Leader(); !errors.Is(err, offkv.ErrNoEntry) {
+			t.Fatalf("unlabeled detector sees a leader: %v", err)
+		}
+		g, err := c.OpenGroup(ctx, "/mesos", label)
+		noErr(t, err)
+		defer g.Close()
+		members, err := g.Members(ctx)
+		noErr(t, err)
+		if len(members) != 2 || members[0].Key != native || members[1].Key != me.Key {
+			t.Fatalf("labeled members %+v", members)
+		}
+		noErr(t, master.Close()) // the master's session ends: offkv's contender leads
+		noErr(t, e.WaitLeader(ctx))
+		if l, err := det.Wait(ctx, native); err != nil || l.Key != me.Key {
+			t.Fatalf("after the master: %+v, %v", l, err)
+		}
+		noErr(t, g.Join(ctx, []byte("g")))
+		if self, err := g.Self(); err != nil || !named.MatchString(self.Key) {
+			t.Fatalf("group self %+v, %v", self, err)
+		}
+		for _, bad := range []string{"", "a/b", "json_info"} {
+			_, err := c.Contend(ctx, "/m", nil, offkv.WithLabel(bad))
+			var oe *offkv.Error
+			if !errors.Is(err, offkv.ErrInvalid) || !errors.As(err, &oe) || !strings.Contains(oe.Message, "label") {
+				t.Fatalf("label %q: %v", bad, err)
+			}
+			if _, err := c.Detect(ctx, "/m", offkv.WithLabel(bad)); !errors.Is(err, offkv.ErrInvalid) {
+				t.Fatalf("detector label %q: %v", bad, err)
+			}
+			if _, err := c.OpenGroup(ctx, "/m", offkv.WithLabel(bad)); !errors.Is(err, offkv.ErrInvalid) {
+				t.Fatalf("group label %q: %v", bad, err)
+			}
+		}
+		if _, err := c.Detect(ctx, "/m", offkv.WithLabel("a\x00b")); !errors.Is(err, offkv.ErrInvalid) {
+			t.Fatalf("label with NUL: %v", err)
+		}
+		if v, err := c.Exists(ctx, "/m"); err != nil || v != 0 {
+			t.Fatalf("an invalid label wrote /m: %d, %v", v, err)
 		}
 	})
 }

@@ -152,11 +152,12 @@ int goffkv_commit(offkv_client *client, const offkv_txn *txn, offkv_txn_result *
 
 // ---- Recipes ----
 
-int goffkv_election_contend(offkv_client *client, const char *group,
+int goffkv_election_contend(offkv_client *client, const char *group, const char *label,
                             const void *payload, size_t payload_len, uintptr_t handle,
                             offkv_election **election, char **detail) {
-  return with_detail(offkv_election_contend(client, group, payload, payload_len,
-                                            goffkv_recipe_cb, (void *)handle, election),
+  return with_detail(offkv_election_contend_labeled(client, group, label, payload,
+                                                    payload_len, goffkv_recipe_cb,
+                                                    (void *)handle, election),
                      detail);
 }
 
@@ -178,11 +179,11 @@ int goffkv_election_withdraw(offkv_election *election, char **detail) {
   return with_detail(offkv_election_withdraw(election), detail);
 }
 
-int goffkv_detector_open(offkv_client *client, const char *group, uintptr_t handle,
-                         offkv_detector **detector, char **detail) {
-  return with_detail(
-      offkv_detector_open(client, group, goffkv_recipe_cb, (void *)handle, detector),
-      detail);
+int goffkv_detector_open(offkv_client *client, const char *group, const char *label,
+                         uintptr_t handle, offkv_detector **detector, char **detail) {
+  return with_detail(offkv_detector_open_labeled(client, group, label, goffkv_recipe_cb,
+                                                 (void *)handle, detector),
+                     detail);
 }
 
 int goffkv_detector_leader(offkv_detector *detector, offkv_member *leader,
@@ -200,11 +201,11 @@ int goffkv_detector_close(offkv_detector *detector, char **detail) {
   return with_detail(offkv_detector_close(detector), detail);
 }
 
-int goffkv_group_open(offkv_client *client, const char *group, uintptr_t handle,
-                      offkv_group **group_handle, char **detail) {
-  return with_detail(
-      offkv_group_open(client, group, goffkv_recipe_cb, (void *)handle, group_handle),
-      detail);
+int goffkv_group_open(offkv_client *client, const char *group, const char *label,
+                      uintptr_t handle, offkv_group **group_handle, char **detail) {
+  return with_detail(offkv_group_open_labeled(client, group, label, goffkv_recipe_cb,
+                                              (void *)handle, group_handle),
+                     detail);
 }
 
 int goffkv_group_join(offkv_group *group, const void *payload, size_t payload_len,

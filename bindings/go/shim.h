@@ -66,7 +66,8 @@ int goffkv_commit(offkv_client *client, const offkv_txn *txn, offkv_txn_result *
 
 /* ---- Recipes ---- */
 
-int goffkv_election_contend(offkv_client *client, const char *group,
+/* label NULL: offkv's member names; else Mesos' layout (the *_labeled functions). */
+int goffkv_election_contend(offkv_client *client, const char *group, const char *label,
                             const void *payload, size_t payload_len, uintptr_t handle,
                             offkv_election **election, char **detail);
 int goffkv_election_is_leader(offkv_election *election, int *is_leader, char **detail);
@@ -76,16 +77,16 @@ int goffkv_election_member(offkv_election *election, offkv_member *member,
                            char **detail);
 int goffkv_election_withdraw(offkv_election *election, char **detail);
 
-int goffkv_detector_open(offkv_client *client, const char *group, uintptr_t handle,
-                         offkv_detector **detector, char **detail);
+int goffkv_detector_open(offkv_client *client, const char *group, const char *label,
+                         uintptr_t handle, offkv_detector **detector, char **detail);
 int goffkv_detector_leader(offkv_detector *detector, offkv_member *leader,
                            char **detail);
 int goffkv_detector_wait(offkv_detector *detector, const char *previous_key,
                          int timeout_ms, offkv_member *leader, char **detail);
 int goffkv_detector_close(offkv_detector *detector, char **detail);
 
-int goffkv_group_open(offkv_client *client, const char *group, uintptr_t handle,
-                      offkv_group **group_handle, char **detail);
+int goffkv_group_open(offkv_client *client, const char *group, const char *label,
+                      uintptr_t handle, offkv_group **group_handle, char **detail);
 int goffkv_group_join(offkv_group *group, const void *payload, size_t payload_len,
                       char **detail);
 int goffkv_group_update(offkv_group *group, const void *payload, size_t payload_len,
