@@ -4,13 +4,22 @@
 //    reporting, a client on the third server sees every write;
 //  - the agent a client talks to is killed: the client sees SUSPENDED, then LOST after
 //    2 x TTL (its watch ENDED, its ephemeral gone for everyone), and once the agent is
-//    back a new session by itself (CONNECTED).
+//    back a new session by itself (CONNECTED);
+//  - [script], the ctest consul_cluster_restart (the rest is consul_cluster_failover):
+//    consul.sh's stop-member/start-member. The members' ports are distinct and outside
+//    the kernel's ephemeral range; a member down long enough for autopilot to remove
+//    it is a voter again when start-member returns, so killing the leader right after
+//    still leaves a quorum; members stopped and started again come back every time.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <fstream>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "consul_test_util.hpp"
 #include "offkv.h"
@@ -28,6 +37,21 @@ void member(const char *action, int n) {
 }
 std::string member_url(int n) {
   return first_line(dir() + "/m" + std::to_string(n) + "/url");
+}
+std::string member_file(int n, const char *name) {
+  return dir() + "/m" + std::to_string(n) + "/" + name;
+}
+// The HTTP base (http://127.0.0.1:PORT) of member n.
+std::string http_base(int n) {
+  return "http://127.0.0.1:" + first_line(member_file(n, "http_port"));
+}
+// The raft configuration (JSON), asked through member `via`; "" if it did not answer.
+std::string raft_configuration(int via) {
+  return run("curl -fsS --max-time 5 '" + http_base(via) +
+             "/v1/operator/raft/configuration' || true");
+}
+bool names(const std::string &conf, int n) {
+  return conf.find("\"offkv-server-" + std::to_string(n) + "\"") != std::string::npos;
 }
 
 struct Client {
@@ -195,4 +219,113 @@ TEST_CASE("a client whose agent dies sees SUSPENDED, LOST, then a new session",
             return offkv_create(a.c, "/eph2", "", 0, OFFKV_EPHEMERAL, nullptr);
           }) == OFFKV_OK);
   offkv_watch_free(watch);
+}
+
+// The ports of a member must outlive the member: stop-member frees them and
+// start-member binds them again. A port from the kernel's ephemeral range (what a
+// port-0 bind returns, as consul.sh's free_port did) is handed by the kernel to the
+// next socket that binds port 0 or connects — for one, the other servers' RPC
+// connections, whose source Consul binds to 127.0.0.1:0 — and the member then could
+// not start again ("bind: address already in use", docs/consul-notes.md). Ports
+// outside that range are never handed out so. Deterministic: fails with free_port.
+TEST_CASE("the cluster's ports are distinct and outside the kernel's ephemeral range",
+          "[consul][cluster][script]") {
+  int low = 0, high = 0;
+  {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    REQUIRE(range >> low >> high);
+  }
+  if ((65536 - 10000) - (high - low + 1) < 1000) {
+    WARN("the ephemeral range " << low << "-" << high << " leaves no room: skipped");
+    return;
+  }
+  std::set<int> seen;
+  for (int n = 1; n <= 3; ++n) {
+    // serf_wan_port is written by the fixed script only; agent.hcl always has it.
+    std::ifstream hcl(member_file(n, "agent.hcl"));
+    std::string line, wan;
+    while (std::getline(hcl, line))
+      if (line.rfind("  serf_wan = ", 0) == 0) wan = line.substr(13);
+    REQUIRE_FALSE(wan.empty());
+    for (const std::string &port :
+         {first_line(member_file(n, "http_port")), first_line(member_file(n, "serf_port")),
+          wan, first_line(member_file(n, "server_port"))}) {
+      const int p = std::stoi(port);
+      INFO("member " << n << " port " << p << ", ephemeral range " << low << "-" << high);
+      CHECK((p < low || p > high));
+      CHECK(seen.insert(p).second);
+    }
+  }
+  CHECK(seen.size() == 12);
+}
+
+// A server down for more than ~5-15 s is removed from the raft configuration by
+// autopilot (cleanup_dead_servers); started again it rejoins as a non-voter and is
+// promoted after server_stabilization_time (10 s). When start-member returned as soon
+// as the member knew a leader (as it did), the cluster then had two voters and killing
+// the leader stopped every write until a member came back. Deterministic: that
+// start-member returned ~0.3 s after the launch, 10 s before any promotion (the write
+// then failed for all of its 20 s).
+TEST_CASE("a member removed by autopilot is a voter again when start-member returns",
+          "[consul][cluster][script]") {
+  const int lead = leader();
+  const int back = lead % 3 + 1;  // stopped until removed, then started again
+  const int third = back % 3 + 1;
+  INFO("leader m" << lead << ", restarted m" << back << ", writer on m" << third);
+  member("stop-member", back);
+  REQUIRE(eventually(
+      [&] {
+        std::string conf = raft_configuration(lead);
+        return !conf.empty() && !names(conf, back);
+      },
+      60000));
+  member("start-member", back);
+  REQUIRE(names(raft_configuration(third), back));
+
+  offkv_options opts = OFFKV_OPTIONS_INIT;
+  opts.operation_timeout_ms = 3000;
+  Client w;
+  REQUIRE(offkv_open((member_url(third) + unique_prefix("rejoin")).c_str(), &opts, &w.c) ==
+          OFFKV_OK);
+  REQUIRE(retry_transient([&] { return offkv_set(w.c, "/k", "0", 1, nullptr); }) ==
+          OFFKV_OK);
+
+  // The leader goes: the restarted member and the third one are two voters of three.
+  member("stop-member", lead);
+  const auto t0 = std::chrono::steady_clock::now();
+  int rc = retry_transient(
+      [&] { return offkv_set(w.c, "/k", "1", 1, nullptr); }, 20);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO("the write after the leader kill: " << offkv_last_error() << " after " << took
+                                           << " s");
+  CHECK(rc == OFFKV_OK);  // measured 3-5 s (docs/consul-notes.md); no quorum: never
+  member("start-member", lead);
+  CHECK(get(w.c, "/k") == "1");
+}
+
+// Stop and start members again and again (leaders and followers, each back within a
+// few seconds): every start-member must succeed and the member must then serve a
+// write. Not deterministic for the port problem it guards (with ports from the
+// ephemeral range a restart failed only when another socket had taken one of the
+// member's ports in the meantime, rare on a range of 28,000 ports); it does catch
+// a member that cannot start again on its own ports and data for any reason.
+TEST_CASE("members stopped and started again come back every time",
+          "[consul][cluster][script]") {
+  const std::string prefix = unique_prefix("cycles");
+  for (int cycle = 0; cycle < 6; ++cycle) {
+    const int lead = leader();
+    const int n = cycle % 2 == 0 ? lead : lead % 3 + 1;
+    INFO("cycle " << cycle << ": m" << n << (n == lead ? " (the leader)" : ""));
+    member("stop-member", n);
+    member("start-member", n);  // throws, with the agent's report, if it ends
+    Client c;
+    REQUIRE(offkv_open((member_url(n) + prefix).c_str(), nullptr, &c.c) == OFFKV_OK);
+    const std::string value = std::to_string(cycle);
+    int rc = retry_transient(
+        [&] { return offkv_set(c.c, "/k", value.data(), value.size(), nullptr); });
+    INFO(offkv_last_error());
+    REQUIRE(rc == OFFKV_OK);
+    CHECK(get(c.c, "/k") == value);
+  }
 }
