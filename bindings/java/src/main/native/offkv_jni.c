@@ -640,17 +640,20 @@ static void set_handles(JNIEnv *env, jlongArray handles, void *h, cbctx *ctx) {
   (*env)->SetLongArrayRegion(env, handles, 0, 2, vals);
 }
 
-FN(void, electionContend)(ARGS, jlong client, jbyteArray group, jbyteArray payload,
-                          jobject sink, jlongArray handles) {
+/* label NULL: offkv's member names; else Mesos' layout. */
+FN(void, electionContend)(ARGS, jlong client, jbyteArray group, jbyteArray label,
+                          jbyteArray payload, jobject sink, jlongArray handles) {
   (void)cls;
-  bytes_in g, p;
-  if (!bin(env, group, &g) || !bin(env, payload, &p)) return;
+  bytes_in g, l, p;
+  if (!bin(env, group, &g) || !bin(env, label, &l) || !bin(env, payload, &p)) return;
   cbctx *ctx = ctx_new(env, sink, 0);
   offkv_election *e = NULL;
   int rc = (sink && !ctx) ? OFFKV_ENOMEM
-                          : offkv_election_contend(ptr(client), CSTR(g), DATA(p), LEN(p),
-                                                   ctx ? on_recipe : NULL, ctx, &e);
+                          : offkv_election_contend_labeled(ptr(client), CSTR(g), CSTR(l),
+                                                           DATA(p), LEN(p),
+                                                           ctx ? on_recipe : NULL, ctx, &e);
   bout(env, &p);
+  bout(env, &l);
   bout(env, &g);
   if (rc != OFFKV_OK) {
     ctx_release(env, ctx);
@@ -696,14 +699,17 @@ FN(void, electionFree)(ARGS, jlong e, jlong ctx) {
   ctx_release(env, ptr(ctx));
 }
 
-FN(void, detectorOpen)(ARGS, jlong client, jbyteArray group, jobject sink, jlongArray handles) {
+FN(void, detectorOpen)(ARGS, jlong client, jbyteArray group, jbyteArray label, jobject sink,
+                       jlongArray handles) {
   (void)cls;
-  bytes_in g;
-  if (!bin(env, group, &g)) return;
+  bytes_in g, l;
+  if (!bin(env, group, &g) || !bin(env, label, &l)) return;
   cbctx *ctx = ctx_new(env, sink, 0);
   offkv_detector *d = NULL;
   int rc = (sink && !ctx) ? OFFKV_ENOMEM
-                          : offkv_detector_open(ptr(client), CSTR(g), ctx ? on_recipe : NULL, ctx, &d);
+                          : offkv_detector_open_labeled(ptr(client), CSTR(g), CSTR(l),
+                                                        ctx ? on_recipe : NULL, ctx, &d);
+  bout(env, &l);
   bout(env, &g);
   if (rc != OFFKV_OK) {
     ctx_release(env, ctx);
@@ -744,14 +750,17 @@ FN(void, detectorFree)(ARGS, jlong d, jlong ctx) {
   ctx_release(env, ptr(ctx));
 }
 
-FN(void, groupOpen)(ARGS, jlong client, jbyteArray group, jobject sink, jlongArray handles) {
+FN(void, groupOpen)(ARGS, jlong client, jbyteArray group, jbyteArray label, jobject sink,
+                    jlongArray handles) {
   (void)cls;
-  bytes_in g;
-  if (!bin(env, group, &g)) return;
+  bytes_in g, l;
+  if (!bin(env, group, &g) || !bin(env, label, &l)) return;
   cbctx *ctx = ctx_new(env, sink, 0);
   offkv_group *h = NULL;
   int rc = (sink && !ctx) ? OFFKV_ENOMEM
-                          : offkv_group_open(ptr(client), CSTR(g), ctx ? on_recipe : NULL, ctx, &h);
+                          : offkv_group_open_labeled(ptr(client), CSTR(g), CSTR(l),
+                                                     ctx ? on_recipe : NULL, ctx, &h);
+  bout(env, &l);
   bout(env, &g);
   if (rc != OFFKV_OK) {
     ctx_release(env, ctx);

@@ -338,17 +338,46 @@ public final class Client implements AutoCloseable {
 
   /** Joins the election for group with payload; listener (may be null) gets LEADER / NOT_LEADER. */
   public LeaderElection contend(String group, byte[] payload, Consumer<RecipeEvent> listener) {
-    return new LeaderElection(this, group, payload, listener);
+    return new LeaderElection(this, group, null, payload, listener);
+  }
+
+  /**
+   * Joins the election in Mesos' layout: the member node is group/label_&lt;seq&gt; and
+   * only members with this label contend (offkv_election_contend_labeled; label null: as
+   * {@link #contend(String, byte[], Consumer)}). With {@link OffKv#MESOS_MASTER_LABEL} it
+   * contends alongside stock Mesos masters. InvalidArgumentException for a bad label.
+   */
+  public LeaderElection contend(String group, String label, byte[] payload,
+      Consumer<RecipeEvent> listener) {
+    return new LeaderElection(this, group, label, payload, listener);
   }
 
   /** Follows group's leader without contending; listener (may be null) gets DETECTED. */
   public LeaderDetector detector(String group, Consumer<RecipeEvent> listener) {
-    return new LeaderDetector(this, group, listener);
+    return new LeaderDetector(this, group, null, listener);
+  }
+
+  /**
+   * Follows the lowest group/label_&lt;seq&gt; member (offkv_detector_open_labeled; label
+   * null: as {@link #detector(String, Consumer)}). With {@link OffKv#MESOS_MASTER_LABEL} it
+   * follows a stock Mesos master group.
+   */
+  public LeaderDetector detector(String group, String label, Consumer<RecipeEvent> listener) {
+    return new LeaderDetector(this, group, label, listener);
   }
 
   /** A handle on a group: join and/or observe; listener (may be null) gets MEMBERS. */
   public Group group(String group, Consumer<RecipeEvent> listener) {
-    return new Group(this, group, listener);
+    return new Group(this, group, null, listener);
+  }
+
+  /**
+   * A handle on a group in Mesos' layout: a join creates group/label_&lt;seq&gt; and only
+   * members with this label are listed (offkv_group_open_labeled; label null: as
+   * {@link #group(String, Consumer)}).
+   */
+  public Group group(String group, String label, Consumer<RecipeEvent> listener) {
+    return new Group(this, group, label, listener);
   }
 
   /** A mutex named by key; no I/O until acquired. */

@@ -10,16 +10,19 @@ import java.util.function.LongFunction;
 public final class Group implements AutoCloseable {
   private final Client client;
   private final String group;
+  private final String label;
   private final NativeHandle h;
   private final Cleaner.Cleanable cleanable;
 
-  Group(Client client, String group, Consumer<RecipeEvent> listener) {
+  Group(Client client, String group, String label, Consumer<RecipeEvent> listener) {
     this.client = client;
     this.group = group;
+    this.label = label;
     byte[] g = Native.key(group);
+    byte[] l = Native.cstr(label, "label");
     long[] handles = new long[2];
     client.call(p -> {
-      Native.groupOpen(p, g, Client.recipeSink(listener), handles);
+      Native.groupOpen(p, g, l, Client.recipeSink(listener), handles);
       return null;
     });
     h = new NativeHandle("group", handles[0], handles[1], (p, c) -> Native.groupOp(p, Native.G_CLOSE, null),
@@ -40,6 +43,11 @@ public final class Group implements AutoCloseable {
 
   public String group() {
     return group;
+  }
+
+  /** The member label (Mesos' layout), or null for offkv's own member names. */
+  public String label() {
+    return label;
   }
 
   public Client client() {

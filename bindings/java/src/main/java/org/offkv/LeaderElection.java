@@ -14,17 +14,21 @@ import java.util.function.LongFunction;
 public final class LeaderElection implements AutoCloseable {
   private final Client client;
   private final String group;
+  private final String label;
   private final NativeHandle h;
   private final Cleaner.Cleanable cleanable;
 
-  LeaderElection(Client client, String group, byte[] payload, Consumer<RecipeEvent> listener) {
+  LeaderElection(Client client, String group, String label, byte[] payload,
+      Consumer<RecipeEvent> listener) {
     this.client = client;
     this.group = group;
+    this.label = label;
     byte[] g = Native.key(group);
+    byte[] l = Native.cstr(label, "label");
     byte[] pl = Native.value(payload);
     long[] handles = new long[2];
     client.call(p -> {
-      Native.electionContend(p, g, pl, Client.recipeSink(listener), handles);
+      Native.electionContend(p, g, l, pl, Client.recipeSink(listener), handles);
       return null;
     });
     h = new NativeHandle("election", handles[0], handles[1], (p, c) -> {
@@ -43,6 +47,11 @@ public final class LeaderElection implements AutoCloseable {
 
   public String group() {
     return group;
+  }
+
+  /** The member label (Mesos' layout), or null for offkv's own member names. */
+  public String label() {
+    return label;
   }
 
   public Client client() {

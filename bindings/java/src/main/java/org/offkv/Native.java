@@ -189,21 +189,22 @@ final class Native {
   static native void txnAdd(long txn, int op, byte[] key, byte[] value, long num);
   static native OpResult[] commit(long client, long txn);
 
-  static native void electionContend(long client, byte[] group, byte[] payload, Sink sink, long[] handles);
+  // label null: offkv's member names; else Mesos' layout (offkv_*_labeled).
+  static native void electionContend(long client, byte[] group, byte[] label, byte[] payload, Sink sink, long[] handles);
   static native boolean electionIsLeader(long e);
   static native boolean electionWait(long e, boolean leader, int timeoutMs);
   static native Member electionMember(long e);
   static native void electionWithdraw(long e);
   static native void electionFree(long e, long ctx);
 
-  static native void detectorOpen(long client, byte[] group, Sink sink, long[] handles);
+  static native void detectorOpen(long client, byte[] group, byte[] label, Sink sink, long[] handles);
   static native Member detectorLeader(long d);
   static native Member detectorWait(long d, byte[] previousKey, int timeoutMs);
   static native void detectorClose(long d);
   static native void detectorFree(long d, long ctx);
 
   static final int G_JOIN = 0, G_UPDATE = 1, G_LEAVE = 2, G_CLOSE = 3;
-  static native void groupOpen(long client, byte[] group, Sink sink, long[] handles);
+  static native void groupOpen(long client, byte[] group, byte[] label, Sink sink, long[] handles);
   static native void groupOp(long g, int op, byte[] payload);
   static native Member groupSelf(long g);
   static native Member[] groupMembers(long g);

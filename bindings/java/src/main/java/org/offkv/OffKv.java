@@ -39,6 +39,12 @@ public final class OffKv {
   public static final long ANY_VERSION = -1;
   /** OFFKV_ERROR_COUNT: every code is below it. */
   public static final int ERROR_COUNT = 19;
+  /**
+   * OFFKV_MESOS_MASTER_LABEL: the member label of a Mesos master's nodes (json.info_&lt;seq&gt;,
+   * MasterInfo as JSON); give it to contend/detector/group to follow or join a stock Mesos
+   * master group.
+   */
+  public static final String MESOS_MASTER_LABEL = "json.info";
   /** The header version this binding was written against. */
   public static final String BINDING_VERSION = "0.1.0";
 

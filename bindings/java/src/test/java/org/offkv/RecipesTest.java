@@ -200,4 +200,50 @@ class RecipesTest {
       }
     }
   }
+
+  /** A label reaches the core: members are label_<10 digits> (Mesos' names), and a labeled recipe sees only its label. */
+  @ParameterizedTest
+  @MethodSource("org.offkv.TestEnv#backends")
+  void labelUsesMesosLayout(TestEnv.Backend be) {
+    try (TestEnv env = new TestEnv(be)) {
+      Client master = env.open(), c = env.open();
+      assertEquals("json.info", OffKv.MESOS_MASTER_LABEL);
+      // A Mesos master's own node, written as Mesos writes it.
+      master.create("/mesos", b(""));
+      String nativeKey = master.create("/mesos/json.info_", b("{\"id\":\"m1\"}"),
+          CreateFlag.EPHEMERAL, CreateFlag.SEQUENTIAL);
+      LeaderElection e = env.own(c.contend("/mesos", OffKv.MESOS_MASTER_LABEL, b("{\"id\":\"offkv\"}"), null));
+      assertEquals("json.info", e.label());
+      waitFor(() -> e.member().isPresent());
+      Member me = e.member().orElseThrow();
+      assertTrue(me.key().matches("/mesos/json\\.info_[0-9]{10}"), me.key());
+      assertEquals(String.format("%010d", me.sequence()), me.key().substring(me.key().length() - 10));
+      assertFalse(e.await(true, Duration.ofMillis(200))); // behind the master
+      LeaderDetector det = env.own(c.detector("/mesos", "json.info", null));
+      assertEquals("json.info", det.label());
+      assertEquals(nativeKey, det.awaitChange(null, S5).orElseThrow().key());
+      LeaderDetector plain = env.own(c.detector("/mesos", null));
+      assertNull(plain.label());
+      assertEquals(Optional.empty(), plain.leader()); // offkv's own names: no member
+      Group g = env.own(c.group("/mesos", "json.info", null));
+      List<Member> ms = g.members();
+      assertEquals(2, ms.size());
+      assertEquals(nativeKey, ms.get(0).key());
+      assertEquals(me.key(), ms.get(1).key());
+      master.close(); // the master's session ends: offkv's contender leads
+      assertTrue(e.await(true, S5));
+      assertEquals(me.key(), det.awaitChange(nativeKey, S5).orElseThrow().key());
+      g.join(b("g"));
+      assertTrue(g.self().orElseThrow().key().matches("/mesos/json\\.info_[0-9]{10}"));
+      for (String bad : new String[] {"", "a/b", "json_info"}) {
+        InvalidArgumentException x = assertThrows(InvalidArgumentException.class,
+            () -> c.contend("/m", bad, b(""), null));
+        assertTrue(x.getMessage().contains("label"), x.getMessage());
+        assertThrows(InvalidArgumentException.class, () -> c.detector("/m", bad, null));
+        assertThrows(InvalidArgumentException.class, () -> c.group("/m", bad, null));
+      }
+      assertThrows(InvalidArgumentException.class, () -> c.group("/m", "a\0b", null));
+      assertEquals(0, c.exists("/m")); // refused before any write
+    }
+  }
 }
