@@ -63,7 +63,8 @@ pub use event::{Event, EventKind, SessionState};
 pub use future::{live_async_states, AsyncCall};
 pub use options::{Options, ReadConsistency};
 pub use recipes::{
-    Detector, Election, Group, Lock, LockGuard, Member, RecipeEvent, RecipeEventKind,
+    Detector, Election, Group, Labeled, Lock, LockGuard, Member, RecipeEvent, RecipeEventKind,
+    MESOS_MASTER_LABEL,
 };
 pub use txn::{OpResult, Txn};
 pub use watch::{Events, Watch};

@@ -4,10 +4,13 @@
 //!
 //! Each recipe works under a group key `G`; each participant is an ephemeral
 //! sequential child `G/member-…` holding its payload, and the lowest sequence leads
-//! (or holds the lock). Handles may outlive their client (calls then fail with
+//! (or holds the lock). [`Client::labeled`] gives the election, detector and group in
+//! Mesos' layout instead: members named `G/<label>_<10 digits>`, exactly as a Mesos
+//! master names its own ([`MESOS_MASTER_LABEL`]). Handles may outlive their client (calls then fail with
 //! [`ErrorKind::Closed`]); dropping a handle stops it, after which its closure is
 //! never called again.
 
+use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
@@ -218,11 +221,17 @@ macro_rules! recipe_handle {
 pub struct Election {
     raw: NonNull<sys::offkv_election>,
     key: String,
+    label: Option<String>,
     handler: Option<RecipeHandler>,
 }
 recipe_handle!(Election, sys::offkv_election);
 
 impl Election {
+    /// The member label (Mesos' layout), or `None` for offkv's own member names.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
     /// True if this contender leads right now.
     ///
     /// ```
@@ -320,11 +329,17 @@ impl Drop for Election {
 pub struct Detector {
     raw: NonNull<sys::offkv_detector>,
     key: String,
+    label: Option<String>,
     handler: Option<RecipeHandler>,
 }
 recipe_handle!(Detector, sys::offkv_detector);
 
 impl Detector {
+    /// The member label (Mesos' layout), or `None` for offkv's own member names.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
     /// The current leader, or `None` if there is none (or none known yet).
     ///
     /// ```
@@ -409,11 +424,17 @@ impl Drop for Detector {
 pub struct Group {
     raw: NonNull<sys::offkv_group>,
     key: String,
+    label: Option<String>,
     handler: Option<RecipeHandler>,
 }
 recipe_handle!(Group, sys::offkv_group);
 
 impl Group {
+    /// The member label (Mesos' layout), or `None` for offkv's own member names.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
     /// Joins with `payload`; the membership lives as long as the session (and is
     /// re-created after a lost one). [`ErrorKind::Invalid`] if already a member.
     ///
@@ -709,6 +730,7 @@ impl Client {
     fn contend_impl(
         &self,
         group: &str,
+        label: Option<&CStr>,
         payload: &[u8],
         handler: Option<RecipeHandler>,
     ) -> Result<Election> {
@@ -716,15 +738,25 @@ impl Client {
         let (cb, user) = recipe_args(&handler);
         let (p, n) = payload_args(payload);
         let mut raw: *mut sys::offkv_election = ptr::null_mut();
-        // SAFETY: live client; group and payload valid for the call (copied); `user`
-        // points to the handler the Election keeps until offkv_election_free.
+        // SAFETY: live client; group, label and payload valid for the call (copied);
+        // `user` points to the handler the Election keeps until offkv_election_free.
         let code = unsafe {
-            sys::offkv_election_contend(self.raw(), c_group.as_ptr(), p, n, cb, user, &mut raw)
+            sys::offkv_election_contend_labeled(
+                self.raw(),
+                c_group.as_ptr(),
+                label_ptr(label),
+                p,
+                n,
+                cb,
+                user,
+                &mut raw,
+            )
         };
         check(code, Some(group))?;
         Ok(Election {
             raw: non_null(raw)?,
             key: group.to_owned(),
+            label: label_string(label),
             handler,
         })
     }
@@ -741,7 +773,7 @@ impl Client {
     /// # Ok::<(), offkv::Error>(())
     /// ```
     pub fn contend(&self, group: &str, payload: &[u8]) -> Result<Election> {
-        self.contend_impl(group, payload, None)
+        self.contend_impl(group, None, payload, None)
     }
 
     /// [`contend`](Client::contend), calling `callback` with `Leader` when this
@@ -762,20 +794,34 @@ impl Client {
         payload: &[u8],
         callback: impl FnMut(RecipeEvent) + Send + 'static,
     ) -> Result<Election> {
-        self.contend_impl(group, payload, Some(self.recipe_handler(callback)))
+        self.contend_impl(group, None, payload, Some(self.recipe_handler(callback)))
     }
 
-    fn detector_impl(&self, group: &str, handler: Option<RecipeHandler>) -> Result<Detector> {
+    fn detector_impl(
+        &self,
+        group: &str,
+        label: Option<&CStr>,
+        handler: Option<RecipeHandler>,
+    ) -> Result<Detector> {
         let c_group = c_string(group)?;
         let (cb, user) = recipe_args(&handler);
         let mut raw: *mut sys::offkv_detector = ptr::null_mut();
         // SAFETY: as in contend_impl.
-        let code =
-            unsafe { sys::offkv_detector_open(self.raw(), c_group.as_ptr(), cb, user, &mut raw) };
+        let code = unsafe {
+            sys::offkv_detector_open_labeled(
+                self.raw(),
+                c_group.as_ptr(),
+                label_ptr(label),
+                cb,
+                user,
+                &mut raw,
+            )
+        };
         check(code, Some(group))?;
         Ok(Detector {
             raw: non_null(raw)?,
             key: group.to_owned(),
+            label: label_string(label),
             handler,
         })
     }
@@ -790,7 +836,7 @@ impl Client {
     /// # Ok::<(), offkv::Error>(())
     /// ```
     pub fn detector(&self, group: &str) -> Result<Detector> {
-        self.detector_impl(group, None)
+        self.detector_impl(group, None, None)
     }
 
     /// [`detector`](Client::detector), calling `callback` with `Detected` for the first
@@ -809,20 +855,34 @@ impl Client {
         group: &str,
         callback: impl FnMut(RecipeEvent) + Send + 'static,
     ) -> Result<Detector> {
-        self.detector_impl(group, Some(self.recipe_handler(callback)))
+        self.detector_impl(group, None, Some(self.recipe_handler(callback)))
     }
 
-    fn group_impl(&self, group: &str, handler: Option<RecipeHandler>) -> Result<Group> {
+    fn group_impl(
+        &self,
+        group: &str,
+        label: Option<&CStr>,
+        handler: Option<RecipeHandler>,
+    ) -> Result<Group> {
         let c_group = c_string(group)?;
         let (cb, user) = recipe_args(&handler);
         let mut raw: *mut sys::offkv_group = ptr::null_mut();
         // SAFETY: as in contend_impl.
-        let code =
-            unsafe { sys::offkv_group_open(self.raw(), c_group.as_ptr(), cb, user, &mut raw) };
+        let code = unsafe {
+            sys::offkv_group_open_labeled(
+                self.raw(),
+                c_group.as_ptr(),
+                label_ptr(label),
+                cb,
+                user,
+                &mut raw,
+            )
+        };
         check(code, Some(group))?;
         Ok(Group {
             raw: non_null(raw)?,
             key: group.to_owned(),
+            label: label_string(label),
             handler,
         })
     }
@@ -837,7 +897,7 @@ impl Client {
     /// # Ok::<(), offkv::Error>(())
     /// ```
     pub fn group(&self, group: &str) -> Result<Group> {
-        self.group_impl(group, None)
+        self.group_impl(group, None, None)
     }
 
     /// [`group`](Client::group), calling `callback` with `Members` (the whole
@@ -856,7 +916,7 @@ impl Client {
         group: &str,
         callback: impl FnMut(RecipeEvent) + Send + 'static,
     ) -> Result<Group> {
-        self.group_impl(group, Some(self.recipe_handler(callback)))
+        self.group_impl(group, None, Some(self.recipe_handler(callback)))
     }
 
     /// A lock named by `key`; no I/O until acquired.
@@ -879,6 +939,112 @@ impl Client {
             handler: None,
         })
     }
+}
+
+// ---------------------------------------------------------------- Mesos' layout
+
+/// The member label of a Mesos master's nodes (`json.info_<seq>`, MasterInfo as JSON;
+/// `OFFKV_MESOS_MASTER_LABEL`): `client.labeled(MESOS_MASTER_LABEL)` follows or joins
+/// a stock Mesos master group.
+pub const MESOS_MASTER_LABEL: &str = "json.info";
+
+/// The election, detector and group in Mesos' layout, from [`Client::labeled`]: member
+/// nodes are named `<label>_<10 digits>` exactly as a Mesos master's ZooKeeper group
+/// names them, and only members with this label take part (`offkv_*_labeled`). The
+/// library checks the label on use (non-empty, no `/` or `_`, valid in a key):
+/// [`ErrorKind::Invalid`] otherwise.
+///
+/// ```
+/// let client = offkv::Client::open("mem://doc-labeled", &offkv::Options::new())?;
+/// let mesos = client.labeled(offkv::MESOS_MASTER_LABEL)?;
+/// let election = mesos.contend("/mesos", br#"{"id":"m1"}"#)?;
+/// assert!(election.wait_leader(true, None)?);
+/// assert!(election.member()?.unwrap().key.starts_with("/mesos/json.info_"));
+/// let detector = mesos.detector("/mesos")?;
+/// # drop(detector);
+/// # Ok::<(), offkv::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Labeled<'a> {
+    client: &'a Client,
+    label: CString,
+}
+
+impl Client {
+    /// The recipes of this client in Mesos' layout with member label `label` (see
+    /// [`Labeled`]). Fails only for a label with a NUL byte; the library checks the
+    /// rest when a recipe is opened.
+    pub fn labeled(&self, label: &str) -> Result<Labeled<'_>> {
+        Ok(Labeled {
+            client: self,
+            label: c_string(label)?,
+        })
+    }
+}
+
+impl Labeled<'_> {
+    /// The member label.
+    pub fn label(&self) -> &str {
+        self.label.to_str().unwrap_or_default()
+    }
+
+    /// [`Client::contend`] with this label: the member node is `group/<label>_<seq>`.
+    pub fn contend(&self, group: &str, payload: &[u8]) -> Result<Election> {
+        self.client
+            .contend_impl(group, Some(&self.label), payload, None)
+    }
+
+    /// [`Client::contend_with`] with this label.
+    pub fn contend_with(
+        &self,
+        group: &str,
+        payload: &[u8],
+        callback: impl FnMut(RecipeEvent) + Send + 'static,
+    ) -> Result<Election> {
+        let handler = Some(self.client.recipe_handler(callback));
+        self.client
+            .contend_impl(group, Some(&self.label), payload, handler)
+    }
+
+    /// [`Client::detector`] with this label: the leader is the lowest
+    /// `group/<label>_<seq>`.
+    pub fn detector(&self, group: &str) -> Result<Detector> {
+        self.client.detector_impl(group, Some(&self.label), None)
+    }
+
+    /// [`Client::detector_with`] with this label.
+    pub fn detector_with(
+        &self,
+        group: &str,
+        callback: impl FnMut(RecipeEvent) + Send + 'static,
+    ) -> Result<Detector> {
+        let handler = Some(self.client.recipe_handler(callback));
+        self.client.detector_impl(group, Some(&self.label), handler)
+    }
+
+    /// [`Client::group`] with this label: a join creates `group/<label>_<seq>`, and
+    /// only members with this label are listed.
+    pub fn group(&self, group: &str) -> Result<Group> {
+        self.client.group_impl(group, Some(&self.label), None)
+    }
+
+    /// [`Client::group_with`] with this label.
+    pub fn group_with(
+        &self,
+        group: &str,
+        callback: impl FnMut(RecipeEvent) + Send + 'static,
+    ) -> Result<Group> {
+        let handler = Some(self.client.recipe_handler(callback));
+        self.client.group_impl(group, Some(&self.label), handler)
+    }
+}
+
+fn label_ptr(label: Option<&CStr>) -> *const c_char {
+    label.map_or(ptr::null(), CStr::as_ptr)
+}
+
+fn label_string(label: Option<&CStr>) -> Option<String> {
+    label.map(|l| l.to_string_lossy().into_owned())
 }
 
 fn non_null<T>(raw: *mut T) -> Result<NonNull<T>> {

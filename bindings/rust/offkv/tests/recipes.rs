@@ -247,3 +247,88 @@ fn lock_excludes_and_guard_releases() {
         assert_eq!(held.release().unwrap_err().kind, ErrorKind::Session);
     });
 }
+
+/// A label reaches the core: members are `<label>_<10 digits>` (Mesos' names), and a
+/// labeled recipe sees only members with its label.
+#[test]
+fn labeled_recipes_use_mesos_layout() {
+    for_each_backend("labeled", |url| {
+        let (master, c) = (open(url), open(url));
+        assert_eq!(offkv::MESOS_MASTER_LABEL, "json.info");
+        assert_eq!(
+            offkv_sys::OFFKV_MESOS_MASTER_LABEL,
+            b"json.info\0",
+            "the header's label"
+        );
+        // A Mesos master's own node, written as Mesos writes it.
+        master
+            .create("/mesos", b"", offkv::CreateMode::Persistent)
+            .unwrap();
+        let native = master
+            .create(
+                "/mesos/json.info_",
+                br#"{"id":"m1"}"#,
+                offkv::CreateMode::EphemeralSequential,
+            )
+            .unwrap();
+        let mesos = c.labeled(offkv::MESOS_MASTER_LABEL).unwrap();
+        assert_eq!(mesos.label(), "json.info");
+        let e = mesos.contend("/mesos", br#"{"id":"offkv"}"#).unwrap();
+        assert_eq!(e.label(), Some("json.info"));
+        let mut me = None;
+        eventually("the labeled member", || {
+            me = e.member().unwrap();
+            me.is_some()
+        });
+        let me = me.unwrap();
+        let name = me
+            .key
+            .strip_prefix("/mesos/json.info_")
+            .expect("a json.info_ name");
+        assert_eq!(name, format!("{:010}", me.sequence), "{}", me.key);
+        assert!(!e
+            .wait_leader(true, Some(Duration::from_millis(200)))
+            .unwrap());
+
+        let (tx, rx) = channel();
+        let det = mesos
+            .detector_with("/mesos", move |ev| {
+                tx.send(ev.member.map(|m| m.key)).unwrap()
+            })
+            .unwrap();
+        assert_eq!(det.label(), Some("json.info"));
+        assert_eq!(det.wait(None, Some(WAIT)).unwrap().unwrap().key, native);
+        let plain = c.detector("/mesos").unwrap();
+        assert_eq!(plain.label(), None);
+        assert_eq!(plain.leader().unwrap(), None); // offkv's own names: no member
+        let g = mesos.group("/mesos").unwrap();
+        let keys: Vec<String> = g.members().unwrap().into_iter().map(|m| m.key).collect();
+        assert_eq!(keys, vec![native.clone(), me.key.clone()]);
+
+        master.close().unwrap(); // the master's session ends: offkv's contender leads
+        assert!(e.wait_leader(true, Some(WAIT)).unwrap());
+        assert_eq!(
+            det.wait(Some(&native), Some(WAIT)).unwrap().unwrap().key,
+            me.key
+        );
+        let mut seen = Vec::new();
+        while let Ok(k) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(k);
+        }
+        assert_eq!(seen.last(), Some(&Some(me.key.clone())));
+        g.join(b"g").unwrap();
+        let own = g.self_member().unwrap().unwrap();
+        assert!(own.key.starts_with("/mesos/json.info_"), "{}", own.key);
+
+        for bad in ["", "a/b", "json_info"] {
+            let l = c.labeled(bad).unwrap();
+            let err = l.contend("/m", b"").unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Invalid, "{bad:?}");
+            assert!(err.message.contains("label"), "{}", err.message);
+            assert_eq!(l.detector("/m").unwrap_err().kind, ErrorKind::Invalid);
+            assert_eq!(l.group("/m").unwrap_err().kind, ErrorKind::Invalid);
+        }
+        assert_eq!(c.labeled("a\0b").unwrap_err().kind, ErrorKind::Invalid);
+        assert_eq!(c.exists("/m").unwrap(), 0); // refused before any write
+    });
+}
