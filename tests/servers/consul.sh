@@ -272,7 +272,7 @@ HCL
     # Until all three know a leader. A member that ends is reported (how, its log, the
     # sockets on its ports) and the start fails: its ports are the others' retry_join
     # and raft addresses, so it cannot move, and no cause is left that a retry on the
-    # same ports would get past (docs/consul-notes.md, "Stopping and restarting").
+    # same ports would get past (docs/consul-notes.md, "A cluster member killed").
     for ((i = 0; ; i++)); do
       ready=0
       for n in 1 2 3; do

@@ -15,10 +15,10 @@ free_port() {
 # the next socket that binds port 0 or connects — any process's, e.g. another Consul
 # server's RPC connection (Consul binds their source to bind_addr:0 when bind_addr is
 # not 0.0.0.0). The server then cannot start again until that socket and its
-# TIME_WAIT are gone (docs/consul-notes.md, "Stopping and restarting a member"). No
-# port 0 bind or connect gets a port outside that range. All N sockets stay bound
-# until all are chosen, so the N ports differ (separate free_port calls can return
-# the same port twice).
+# TIME_WAIT are gone (docs/consul-notes.md, "A cluster member killed and started
+# again"). No port 0 bind or connect gets a port outside that range. All N sockets
+# stay bound until all are chosen, so the N ports differ (separate free_port calls
+# can return the same port twice).
 free_ports() {  # count
   python3 - "$1" <<'PY'
 import random, socket, sys
