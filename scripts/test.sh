@@ -17,6 +17,9 @@ cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFFKV_BUILD_TESTS=ON -DOFFKV_BU
 # A fresh clone rebuilds everything; ccache (its cache in ~/.cache) makes that cheap.
 if command -v ccache >/dev/null; then
   export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/offkv-ccache}
+  # Paths below the checkout are hashed relative to it: a clone at another path
+  # (every CI run) still hits the cache.
+  export CCACHE_BASEDIR=$root
   cmake_flags+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
 for b in zk etcd consul; do
