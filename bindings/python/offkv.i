@@ -84,6 +84,9 @@ static char *offkv_swig_capture_error(void) {
 %ignore offkv_members;
 %ignore offkv_recipe_event;
 %ignore offkv_completion; /* converted to a tuple by the completion trampoline */
+%ignore offkv_stats_free; /* the counters are converted (and freed) by a typemap */
+%ignore offkv_stats;
+%ignore offkv_stat;
 
 /* A function that returns an offkv error code: runs without the language runtime's
  * lock, captures the detail message, raises on failure, and returns only its
@@ -302,6 +305,34 @@ static void offkv_py_trampoline(const offkv_event *event, void *user) {
 }
 static void offkv_py_recipe_trampoline(const offkv_recipe_event *event, void *user) {
   offkv_py_deliver(user, offkv_py_recipe_event_any, event);
+}
+
+/* The process-wide log callback (offkv_set_log_callback): calls the Python callable
+ * user with (level, component, message) on whatever thread logs, the library's own
+ * threads included, taking the GIL. user is borrowed: the offkv package keeps it
+ * until offkv_set_log_callback has replaced it (which returns only once no call of
+ * the previous callback runs) and turns logging off at interpreter exit. A Python
+ * exception never crosses back into C: it goes to sys.unraisablehook (the package's
+ * callable already hands the user's exceptions to the callback error hook). */
+static void offkv_py_log_trampoline(int level, const char *component,
+                                    const char *message, void *user) {
+  PyGILState_STATE gil;
+  PyObject *fn = (PyObject *)user, *comp, *msg, *ret = NULL;
+  if (!fn || !Py_IsInitialized() || OFFKV_PY_FINALIZING()) return;
+  gil = PyGILState_Ensure();
+  Py_INCREF(fn);
+  comp = offkv_py_str(component ? component : "", "replace");
+  msg = offkv_py_str(message ? message : "", "replace");
+  if (comp && msg) ret = PyObject_CallFunction(fn, "iOO", level, comp, msg);
+  Py_XDECREF(comp);
+  Py_XDECREF(msg);
+  if (ret) {
+    Py_DECREF(ret);
+  } else {
+    PyErr_WriteUnraisable(fn);
+  }
+  Py_DECREF(fn);
+  PyGILState_Release(gil);
 }
 
 /* A completion of an asynchronous call as a tuple
@@ -653,6 +684,25 @@ OFFKV_PY_HANDLE_OUT(offkv_lock)
 }
 %typemap(freearg) offkv_members *members { offkv_members_free($1); }
 
+/* Counters: a dict {name: value}. */
+%typemap(in, numinputs=0) offkv_stats *stats (offkv_stats tmp = {NULL, 0}) { $1 = &tmp; }
+%typemap(argout) offkv_stats *stats {
+  PyObject *dict = PyDict_New();
+  size_t i;
+  for (i = 0; dict && i < $1->count; ++i) {
+    PyObject *v = PyLong_FromUnsignedLongLong((unsigned long long)$1->items[i].value);
+    if (!v || PyDict_SetItemString(dict, $1->items[i].name, v) < 0) {
+      Py_XDECREF(v);
+      Py_CLEAR(dict);
+      break;
+    }
+    Py_DECREF(v);
+  }
+  offkv_stats_free($1);
+  OFFKV_PY_OUT(dict)
+}
+%typemap(freearg) offkv_stats *stats { offkv_stats_free($1); }
+
 /* ---- Values in: any bytes-like object (bytes, bytearray, memoryview), or None for
  * an empty value. A str is refused: values are bytes. ---- */
 %typemap(in) (const void *value, size_t value_len) (Py_buffer view, int have_view = 0) {
@@ -703,6 +753,20 @@ OFFKV_PY_HANDLE_OUT(offkv_lock)
 }
 
 %apply (offkv_event_cb callback, void *user) { (offkv_event_cb watch_cb, void *watch_user) };
+
+/* The log callback: a Python callable (or None), borrowed: see the log trampoline. */
+%typemap(in) (offkv_log_cb callback, void *user) {
+  if ($input == Py_None) {
+    $1 = NULL;
+    $2 = NULL;
+  } else if (!PyCallable_Check($input)) {
+    PyErr_SetString(PyExc_TypeError, "callback must be callable or None");
+    SWIG_fail;
+  } else {
+    $1 = offkv_py_log_trampoline;
+    $2 = (void *)$input;
+  }
+}
 
 /* ---- Completions in: a Python callable, owned until its completion has run ---- */
 %typemap(in) (offkv_completion_cb done, void *user) (int owned = 0) {
@@ -824,6 +888,11 @@ OFFKV_CHECKED(offkv_lock_release)
 OFFKV_CHECKED(offkv_lock_is_held)
 OFFKV_CHECKED(offkv_lock_member)
 OFFKV_BLOCKING(offkv_lock_free)
+/* Logs, counters, test kit. offkv_set_log_callback waits for running calls of the
+ * previous callback, which may be waiting for the GIL: it must run without it. */
+OFFKV_CHECKED(offkv_set_log_callback)
+OFFKV_CHECKED(offkv_get_stats)
+OFFKV_CHECKED(offkv_testkit_end_watches)
 
 /* ====================================================================================
  * The header itself

@@ -38,6 +38,9 @@ Main entry points: :func:`open` -> :class:`Client`; exceptions under :class:`Err
 Every call that talks to the store, and every wait, releases the GIL; callbacks
 run on the client's event thread with the GIL held, and an exception raised in one
 goes to :func:`set_callback_error_hook`'s hook, never into C.
+Logs and counters: :func:`set_log_callback` / :func:`log_to_logging` (offkv's
+log lines, off by default), :meth:`Client.stats`; :meth:`Client.testkit_end_watches`
+ends every watch on demand, for an application's tests.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ from .errors import (ERRORS, AuthError, BadVersionError, ClosedError,
                      error_class)
 from ._callbacks import (CallbackErrorHook, get_callback_error_hook,
                          set_callback_error_hook)
+# Before .client: its exit hook (logging off) must run after the one closing clients.
+from ._log import LogCallback, LogLevel, log_to_logging, set_log_callback
 from .watch import PersistentWatch, Watch, WatchCallback
 from .transaction import BytesLike, Transaction
 from .recipes import MESOS_MASTER_LABEL, Detector, Election, Group, Lock, RecipeCallback
@@ -118,6 +123,7 @@ __all__ = [
     "ServiceError", "OutOfMemoryError", "InternalError", "ERRORS", "error_class",
     "set_callback_error_hook", "get_callback_error_hook", "CallbackErrorHook",
     "WatchCallback", "SessionCallback", "BytesLike",
+    "set_log_callback", "log_to_logging", "LogLevel", "LogCallback",
     "ANY_VERSION", "EPHEMERAL", "SEQUENTIAL", "MAX_VALUE_SIZE", "MAX_KEY_SIZE",
     "MAX_SEGMENT_SIZE", "MAX_TXN_OPS", "SESSION_TIMEOUT_DEFAULT",
     "SESSION_TIMEOUT_MIN", "SESSION_TIMEOUT_MAX", "HEADER_VERSION",

@@ -11,8 +11,8 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar, Uni
 from . import _offkv
 from ._callbacks import dispatcher
 from .errors import Error
-from .model import (EPHEMERAL, SEQUENTIAL, Event, Node, OpResult, ReadConsistency,
-                    SessionState)
+from .model import (EPHEMERAL, SEQUENTIAL, ErrorCode, Event, Node, OpResult,
+                    ReadConsistency, SessionState)
 from .recipes import Detector, Election, Group, Lock, RecipeCallback, _dispatch
 from .transaction import BytesLike, Transaction
 from .watch import PersistentWatch, Watch, WatchCallback
@@ -207,6 +207,26 @@ class Client:
     def closed(self) -> bool:
         """True once the client is closed."""
         return self.session_state == SessionState.CLOSED
+
+    def stats(self) -> Dict[str, int]:
+        """The client's counters since open (``offkv_get_stats``), e.g.
+        ``{"ops.get": 3, "errors.ENOENT": 1, "retries": 0, "reconnects": 0,
+        "session.CONNECTED": 1, "watches.armed": 1, "watches.fired": 1, ...}``
+        (names: docs/c-api.md, "Logs and counters"; more may be added). A snapshot;
+        readable after :meth:`close` too."""
+        return _call(_offkv.offkv_get_stats, None, self._h)
+
+    def testkit_end_watches(self, error: Union[ErrorCode, int]) -> None:
+        """Test kit (``offkv_testkit_end_watches``): ends every watch of this client
+        with an ENDED event carrying ``error`` (e.g. ``ErrorCode.EAUTH``) while the
+        session stays as it is, as a store that cancels watches does; for an
+        application's tests of its re-arming. The recipes re-run their step.
+
+        Raises:
+            InvalidArgumentError: ``error`` is ``OK`` or not a known code.
+            ClosedError: the client is closed.
+        """
+        _call(_offkv.offkv_testkit_end_watches, None, self._h, int(error))
 
     def __enter__(self) -> "Client":
         return self
