@@ -78,6 +78,12 @@ void on_members(const offkv_recipe_event *e, void *) {
   std::fflush(stdout);
 }
 
+// --label L: the members in Mesos' layout (GROUP/L_<sequence>); NULL without it.
+const char *label_of(const Args &a) {
+  auto it = a.options.find("--label");
+  return it == a.options.end() ? nullptr : it->second.c_str();
+}
+
 }  // namespace
 
 void cmd_elect(Context &ctx, const Args &a) {
@@ -86,8 +92,9 @@ void cmd_elect(Context &ctx, const Args &a) {
   const std::string &payload = a.operands.at(1);
   catch_interrupts();
   offkv_election *election = nullptr;
-  check(offkv_election_contend(ctx.client(), group.c_str(), payload.data(),
-                               payload.size(), on_election, nullptr, &election),
+  check(offkv_election_contend_labeled(ctx.client(), group.c_str(), label_of(a),
+                                       payload.data(), payload.size(), on_election,
+                                       nullptr, &election),
         "elect " + group);
   wait_for_interrupt();
   int rc = offkv_election_withdraw(election);  // NOT_LEADER first, if leading
@@ -102,8 +109,8 @@ void cmd_members(Context &ctx, const Args &a) {
     usage_error("members: --watch is not available in script mode");
   if (watch) catch_interrupts();
   offkv_group *handle = nullptr;
-  check(offkv_group_open(ctx.client(), group.c_str(), watch ? on_members : nullptr,
-                         nullptr, &handle),
+  check(offkv_group_open_labeled(ctx.client(), group.c_str(), label_of(a),
+                                 watch ? on_members : nullptr, nullptr, &handle),
         "members " + group);
   if (watch) {
     wait_for_interrupt();

@@ -66,16 +66,16 @@ elected() {
 "$OFFKV" --help >"$tmp/out" 2>"$tmp/err"
 rc=$?
 ok=1
-grep -Eq '^  elect GROUP PAYLOAD$' "$tmp/out" || ok=0
-grep -Eq '^  members \[--watch\] GROUP$' "$tmp/out" || ok=0
+grep -Eq '^  elect \[--label L\] GROUP PAYLOAD$' "$tmp/out" || ok=0
+grep -Eq '^  members \[--watch\] \[--label L\] GROUP$' "$tmp/out" || ok=0
 report "--help lists elect and members" $ok
 
-expect "elect without operands" 2 "" $'offkv: elect: expected elect GROUP PAYLOAD\n'"$HINT"$'\n' \
+expect "elect without operands" 2 "" $'offkv: elect: expected elect [--label L] GROUP PAYLOAD\n'"$HINT"$'\n' \
   mem://r elect </dev/null
-expect "elect with one operand" 2 "" $'offkv: elect: expected elect GROUP PAYLOAD\n'"$HINT"$'\n' \
+expect "elect with one operand" 2 "" $'offkv: elect: expected elect [--label L] GROUP PAYLOAD\n'"$HINT"$'\n' \
   mem://r elect /g </dev/null
 expect "members without a group" 2 "" \
-  $'offkv: members: expected members [--watch] GROUP\n'"$HINT"$'\n' mem://r members </dev/null
+  $'offkv: members: expected members [--watch] [--label L] GROUP\n'"$HINT"$'\n' mem://r members </dev/null
 expect "members with an unknown option" 2 "" \
   $'offkv: members: unknown option \'--bogus\'\n'"$HINT"$'\n' mem://r members --bogus /g </dev/null
 expect "elect is refused in script mode" 2 "" \
@@ -127,6 +127,20 @@ timeout --preserve-status -s INT 1 "$OFFKV" mem://r members --watch /svc \
   >"$tmp/out" 2>"$tmp/err" </dev/null
 rc=$?
 matches "members --watch: the first membership, then SIGINT, exit 0" 0 $'MEMBERS 0\n'
+
+# ---- --label: Mesos' layout (GROUP/L_<sequence>), only those members count ----
+expect "members --label lists only that label's members, by sequence" 0 \
+  $'/m\n/m/json.info_0000000002\n/m/json.info_0000000001\n/m/info_0000000000\n/m/json.info_0000000001 b\n/m/json.info_0000000002 a\n' \
+  "" mem://l - <<'EOF'
+create /m ""
+create --ephemeral /m/json.info_0000000002 a
+create --ephemeral /m/json.info_0000000001 b
+create --ephemeral /m/info_0000000000 legacy
+members --label json.info /m
+EOF
+expect "members --label with '_': EINVAL" 1 "" \
+  $'offkv: members /m: invalid argument, key or URL: member label \'a_b\' contains \'_\' (Mesos reads a member\'s name up to its first \'_\' as the label)\n' \
+  mem://l members --label a_b /m </dev/null
 
 echo "cli recipes: $((cases - failures))/$cases cases passed"
 [ "$failures" = 0 ]
