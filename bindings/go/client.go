@@ -36,6 +36,9 @@ type Client struct {
 	watches   map[*Watch]struct{}
 	pumps     map[*pump[Event]]struct{}
 	recipes   map[*recipe]struct{}
+
+	// The counters as Close left them, for Stats after Close.
+	lastStats atomic.Pointer[map[string]uint64]
 }
 
 // sessionBuffer is the buffer of the SessionEvents channel (beyond the unbounded
@@ -138,6 +141,9 @@ func (c *Client) Close() error {
 		}
 
 		c.mu.Lock() // waits for calls in flight
+		if last, err := statsOf(p); err == nil {
+			c.lastStats.Store(&last)
+		}
 		c.ptr = nil
 		c.mu.Unlock()
 

@@ -37,3 +37,6 @@ func (c *Client) WatchKeys() (keys []string) {
 	}
 	return keys
 }
+
+// LogPanics is the number of panics recovered from a LogFunc.
+func LogPanics() int64 { return logPanics.Load() }

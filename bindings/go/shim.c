@@ -254,3 +254,26 @@ int goffkv_lock_is_held(offkv_lock *lock, int *held, char **detail) {
 int goffkv_lock_member(offkv_lock *lock, offkv_member *member, char **detail) {
   return with_detail(offkv_lock_member(lock, member), detail);
 }
+
+// ---- Logs, counters, test kit ----
+
+// The process-wide log callback: any thread, Go's or not (cgo binds a C thread to
+// the runtime for the call). The Go function keeps the LogFunc; user is unused.
+static void goffkv_log_cb(int level, const char *component, const char *message,
+                          void *user) {
+  (void)user;
+  goffkvLog(level, (char *)component, (char *)message);
+}
+
+int goffkv_set_log_callback(int on, int max_level, char **detail) {
+  return with_detail(offkv_set_log_callback(on ? goffkv_log_cb : NULL, NULL, max_level),
+                     detail);
+}
+
+int goffkv_get_stats(offkv_client *client, offkv_stats *stats, char **detail) {
+  return with_detail(offkv_get_stats(client, stats), detail);
+}
+
+int goffkv_testkit_end_watches(offkv_client *client, int error, char **detail) {
+  return with_detail(offkv_testkit_end_watches(client, error), detail);
+}

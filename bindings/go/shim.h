@@ -103,4 +103,12 @@ int goffkv_lock_release(offkv_lock *lock, char **detail);
 int goffkv_lock_is_held(offkv_lock *lock, int *held, char **detail);
 int goffkv_lock_member(offkv_lock *lock, offkv_member *member, char **detail);
 
+/* ---- Logs, counters, test kit ---- */
+
+/* on != 0: installs goffkv_log_cb, which hands every line to the exported Go function
+ * goffkvLog (the Go side holds the LogFunc); on == 0: turns logging off. */
+int goffkv_set_log_callback(int on, int max_level, char **detail);
+int goffkv_get_stats(offkv_client *client, offkv_stats *stats, char **detail);
+int goffkv_testkit_end_watches(offkv_client *client, int error, char **detail);
+
 #endif /* GOFFKV_SHIM_H */
