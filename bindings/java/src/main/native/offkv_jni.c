@@ -9,6 +9,9 @@
  *   Java sink. Every global reference this file creates is counted (live_refs) and
  *   exposed to the tests. The client's event thread is attached to the JVM once
  *   (as a daemon) and detached when it exits, through a pthread key destructor.
+ * - The log handler (offkv_set_log_callback) is one more counted global reference;
+ *   any native thread that logs (gRPC's, the ZooKeeper client's) is attached the same
+ *   way.
  */
 #include <jni.h>
 #include <offkv.h>
@@ -31,6 +34,13 @@ static atomic_long attached_total; /* event threads ever attached */
 static jclass c_native, c_member, c_bytes, c_opresult;
 static jmethodID m_error, m_txn_error, m_event, m_node, m_op, m_member;
 static jmethodID m_sink_event, m_sink_recipe, m_sink_complete;
+static jmethodID m_log, m_stats;
+
+/* The log handler given to offkv_set_log_callback (a counted global ref, or NULL);
+ * replaced under log_mutex, and deleted only once offkv_set_log_callback returned
+ * (no call of it runs any more). */
+static jobject log_handler;
+static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- helpers ---- */
 
@@ -217,6 +227,22 @@ static void on_recipe(const offkv_recipe_event *ev, void *user) {
   if ((*env)->ExceptionCheck(env)) (*env)->ExceptionClear(env);
 }
 
+/* The process-wide log callback: any thread that logs, the library's own included;
+ * callback_env attaches it to the JVM (as a daemon) if needed. user is the handler's
+ * global ref. Nothing thrown stays pending. */
+static void on_log(int level, const char *component, const char *message, void *user) {
+  JNIEnv *env = callback_env();
+  if (!env || !user) return;
+  if ((*env)->PushLocalFrame(env, 8) == 0) {
+    jbyteArray comp = new_cstr(env, component ? component : "");
+    jbyteArray msg = new_cstr(env, message ? message : "");
+    if (!(*env)->ExceptionCheck(env))
+      (*env)->CallStaticVoidMethod(env, c_native, m_log, (jobject)user, (jint)level, comp, msg);
+    (*env)->PopLocalFrame(env, NULL);
+  }
+  if ((*env)->ExceptionCheck(env)) (*env)->ExceptionClear(env);
+}
+
 /* ---- load ---- */
 
 static jclass global_class(JNIEnv *env, const char *name) {
@@ -247,6 +273,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   SM(m_node, "node", "([BJ)Lorg/offkv/Node;");
   SM(m_op, "opResult", "([BJ)Lorg/offkv/OpResult;");
   SM(m_member, "member", "([BJJ[B)Lorg/offkv/Member;");
+  SM(m_log, "log", "(Lorg/offkv/LogHandler;I[B[B)V");
+  SM(m_stats, "statsMap", "([[B[J)Ljava/util/Map;");
 #undef SM
   if (!(m_sink_event = (*env)->GetMethodID(env, sink, "onEvent", "(I[BJII[B)V"))) return JNI_ERR;
   if (!(m_sink_recipe = (*env)->GetMethodID(
@@ -996,4 +1024,63 @@ FN(void, startAsync)(ARGS, jint op, jlong client, jbyteArray key, jbyteArray val
     jobject ex = (*env)->CallStaticObjectMethod(env, c_native, m_error, (jint)rc, key, msg);
     if (ex && !(*env)->ExceptionCheck(env)) (*env)->Throw(env, (jthrowable)ex);
   }
+}
+
+/* ---- logs, counters, test kit ---- */
+
+FN(void, setLogHandler)(ARGS, jobject handler, jint max_level) {
+  (void)cls;
+  jobject ref = NULL;
+  if (handler) {
+    ref = (*env)->NewGlobalRef(env, handler);
+    if (!ref) return; /* OutOfMemoryError pending */
+    atomic_fetch_add(&live_refs, 1);
+  }
+  pthread_mutex_lock(&log_mutex);
+  /* Returns once no call of the previous callback runs. */
+  int rc = offkv_set_log_callback(ref ? on_log : NULL, ref, max_level);
+  jobject old = NULL;
+  if (rc == OFFKV_OK) {
+    old = log_handler;
+    log_handler = ref;
+  } else {
+    old = ref; /* not installed */
+  }
+  pthread_mutex_unlock(&log_mutex);
+  if (old) {
+    (*env)->DeleteGlobalRef(env, old);
+    atomic_fetch_sub(&live_refs, 1);
+  }
+  if (rc != OFFKV_OK) throw_rc(env, rc, NULL);
+}
+
+FN(jobject, stats)(ARGS, jlong client) {
+  (void)cls;
+  offkv_stats st = {NULL, 0};
+  int rc = offkv_get_stats(ptr(client), &st);
+  if (rc != OFFKV_OK) {
+    throw_rc(env, rc, NULL);
+    return NULL;
+  }
+  jobject out = NULL;
+  jobjectArray names = (*env)->NewObjectArray(env, (jsize)st.count, c_bytes, NULL);
+  jlongArray values = names ? (*env)->NewLongArray(env, (jsize)st.count) : NULL;
+  for (size_t i = 0; values && i < st.count; i++) {
+    jbyteArray n = new_cstr(env, st.items[i].name);
+    if (!n) break;
+    (*env)->SetObjectArrayElement(env, names, (jsize)i, n);
+    (*env)->DeleteLocalRef(env, n);
+    jlong v = (jlong)st.items[i].value;
+    (*env)->SetLongArrayRegion(env, values, (jsize)i, 1, &v);
+  }
+  if (values && !(*env)->ExceptionCheck(env))
+    out = (*env)->CallStaticObjectMethod(env, c_native, m_stats, names, values);
+  offkv_stats_free(&st);
+  return out;
+}
+
+FN(void, testkitEndWatches)(ARGS, jlong client, jint error) {
+  (void)cls;
+  int rc = offkv_testkit_end_watches(ptr(client), error);
+  if (rc != OFFKV_OK) throw_rc(env, rc, NULL);
 }

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
 
@@ -25,6 +26,8 @@ public final class Client implements AutoCloseable {
   private final String url;
   /** Watches with a listener that has not had its last event: kept alive for it. */
   final Map<Long, Watch<?>> live = new ConcurrentHashMap<>();
+  /** The counters as close() left them (the native client is freed on close). */
+  private final AtomicReference<Map<String, Long>> lastStats = new AtomicReference<>();
 
   Client(String url, Options o) {
     this.url = url;
@@ -39,9 +42,18 @@ public final class Client implements AutoCloseable {
         Native.cstr(o.username, "username"), Native.cstr(o.password, "password"),
         Native.cstr(o.token, "token"), o.readConsistency == ReadConsistency.SERIALIZABLE ? 1 : 0, sink, out);
     boolean[] closedInCallback = new boolean[1];
+    AtomicReference<Map<String, Long>> last = lastStats; // not `this`: see the Cleaner
     h = new NativeHandle("client", out[0], out[1], (p, ctx) -> {
       closedInCallback[0] = Sink.inCallback();
-      Native.close(p);
+      try {
+        Native.close(p);
+      } finally {
+        try {
+          last.set(Native.stats(p));
+        } catch (RuntimeException e) {
+          // no counters to keep
+        }
+      }
     }, (p, ctx) -> {
       // offkv_client_free must not run on the client's own event thread; and after a
       // close made in a callback, the last session events may still be on their way.
@@ -73,6 +85,39 @@ public final class Client implements AutoCloseable {
 
   public boolean isClosed() {
     return h.isClosed();
+  }
+
+  /**
+   * The client's counters since open (offkv_get_stats), sorted by name: "ops.get",
+   * "errors.ENOENT", "retries", "reconnects", "session.CONNECTED", "watches.armed",
+   * "watches.fired", ... (docs/c-api.md, "Logs and counters"; more may be added). A
+   * snapshot. After {@link #close()} (which frees the native client) the counters as
+   * close left them.
+   */
+  public Map<String, Long> stats() {
+    try {
+      return call(Native::stats);
+    } catch (ClosedException e) {
+      Map<String, Long> m = lastStats.get();
+      if (m != null) return m;
+      throw e;
+    }
+  }
+
+  /**
+   * Test kit (offkv_testkit_end_watches): every watch of this client gets an ENDED event
+   * carrying {@code error} (e.g. {@link ErrorCode#EAUTH}) while the session stays as it
+   * is, as a store that cancels watches does; for an application's tests of re-arming
+   * its watches. The recipes re-run their step. InvalidArgumentException for OK or
+   * UNKNOWN.
+   */
+  public void testkitEndWatches(ErrorCode error) {
+    if (error == null) throw new InvalidArgumentException("error is null", null);
+    int code = error.code();
+    call(p -> {
+      Native.testkitEndWatches(p, code);
+      return null;
+    });
   }
 
   /** offkv_close then offkv_client_free. Twice is fine. */

@@ -145,6 +145,22 @@ final class Native {
     return new Member(str(key), sequence, version, payload);
   }
 
+  /** A log line, on whatever native thread logs: to the handler, never throwing back. */
+  static void log(LogHandler handler, int level, byte[] component, byte[] message) {
+    try {
+      handler.log(LogLevel.of(level), str(component), str(message));
+    } catch (Throwable t) {
+      OffKv.callbackFailed(t);
+    }
+  }
+
+  /** The counters, sorted by name. */
+  static java.util.Map<String, Long> statsMap(byte[][] names, long[] values) {
+    java.util.TreeMap<String, Long> m = new java.util.TreeMap<>();
+    for (int i = 0; i < names.length; i++) m.put(str(names[i]), values[i]);
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
   // ---- the C API ----
 
   static native int version();
@@ -216,4 +232,9 @@ final class Native {
   static native boolean lockIsHeld(long l);
   static native Member lockMember(long l);
   static native void lockFree(long l);
+
+  // Logs, counters, test kit. handler null: logging off.
+  static native void setLogHandler(LogHandler handler, int maxLevel);
+  static native java.util.Map<String, Long> stats(long client);
+  static native void testkitEndWatches(long client, int error);
 }

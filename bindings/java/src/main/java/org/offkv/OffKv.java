@@ -136,6 +136,33 @@ public final class OffKv {
     System.getLogger("org.offkv").log(System.Logger.Level.ERROR, "offkv listener threw", t);
   }
 
+  private static final Object LOG_LOCK = new Object();
+
+  /**
+   * Passes offkv's log lines of {@code maxLevel} and more severe to {@code handler}
+   * (offkv_set_log_callback); null turns logging off, which is the default (offkv prints
+   * nothing by itself). Process-wide: one handler for every client. The handler runs on
+   * whatever thread logs, native library threads included (attached to the JVM as
+   * daemons); see {@link LogHandler}. When this returns, the previous handler is no
+   * longer running and is never called again.
+   *
+   * <pre>{@code
+   * OffKv.setLogHandler(LogHandler.systemLogger("org.offkv"), LogLevel.INFO);
+   * }</pre>
+   */
+  public static void setLogHandler(LogHandler handler, LogLevel maxLevel) {
+    if (maxLevel == null) throw new InvalidArgumentException("maxLevel is null", null);
+    synchronized (LOG_LOCK) {
+      // Waits (in C) for running calls of the previous handler, which never take LOG_LOCK.
+      Native.setLogHandler(handler, maxLevel.code());
+    }
+  }
+
+  /** {@link #setLogHandler(LogHandler, LogLevel)} at INFO. */
+  public static void setLogHandler(LogHandler handler) {
+    setLogHandler(handler, LogLevel.INFO);
+  }
+
   // For the tests: global references held by the glue, and event threads attached.
   static long liveGlobalRefs() {
     return Native.liveGlobalRefs();
