@@ -51,6 +51,11 @@ pub fn callback_panics() -> usize {
     PANICS.load(Ordering::SeqCst)
 }
 
+/// Counts a panic stopped at the C boundary by another trampoline (the log one).
+pub(crate) fn count_panic() {
+    PANICS.fetch_add(1, Ordering::SeqCst);
+}
+
 /// Identifies a client for [`in_callback_of`].
 pub(crate) type ClientId = usize;
 

@@ -1,5 +1,6 @@
 //! The client: opening, closing, the node operations and watches.
 
+use std::collections::BTreeMap;
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::{self, NonNull};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -11,7 +12,9 @@ use crate::callback::{event_trampoline, in_callback_of, next_client_id, ClientId
 use crate::error::{check, Error, ErrorKind, Result};
 use crate::event::{Event, SessionState};
 use crate::options::Options;
-use crate::util::{c_string, empty_buf, empty_strings, take_buf, take_string, take_strings};
+use crate::util::{
+    c_string, copy_str, empty_buf, empty_strings, take_buf, take_string, take_strings,
+};
 use crate::watch::Watch;
 
 /// How [`Client::create`] creates a node (`OFFKV_EPHEMERAL`, `OFFKV_SEQUENTIAL`).
@@ -211,6 +214,66 @@ impl Client {
             .unwrap_or_else(|e| e.into_inner())
             .push(tx);
         rx
+    }
+
+    /// The client's counters since it was opened (`offkv_get_stats`): `ops.get`,
+    /// `errors.ENOENT`, `retries`, `reconnects`, `session.CONNECTED`,
+    /// `watches.armed`, `watches.fired`, … (docs/c-api.md, "Logs and counters"; more
+    /// names may be added). A snapshot; readable after [`close`](Client::close) too.
+    ///
+    /// ```
+    /// let client = offkv::Client::open("mem://doc-stats", &offkv::Options::new())?;
+    /// assert!(client.get("/missing").is_err());
+    /// let stats = client.stats()?;
+    /// assert_eq!((stats["ops.get"], stats["errors.ENOENT"]), (1, 1));
+    /// # Ok::<(), offkv::Error>(())
+    /// ```
+    pub fn stats(&self) -> Result<BTreeMap<String, u64>> {
+        let mut stats = sys::offkv_stats {
+            items: ptr::null_mut(),
+            count: 0,
+        };
+        // SAFETY: live client (freed only in Drop); `stats` is a valid out-parameter,
+        // freed below.
+        check(
+            unsafe { sys::offkv_get_stats(self.ptr(), &mut stats) },
+            None,
+        )?;
+        let out = if stats.items.is_null() {
+            BTreeMap::new()
+        } else {
+            // SAFETY: a non-NULL array from the library holds `count` counters.
+            unsafe { std::slice::from_raw_parts(stats.items, stats.count) }
+                .iter()
+                .map(|s| (copy_str(s.name), s.value))
+                .collect()
+        };
+        // SAFETY: filled by the library; freed once.
+        unsafe { sys::offkv_stats_free(&mut stats) };
+        Ok(out)
+    }
+
+    /// Test kit (`offkv_testkit_end_watches`): ends every watch of this client with
+    /// an `Ended` event whose [`error`](crate::Event::error) is `error` (e.g.
+    /// [`ErrorKind::Auth`]), while the session stays as it is, as a store that
+    /// cancels watches does; for an application's tests of re-arming its watches.
+    /// The recipes re-run their step.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = offkv::Client::open("mem://doc-testkit", &offkv::Options::new())?;
+    /// let (_, watch) = client.exists_watch("/k")?;
+    /// client.testkit_end_watches(offkv::ErrorKind::Auth)?;
+    /// let event = watch.wait(Some(Duration::from_secs(5)))?;
+    /// assert_eq!((event.kind, event.error), (offkv::EventKind::Ended, Some(offkv::ErrorKind::Auth)));
+    /// # Ok::<(), offkv::Error>(())
+    /// ```
+    pub fn testkit_end_watches(&self, error: ErrorKind) -> Result<()> {
+        // SAFETY: live client.
+        check(
+            unsafe { sys::offkv_testkit_end_watches(self.ptr(), error.code() as c_int) },
+            None,
+        )
     }
 
     /// Creates `key` with `value`. Fails with [`ErrorKind::Exists`] if it exists and

@@ -24,6 +24,10 @@
 //! one at a time; they may call any method (including dropping their own handle).
 //! A panicking closure is stopped at the C boundary (see [`callback_panics`]).
 //!
+//! offkv's log lines go to [`set_log_callback`] (off by default); [`Client::stats`]
+//! gives a client's counters and [`Client::testkit_end_watches`] ends its watches
+//! on demand, for an application's tests.
+//!
 //! Every operation also has an asynchronous form (`create_async`, `set_async`, …,
 //! `commit_async`, `get_watch_async`, …) returning an [`AsyncCall`]: a future that
 //! works with any executor (no runtime dependency), started when the method is
@@ -45,6 +49,7 @@ mod client;
 mod error;
 mod event;
 mod future;
+mod logging;
 mod options;
 mod recipes;
 mod txn;
@@ -61,6 +66,7 @@ pub use client::{Client, CreateMode};
 pub use error::{Error, ErrorKind, Result, TxnFailure};
 pub use event::{Event, EventKind, SessionState};
 pub use future::{live_async_states, AsyncCall};
+pub use logging::{clear_log_callback, set_log_callback, Level, LogCallback};
 pub use options::{Options, ReadConsistency};
 pub use recipes::{
     Detector, Election, Group, Labeled, Lock, LockGuard, Member, RecipeEvent, RecipeEventKind,
