@@ -11,6 +11,9 @@
 #           tests/servers/consul-build.sh)
 #   java    a JDK and Maven for bindings/java (the machine's OpenJDK 17)
 #   rust    libclang for bindgen (bindings/rust); cargo itself comes from rustup
+#   fuzz    clang with its libFuzzer and sanitizer runtimes (tests/fuzz)
+#   faults  iproute2 for the fault suite's network namespaces (tests/faults)
+#   abi     libabigail's abidiff for the ABI check
 set -euo pipefail
 
 declare -A packages=(
@@ -21,6 +24,9 @@ declare -A packages=(
   [consul]="libcurl4-openssl-dev nlohmann-json3-dev openssl"
   [java]="openjdk-17-jdk-headless maven"
   [rust]="libclang-dev clang"
+  [fuzz]="clang libclang-rt-14-dev"
+  [faults]="iproute2"
+  [abi]="abigail-tools"
 )
 
 wanted=(${packages[build]})
