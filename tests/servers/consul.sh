@@ -20,6 +20,9 @@
 #                                    more than ~5-15 s was removed from the raft
 #                                    configuration and comes back as a non-voter for
 #                                    ~10 s (docs/consul-notes.md)
+#   consul.sh kill-member DIR N      the same as stop-member
+#   consul.sh pause-member DIR N     SIGSTOPs member N (frozen: sockets open, no answers)
+#   consul.sh resume-member DIR N    SIGCONTs member N
 #   consul.sh stop DIR               stops everything started in DIR, removes DIR
 #
 # Ports: free_ports (lib.sh), outside the kernel's ephemeral port range, so that the
@@ -39,7 +42,7 @@ consul_bin() {
   if [[ -n ${CONSUL:-} ]]; then echo "$CONSUL"; else "$HERE/consul-build.sh"; fi
 }
 
-# free_ports, kill_member, how_it_ended
+# free_ports, kill_member, signal_member, how_it_ended
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Prints the HTTP body of GET url (curl), or fails. Extra curl options may follow.
@@ -222,7 +225,7 @@ uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
 cmd=${1:-}
 DIR=${2:-}
 [[ -n $cmd && -n $DIR ]] ||
-  die "usage: $0 start|start-cluster|start-tls|leader|stop-member|start-member|stop DIR [N]"
+  die "usage: $0 start|start-cluster|start-tls|leader|stop-member|start-member|kill-member|pause-member|resume-member|stop DIR [N]"
 # Absolute: launch runs the agent from its member directory.
 [[ -d $DIR ]] && DIR=$(cd "$DIR" && pwd)
 
@@ -391,9 +394,15 @@ HCL
     done
     die "no member of $DIR knows a leader"
     ;;
-  stop-member)
+  stop-member | kill-member)
     n=${3:?member number}
     kill_member "$DIR/m$n" KILL
+    ;;
+  pause-member)
+    signal_member "$DIR/m${3:?member number}" STOP
+    ;;
+  resume-member)
+    signal_member "$DIR/m${3:?member number}" CONT
     ;;
   start-member)
     n=${3:?member number}

@@ -13,6 +13,9 @@
 #   etcd.sh leader DIR           prints the number (1..3) of the cluster's leader
 #   etcd.sh stop-member DIR N    stops member N (1..3)
 #   etcd.sh start-member DIR N   starts member N again and waits until it is healthy
+#   etcd.sh kill-member DIR N    SIGKILLs member N (a crash; start-member restarts it)
+#   etcd.sh pause-member DIR N   SIGSTOPs member N (frozen: sockets open, no answers)
+#   etcd.sh resume-member DIR N  SIGCONTs member N
 #   etcd.sh stop DIR             stops everything started in DIR, removes DIR
 #
 # Environment: ETCD (default: etcd), ETCDCTL (default: etcdctl).
@@ -26,7 +29,7 @@ export ETCDCTL_API=3
 
 die() { echo "etcd.sh: $*" >&2; exit 1; }
 
-# free_port, kill_member
+# free_port, kill_member, signal_member
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # etcdctl against one member dir (TLS flags when the member uses TLS).
@@ -115,7 +118,7 @@ make_certs() {  # dir
 
 cmd=${1:-}
 DIR=${2:-}
-[[ -n $cmd && -n $DIR ]] || die "usage: $0 start|start-cluster|start-tls|leader|compact|stop-member|start-member|stop DIR [N]"
+[[ -n $cmd && -n $DIR ]] || die "usage: $0 start|start-cluster|start-tls|leader|compact|stop-member|start-member|kill-member|pause-member|resume-member|stop DIR [N]"
 
 case $cmd in
   start)
@@ -214,6 +217,15 @@ print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
     n=${3:?member number}
     launch "$DIR/m$n"
     wait_healthy "$DIR/m$n"
+    ;;
+  kill-member)
+    signal_member "$DIR/m${3:?member number}" KILL
+    ;;
+  pause-member)
+    signal_member "$DIR/m${3:?member number}" STOP
+    ;;
+  resume-member)
+    signal_member "$DIR/m${3:?member number}" CONT
     ;;
   stop)
     [[ -d $DIR ]] || exit 0

@@ -57,6 +57,8 @@ kill_member() {  # member dir, [signal]
   [[ -f $dir/pid ]] || return 0
   pid=$(cat "$dir/pid")
   kill -"$sig" "$pid" 2>/dev/null || true
+  # A paused member (pause_member) acts on no signal but KILL until continued.
+  kill -CONT "$pid" 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
@@ -77,5 +79,25 @@ how_it_ended() {  # pid
     echo "killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
   else
     echo "exit status $rc"
+  fi
+}
+
+# Sends SIGNAL to the member whose pid is in DIR/pid, at once, without waiting: KILL
+# (a crash: no shutdown, DIR/pid removed once it is gone), STOP (paused: its sockets
+# stay open and nothing answers, as in a long GC pause or a frozen VM) or CONT.
+# Fails if the member is not running.
+signal_member() {  # member dir, signal
+  local dir=$1 sig=$2 pid i
+  [[ -f $dir/pid ]] || { echo "no member running in $dir" >&2; return 1; }
+  pid=$(cat "$dir/pid")
+  kill -0 "$pid" 2>/dev/null || { echo "member in $dir (pid $pid) is not running" >&2; return 1; }
+  kill -"$sig" "$pid"
+  if [[ $sig == KILL || $sig == 9 ]]; then
+    # Gone, or a zombie not yet reaped by whoever inherited it: dead either way.
+    for ((i = 0; i < 100; i++)); do
+      [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) =~ ^(Z|X|)$ ]] && break
+      sleep 0.05
+    done
+    rm -f "$dir/pid"
   fi
 }

@@ -6,6 +6,10 @@
 #   zookeeper.sh start-ensemble DIR   3-node ensemble; writes DIR/url with all three
 #   zookeeper.sh stop-member DIR N    stops member N (1..3) of an ensemble
 #   zookeeper.sh start-member DIR N   starts member N again and waits for it
+#   zookeeper.sh kill-member DIR N    SIGKILLs member N (a crash; start-member restarts it)
+#   zookeeper.sh pause-member DIR N   SIGSTOPs member N (frozen: sockets open, no answers)
+#   zookeeper.sh resume-member DIR N  SIGCONTs member N
+#   zookeeper.sh leader DIR           prints the number (1..3) of the ensemble's leader
 #   zookeeper.sh stop-all DIR         stops every member (data kept)
 #   zookeeper.sh start-all DIR        starts every member again and waits for them
 #   zookeeper.sh stop DIR             stops everything started in DIR, removes DIR
@@ -20,7 +24,7 @@ WAIT_SECONDS=${ZK_WAIT_SECONDS:-60}
 
 die() { echo "zookeeper.sh: $*" >&2; exit 1; }
 
-# free_port, kill_member
+# free_port, kill_member, signal_member
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Prints the server's `srvr` answer, or fails.
@@ -100,7 +104,8 @@ launch() {  # member dir
 
 cmd=${1:-}
 DIR=${2:-}
-[[ -n $cmd && -n $DIR ]] || die "usage: $0 start|start-ensemble|stop|stop-member|start-member DIR [N]"
+[[ -n $cmd && -n $DIR ]] ||
+  die "usage: $0 start|start-ensemble|stop|stop-member|start-member|kill-member|pause-member|resume-member|leader DIR [N]"
 
 case $cmd in
   start)
@@ -152,6 +157,27 @@ case $cmd in
     n=${3:?member number}
     launch "$DIR/m$n"
     wait_serving "$(cat "$DIR/m$n/port")" "$DIR/m$n"
+    ;;
+  kill-member)
+    signal_member "$DIR/m${3:?member number}" KILL
+    ;;
+  pause-member)
+    signal_member "$DIR/m${3:?member number}" STOP
+    ;;
+  resume-member)
+    signal_member "$DIR/m${3:?member number}" CONT
+    ;;
+  leader)
+    # `srvr` of each running member; a paused one does not answer (four_letter's
+    # 2 s timeout), a follower says "Mode: follower".
+    for n in 1 2 3; do
+      [[ -f $DIR/m$n/pid ]] || continue
+      if four_letter "$(cat "$DIR/m$n/port")" srvr 2>/dev/null | grep -q '^Mode: leader'; then
+        echo "$n"
+        exit 0
+      fi
+    done
+    die "no member of $DIR says it leads"
     ;;
   stop-all)
     for n in 1 2 3; do kill_member "$DIR/m$n"; done
