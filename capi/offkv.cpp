@@ -172,6 +172,18 @@ OFFKV_API int offkv_testkit_end_watches(offkv_client *client, int error) {
   });
 }
 
+OFFKV_API int offkv_testkit_suspend(offkv_client *client) {
+  return guarded([&] { client_arg(client).testkit_suspend(); });
+}
+
+OFFKV_API int offkv_testkit_resume(offkv_client *client) {
+  return guarded([&] { client_arg(client).testkit_resume(); });
+}
+
+OFFKV_API int offkv_testkit_expire(offkv_client *client) {
+  return guarded([&] { client_arg(client).testkit_expire(); });
+}
+
 OFFKV_API int offkv_create(offkv_client *client, const char *key, const void *value,
                            size_t value_len, int flags, char **created_key) {
   if (created_key) *created_key = nullptr;

@@ -673,6 +673,44 @@ OFFKV_API void offkv_stats_free(offkv_stats *stats);
  * that it re-arms its watches. The recipes re-run their step, with backoff. */
 OFFKV_API int offkv_testkit_end_watches(offkv_client *client, int error);
 
+/*
+ * Session faults on demand (docs/c-api.md "Test kit"), on every backend: mem:// in
+ * the library itself; ZooKeeper, etcd and Consul through a hook on the client's side
+ * of the connection, the session then going through the backend's own state machine
+ * exactly as in a real outage. For an application's tests of its SUSPENDED / LOST
+ * handling (OFFKV_EVENT_NOT_LEADER, OFFKV_ESESSION, ...), as Curator's KillSession.
+ */
+
+/* Cuts the client's connection: nothing more reaches the store (reconnecting fails
+ * too) until offkv_testkit_resume. Returns once the session callback was told
+ * SUSPENDED. Then, as after a real disconnection: operations wait up to
+ * operation_timeout_ms for the connection and fail with OFFKV_ECONNLOSS (nothing
+ * sent); watches stay armed; a leader is told NOT_LEADER (OFFKV_ECONNLOSS), a lock is
+ * no longer held; and once the session timeout has passed since the cut the session
+ * is LOST (its ephemerals gone, watches ENDED, operations OFFKV_ESESSION) while the
+ * connection stays cut. Calling it again while cut is OFFKV_OK.
+ * OFFKV_ETIMEOUT if SUSPENDED was not reported within the larger of
+ * operation_timeout_ms and connect_timeout_ms (the cut stays). */
+OFFKV_API int offkv_testkit_suspend(offkv_client *client);
+
+/* Lifts the cut: the client reconnects. Returns once it is CONNECTED again: the same
+ * session (watch events missed meanwhile are delivered, as after a real reconnect),
+ * or, if the session was lost meanwhile (suspended past its timeout, or expired), a
+ * new one after LOST. OFFKV_OK at once if the client was not cut. OFFKV_ETIMEOUT if
+ * not CONNECTED within connect_timeout_ms + operation_timeout_ms (it still may be). */
+OFFKV_API int offkv_testkit_resume(offkv_client *client);
+
+/* Expires the client's session at the store, as a server does when it has not heard
+ * from the client for the session timeout: when it returns, the session's ephemeral
+ * nodes are gone for every client. A CONNECTED client then hears LOST (on ZooKeeper
+ * possibly after SUSPENDED: the server drops the expired session's connection), its
+ * watches get ENDED (OFFKV_ESESSION), its recipes react (NOT_LEADER with
+ * OFFKV_ESESSION, ...), and it opens a new session by itself: this call returns once
+ * it is CONNECTED again (OFFKV_ETIMEOUT if not within connect_timeout_ms +
+ * operation_timeout_ms). A suspended client hears LOST when it reconnects; this call
+ * returns at once then. Nothing to do (OFFKV_OK) while the session is LOST. */
+OFFKV_API int offkv_testkit_expire(offkv_client *client);
+
 #ifdef __cplusplus
 }
 #endif

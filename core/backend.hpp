@@ -61,7 +61,22 @@ class Backend {
   virtual void unwatch(const WatchPtr &watch) = 0;
 
   // Ends the session at once: ephemerals removed, registrations dropped. Idempotent.
+  // Also lifts a test kit cut first, so that the session really ends at the store.
   virtual void close() = 0;
+
+  // Test kit (offkv_testkit_suspend / _resume / _expire): client-side hooks only. The
+  // backend's own session machinery decides what follows and reports it through the
+  // listener, exactly as for a real outage; the core only waits for the report.
+  //  - cut(true): this client's connection to the store is cut: what is in flight
+  //    may fail, nothing new reaches the store, reconnection attempts fail, until
+  //    cut(false). The session lives at the store until its timeout runs out.
+  //  - expire(): the store ends the session now, as if it had timed out there: its
+  //    ephemerals are gone for everyone when this returns. The client learns of it as
+  //    it would of a real expiry (at once when connected, once it reconnects when
+  //    cut). Nothing to do when there is no session right now (after LOST).
+  // Both may throw offkv::Error (EUNSUPPORTED where a backend has no such hook).
+  virtual void testkit_cut(bool cut);
+  virtual void testkit_expire();
 
  protected:
   // A request sent again (a race lost, a stale read, a refused connection).

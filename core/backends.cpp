@@ -24,11 +24,19 @@ namespace {
 }
 }  // namespace
 
+void Backend::testkit_cut(bool) {
+  fail(OFFKV_EUNSUPPORTED, "this backend has no test kit hook to cut its connection");
+}
+
+void Backend::testkit_expire() {
+  fail(OFFKV_EUNSUPPORTED, "this backend has no test kit hook to expire its session");
+}
+
 std::unique_ptr<Backend> make_backend(const Endpoint &endpoint, const Options &options) {
   const std::string &s = endpoint.scheme;
   if (!options.zk_acl.empty() && s != "zk")
     fail(OFFKV_EINVAL, "option zk_acl applies to zk:// only, not " + s + "://");
-  if (s == "mem") return make_mem_backend(endpoint);
+  if (s == "mem") return make_mem_backend(endpoint, options);
 #ifdef OFFKV_WITH_ZK
   if (s == "zk") return make_zk_backend(endpoint, options);
 #else

@@ -3,6 +3,7 @@
 #include "log.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "error.hpp"
 #include "key.hpp"
@@ -24,6 +25,8 @@ std::shared_ptr<Client> Client::open(const std::string &url, Options options,
   client->prefix_ = endpoint.prefix;
   client->scheme_ = endpoint.scheme;
   client->session_callback_ = std::move(session_callback);
+  client->operation_timeout_ms_ = options.operation_timeout_ms;
+  client->connect_timeout_ms_ = options.connect_timeout_ms;
   client->backend_ = make_backend(endpoint, options);
   client->backend_->attach_stats(client->stats_);
   client->loop_ = EventLoop::start();
@@ -75,6 +78,7 @@ void Client::on_session(int state, const std::string &message) {
   int previous = state_.exchange(state);
   if (previous == OFFKV_SESSION_CLOSED) {
     state_ = OFFKV_SESSION_CLOSED;  // nothing follows CLOSED
+    told(false);
     return;
   }
   if (previous != state && state >= 1 && state <= 4) {
@@ -97,6 +101,16 @@ void Client::on_session(int state, const std::string &message) {
     auto callback = session_callback_;
     loop_->post([callback, event] { callback(event); });
   }
+  told(state == OFFKV_SESSION_LOST && previous != OFFKV_SESSION_LOST);
+}
+
+void Client::told(bool lost) {
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    told_state_ = state_.load();  // the latest, should reports of two threads cross
+    if (lost) ++lost_count_;
+  }
+  state_changed_.notify_all();
 }
 
 void Client::check_open() const {
@@ -413,6 +427,88 @@ void Client::cancel(const WatchPtr &watch) {
   if (!watch->cancel()) return;
   forget(watch);
   if (!closed_) backend_->unwatch(watch);
+}
+
+bool Client::wait_session(const std::function<bool()> &done, int timeout_ms,
+                          std::unique_lock<std::mutex> &lock) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool ok = state_changed_.wait_until(lock, until, [&] {
+    return closed_ || told_state_ == OFFKV_SESSION_CLOSED || done();
+  });
+  check_open();
+  if (told_state_ == OFFKV_SESSION_CLOSED) fail(OFFKV_ECLOSED, "client is closed");
+  return ok;
+}
+
+namespace {
+const char *state_name(int state) {
+  static const char *const kNames[] = {"none", "CONNECTED", "SUSPENDED", "LOST",
+                                       "CLOSED"};
+  return state >= 0 && state <= 4 ? kNames[state] : "unknown";
+}
+}  // namespace
+
+void Client::testkit_suspend() {
+  check_open();
+  std::lock_guard<std::mutex> serial(testkit_mutex_);
+  backend_->testkit_cut(true);
+  cut_ = true;
+  // The backend notices the cut as it notices a real one, and says SUSPENDED (or LOST,
+  // if the session was lost on the way).
+  const int limit = std::max(operation_timeout_ms_, connect_timeout_ms_);
+  std::unique_lock<std::mutex> lock(state_mutex_);
+  if (!wait_session(
+          [&] {
+            return told_state_ == OFFKV_SESSION_SUSPENDED ||
+                   told_state_ == OFFKV_SESSION_LOST;
+          },
+          limit, lock))
+    fail(OFFKV_ETIMEOUT, "testkit_suspend: the connection is cut, but the " + scheme_ +
+                             " backend did not report SUSPENDED within " +
+                             std::to_string(limit) + " ms (the session is " +
+                             state_name(told_state_) + ")");
+}
+
+void Client::testkit_resume() {
+  check_open();
+  std::lock_guard<std::mutex> serial(testkit_mutex_);
+  bool was_cut = cut_;
+  backend_->testkit_cut(false);
+  cut_ = false;
+  if (!was_cut) return;
+  const int limit = connect_timeout_ms_ + operation_timeout_ms_;
+  std::unique_lock<std::mutex> lock(state_mutex_);
+  if (!wait_session([&] { return told_state_ == OFFKV_SESSION_CONNECTED; }, limit, lock))
+    fail(OFFKV_ETIMEOUT,
+         "testkit_resume: the connection is back, but the session was "
+         "not CONNECTED again within " +
+             std::to_string(limit) + " ms (it is " + state_name(told_state_) + ")");
+}
+
+void Client::testkit_expire() {
+  check_open();
+  std::lock_guard<std::mutex> serial(testkit_mutex_);
+  std::uint64_t lost_before;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    lost_before = lost_count_;
+  }
+  const bool connected = !cut_ && state_.load() == OFFKV_SESSION_CONNECTED;
+  backend_->testkit_expire();
+  if (!connected) return;  // told when it reconnects
+  const int limit = connect_timeout_ms_ + operation_timeout_ms_;
+  std::unique_lock<std::mutex> lock(state_mutex_);
+  if (!wait_session(
+          [&] {
+            return lost_count_ > lost_before && told_state_ == OFFKV_SESSION_CONNECTED;
+          },
+          limit, lock))
+    fail(OFFKV_ETIMEOUT,
+         "testkit_expire: the store ended the session, but the client did not "
+         "report LOST and then CONNECTED with a new session within " +
+             std::to_string(limit) + " ms (" +
+             (lost_count_ > lost_before ? "LOST was reported; " : "no LOST yet; ") +
+             "the session is " + state_name(told_state_) + ")");
 }
 
 }  // namespace offkv

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +53,20 @@ class Client : public std::enable_shared_from_this<Client> {
   // Test kit: ends every watch with ENDED(error) while the session stays as it is, as
   // a server-side cancellation would (etcd does it on a permission change).
   void end_watches_now(int error, const std::string &message);
+  // Test kit (offkv_testkit_suspend / _resume / _expire): the backend's client-side
+  // hook, then a wait for the session transition the backend reports in answer (its
+  // own state machine decides it, as for a real outage). ETIMEOUT if that report does
+  // not come in time; ECLOSED if the client closes meanwhile.
+  //  - suspend: the connection is cut; returns once SUSPENDED (or LOST) was reported.
+  //  - resume: the cut is lifted; returns once CONNECTED (the same session, or a new
+  //    one if it was lost meanwhile). At once if the client was not cut.
+  //  - expire: the store ends the session (its ephemerals go for everyone); when the
+  //    client was CONNECTED, returns once it heard LOST and is CONNECTED again with a
+  //    new session; otherwise (cut, or already reconnecting) as soon as the store is
+  //    done: the client learns of it when it reconnects.
+  void testkit_suspend();
+  void testkit_resume();
+  void testkit_expire();
   // The counters of this client (offkv_stats).
   const Stats &stats() const { return *stats_; }
 
@@ -97,6 +113,12 @@ class Client : public std::enable_shared_from_this<Client> {
   void end_watches(int error, int session_state, const std::string &message);
   void on_session(int state, const std::string &message);
   void notify_listeners(int state, const std::string &message);
+  // After a transition was told to every listener: wakes the test kit's waits.
+  void told(bool lost);
+  // Waits (on state_mutex_) until done() or timeout_ms passed; false on timeout.
+  // Throws ECLOSED once the client is closed.
+  bool wait_session(const std::function<bool()> &done, int timeout_ms,
+                    std::unique_lock<std::mutex> &lock);
 
   std::string prefix_;
   std::string scheme_;
@@ -119,6 +141,18 @@ class Client : public std::enable_shared_from_this<Client> {
   EventCallback session_callback_;
   std::atomic<int> state_{0};
   std::atomic<bool> closed_{false};
+  int operation_timeout_ms_ = 0;
+  int connect_timeout_ms_ = 0;
+
+  // Session transitions, for the test kit's waits.
+  std::mutex state_mutex_;  // guards the two below; never held while reporting
+  std::condition_variable state_changed_;
+  // The state once every listener (the recipes) has been told of it, and the LOST
+  // transitions told so far.
+  int told_state_ = 0;
+  std::uint64_t lost_count_ = 0;
+  std::mutex testkit_mutex_;  // one test kit call at a time
+  bool cut_ = false;          // guarded by testkit_mutex_
 
   std::mutex watches_mutex_;  // guards watches_ only; never held while firing
   std::unordered_map<Watch *, WatchPtr> watches_;

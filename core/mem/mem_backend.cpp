@@ -1,9 +1,12 @@
 #include "mem_backend.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -21,9 +24,25 @@ struct MemNode {
   std::uint64_t owner = 0;  // session of an ephemeral node; 0 = persistent
 };
 
+// A client's connection to its store (guarded by the store's mutex). The test kit
+// cuts it (offkv_testkit_suspend): what the client's watches get meanwhile is held
+// and delivered, in order, when the connection is back within the session.
+struct Link {
+  bool cut = false;
+  std::vector<std::pair<WatchPtr, Event>> held;
+};
+
 struct Registration {
   WatchPtr watch;
   std::uint64_t session;
+  std::shared_ptr<Link> link;
+
+  void fire(const Event &event) const {
+    if (link && link->cut)
+      link->held.emplace_back(watch, event);
+    else
+      watch->fire(event);
+  }
 };
 
 // One named store. Everything below is guarded by mutex.
@@ -236,7 +255,7 @@ class Change {
   static void fire_at(std::multimap<std::string, Registration> &watches,
                       const std::string &path, const Event &event) {
     auto range = watches.equal_range(path);
-    for (auto it = range.first; it != range.second; ++it) it->second.watch->fire(event);
+    for (auto it = range.first; it != range.second; ++it) it->second.fire(event);
     watches.erase(range.first, range.second);  // one-shot: consumed
   }
 
@@ -263,7 +282,7 @@ class Change {
         return;  // persistent watches report the child's own event instead
     }
     for (auto &reg : s_.persistent_watches)
-      if (path_covers(reg.watch->path(), p.path)) reg.watch->fire(ev);
+      if (path_covers(reg.watch->path(), p.path)) reg.fire(ev);
   }
 
   Store &s_;
@@ -273,21 +292,29 @@ class Change {
   bool committed_ = false;
 };
 
+// A mem:// client. Its session lives as long as the client, unless the test kit
+// cuts its connection (then SUSPENDED; LOST once the session timeout has passed
+// without the connection, as a server would expire it) or expires it.
 class MemBackend : public Backend {
  public:
-  MemBackend(std::shared_ptr<Store> store, std::string prefix)
+  MemBackend(std::shared_ptr<Store> store, std::string prefix, const Options &options)
       : store_(std::move(store)),
         prefix_(std::move(prefix)),
-        root_(prefix_.empty() ? "/" : prefix_) {}
+        root_(prefix_.empty() ? "/" : prefix_),
+        session_timeout_ms_(options.session_timeout_ms),
+        operation_timeout_ms_(options.operation_timeout_ms) {}
 
   ~MemBackend() override { close(); }
 
   void start(SessionListener listener) override {
+    listener_ = std::move(listener);
+    std::uint64_t id;
     {
       std::lock_guard<std::mutex> lock(store_->mutex);
-      session_ = store_->next_session++;
+      id = session_ = store_->next_session++;
+      state_ = OFFKV_SESSION_CONNECTED;
     }
-    listener(OFFKV_SESSION_CONNECTED, "mem store ready");
+    report(OFFKV_SESSION_CONNECTED, "mem store ready, session " + std::to_string(id));
   }
 
   std::string create(const std::string &path, const std::string &value,
@@ -322,14 +349,14 @@ class MemBackend : public Backend {
     if (it == store_->nodes.end())
       fail(OFFKV_ENOENT,
            "cannot get '" + to_client_key(prefix_, path) + "': no such node");
-    if (watch) store_->data_watches.emplace(path, Registration{watch, session_});
+    if (watch) store_->data_watches.emplace(path, registration(watch));
     return Node{it->second.value, it->second.version};
   }
 
   std::int64_t exists(const std::string &path, const WatchPtr &watch) override {
     auto lock = locked();
     auto it = store_->nodes.find(path);
-    if (watch) store_->exists_watches.emplace(path, Registration{watch, session_});
+    if (watch) store_->exists_watches.emplace(path, registration(watch));
     return it == store_->nodes.end() ? 0 : it->second.version;
   }
 
@@ -342,7 +369,7 @@ class MemBackend : public Backend {
     std::vector<std::string> out;
     auto it = store_->children.find(path);
     if (it != store_->children.end()) out.assign(it->second.begin(), it->second.end());
-    if (watch) store_->child_watches.emplace(path, Registration{watch, session_});
+    if (watch) store_->child_watches.emplace(path, registration(watch));
     return out;
   }
 
@@ -391,20 +418,98 @@ class MemBackend : public Backend {
 
   void watch_persistent(const std::string &path, const WatchPtr &watch) override {
     auto lock = locked();
-    store_->persistent_watches.push_back(Registration{watch, session_});
+    store_->persistent_watches.push_back(registration(watch));
   }
 
   void unwatch(const WatchPtr &watch) override {
     std::lock_guard<std::mutex> lock(store_->mutex);
     drop_registrations([&](const Registration &r) { return r.watch == watch; });
+    auto &held = link_->held;
+    held.erase(std::remove_if(
+                   held.begin(), held.end(),
+                   [&](const std::pair<WatchPtr, Event> &h) { return h.first == watch; }),
+               held.end());
   }
 
   void close() override {
-    std::lock_guard<std::mutex> lock(store_->mutex);
-    if (closed_) return;
-    closed_ = true;
-    // Our own watches end in the core; drop them before our ephemerals go.
+    {
+      std::lock_guard<std::mutex> lock(store_->mutex);
+      if (closed_) return;
+      closed_ = true;
+      // A cut connection is restored first: closing ends the session at once.
+      link_->cut = false;
+      stop_watchdog_ = true;
+      end_session_locked();
+    }
+    link_changed_.notify_all();
+    join_watchdog();
+  }
+
+  // Test kit: the connection cut / restored; the session decided here as a server
+  // would (docs/c-api.md "Test kit").
+  void testkit_cut(bool cut) override {
+    if (cut) {
+      suspend();
+    } else {
+      resume();
+    }
+  }
+
+  void testkit_expire() override {
+    std::uint64_t old, id;
+    {
+      std::unique_lock<std::mutex> lock(store_->mutex);
+      if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+      if (state_ == OFFKV_SESSION_LOST || expired_) return;  // no session to expire
+      old = session_;
+      end_session_locked();
+      if (link_->cut) {
+        // Cut off: the client hears of it when the connection is back (or at the
+        // session timeout, whichever comes first).
+        expired_ = true;
+        return;
+      }
+      id = session_ = store_->next_session++;
+    }
+    report(OFFKV_SESSION_LOST,
+           "mem session " + std::to_string(old) + " expired (offkv_testkit_expire)");
+    forget_finished();
+    report(OFFKV_SESSION_CONNECTED, "new mem session " + std::to_string(id));
+  }
+
+ private:
+  std::unique_lock<std::mutex> locked() {
+    std::unique_lock<std::mutex> lock(store_->mutex);
+    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (!link_->cut) return lock;
+    // Cut off (SUSPENDED): wait for the connection, as the other backends do.
+    auto until = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(operation_timeout_ms_);
+    link_changed_.wait_until(lock, until, [&] {
+      return closed_ || !link_->cut || state_ == OFFKV_SESSION_LOST;
+    });
+    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (state_ == OFFKV_SESSION_LOST)
+      fail(OFFKV_ESESSION,
+           "mem: the session expired while the connection was cut; a new one is "
+           "made when it is back");
+    if (link_->cut)
+      fail(OFFKV_ECONNLOSS, "mem: not connected within " +
+                                std::to_string(operation_timeout_ms_) +
+                                " ms (operation_timeout_ms): the connection is cut "
+                                "(offkv_testkit_suspend); not sent");
+    return lock;
+  }
+
+  Registration registration(const WatchPtr &watch) const {
+    return Registration{watch, session_, link_};
+  }
+
+  // The session ends at the store: its registrations (and what they held) dropped,
+  // then its ephemerals erased, which other clients' watches see. store_->mutex held.
+  void end_session_locked() {
     drop_registrations([&](const Registration &r) { return r.session == session_; });
+    link_->held.clear();
     std::vector<std::string> mine;
     for (const auto &entry : store_->nodes)
       if (entry.second.owner == session_) mine.push_back(entry.first);
@@ -415,11 +520,109 @@ class MemBackend : public Backend {
     }
   }
 
- private:
-  std::unique_lock<std::mutex> locked() {
+  // After LOST the core ended every watch of the client; a watch armed while LOST
+  // was being reported may still be registered: drop what can no longer fire.
+  void forget_finished() {
+    std::lock_guard<std::mutex> lock(store_->mutex);
+    drop_registrations([&](const Registration &r) { return r.watch->finished(); });
+  }
+
+  void suspend() {
+    // Held until SUSPENDED is told: the watchdog's LOST cannot come before it.
+    std::lock_guard<std::mutex> reporting(report_mutex_);
+    {
+      std::lock_guard<std::mutex> lock(store_->mutex);
+      if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+      if (link_->cut) return;
+      // The watchdog of an earlier cut has ended: resume joined it.
+      if (watchdog_.joinable()) watchdog_.join();
+      link_->cut = true;
+      stop_watchdog_ = false;
+      state_ = OFFKV_SESSION_SUSPENDED;
+      // Started here, so that close() (which sets closed_ under this lock) joins it.
+      auto since = std::chrono::steady_clock::now();
+      watchdog_ = std::thread([this, since] { watch_session(since); });
+    }
+    if (listener_)
+      listener_(OFFKV_SESSION_SUSPENDED,
+                "connection to the mem store cut (offkv_testkit_suspend); the session "
+                "lives for " +
+                    std::to_string(session_timeout_ms_) + " ms (session_timeout_ms)");
+  }
+
+  // While cut: once the session timeout has passed, the store has expired the session.
+  void watch_session(std::chrono::steady_clock::time_point since) {
     std::unique_lock<std::mutex> lock(store_->mutex);
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
-    return lock;
+    auto until = since + std::chrono::milliseconds(session_timeout_ms_);
+    if (link_changed_.wait_until(lock, until, [&] { return stop_watchdog_; })) return;
+    if (!expired_) end_session_locked();
+    expired_ = false;
+    session_ = 0;
+    state_ = OFFKV_SESSION_LOST;
+    lock.unlock();
+    link_changed_.notify_all();  // waiting operations fail with ESESSION
+    report(OFFKV_SESSION_LOST,
+           "no connection to the mem store for the session timeout (" +
+               std::to_string(session_timeout_ms_) + " ms): session expired");
+    forget_finished();
+  }
+
+  void resume() {
+    {
+      std::lock_guard<std::mutex> lock(store_->mutex);
+      if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+      if (!link_->cut) return;
+      stop_watchdog_ = true;
+    }
+    link_changed_.notify_all();
+    join_watchdog();  // it either declared LOST or never will
+    std::unique_lock<std::mutex> lock(store_->mutex);
+    if (closed_) return;
+    if (expired_) {
+      // Expired while cut off: told now, as a server tells a reconnecting client.
+      expired_ = false;
+      state_ = OFFKV_SESSION_LOST;
+      lock.unlock();
+      report(OFFKV_SESSION_LOST,
+             "mem session expired while the connection was cut (offkv_testkit_expire)");
+      forget_finished();
+      lock.lock();
+      if (closed_) return;
+    }
+    if (state_ == OFFKV_SESSION_LOST) {
+      std::uint64_t id = session_ = store_->next_session++;
+      link_->cut = false;
+      state_ = OFFKV_SESSION_CONNECTED;
+      lock.unlock();
+      link_changed_.notify_all();
+      report(OFFKV_SESSION_CONNECTED,
+             "connection to the mem store back; new session " + std::to_string(id));
+      return;
+    }
+    state_ = OFFKV_SESSION_CONNECTED;
+    std::uint64_t id = session_;
+    lock.unlock();
+    report(OFFKV_SESSION_CONNECTED,
+           "connection to the mem store back; session " + std::to_string(id) + " kept");
+    // What the watches got meanwhile, in order, before anything newer.
+    lock.lock();
+    if (closed_) return;
+    link_->cut = false;
+    std::vector<std::pair<WatchPtr, Event>> held;
+    held.swap(link_->held);
+    for (auto &h : held) h.first->fire(h.second);
+    lock.unlock();
+    link_changed_.notify_all();
+  }
+
+  void join_watchdog() {
+    if (watchdog_.joinable() && watchdog_.get_id() != std::this_thread::get_id())
+      watchdog_.join();
+  }
+
+  void report(int state, const std::string &message) {
+    std::lock_guard<std::mutex> lock(report_mutex_);
+    if (listener_) listener_(state, message);
   }
 
   template <typename Pred>
@@ -435,14 +638,28 @@ class MemBackend : public Backend {
   std::shared_ptr<Store> store_;
   const std::string prefix_;
   const std::string root_;
-  std::uint64_t session_ = 0;
-  bool closed_ = false;  // guarded by store_->mutex
+  const int session_timeout_ms_;
+  const int operation_timeout_ms_;
+  SessionListener listener_;
+  std::mutex report_mutex_;  // transitions reported one at a time, in order
+
+  // Guarded by store_->mutex.
+  std::uint64_t session_ = 0;  // 0 while LOST
+  bool closed_ = false;
+  std::shared_ptr<Link> link_ = std::make_shared<Link>();
+  int state_ = 0;               // CONNECTED, SUSPENDED, LOST
+  bool expired_ = false;        // expired while cut, not told yet
+  bool stop_watchdog_ = false;  // the cut is being lifted, or the client closes
+  std::condition_variable link_changed_;
+  std::thread watchdog_;  // while cut: declares LOST at the session timeout
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_mem_backend(const Endpoint &endpoint) {
-  return std::make_unique<MemBackend>(named_store(endpoint.hosts.at(0)), endpoint.prefix);
+std::unique_ptr<Backend> make_mem_backend(const Endpoint &endpoint,
+                                          const Options &options) {
+  return std::make_unique<MemBackend>(named_store(endpoint.hosts.at(0)), endpoint.prefix,
+                                      options);
 }
 
 }  // namespace offkv

@@ -9,6 +9,7 @@
 
 namespace offkv {
 
-std::unique_ptr<Backend> make_mem_backend(const Endpoint &endpoint);
+std::unique_ptr<Backend> make_mem_backend(const Endpoint &endpoint,
+                                          const Options &options);
 
 }  // namespace offkv

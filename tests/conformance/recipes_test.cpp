@@ -1086,6 +1086,93 @@ TEST_CASE("recipes re-arm a watch that ended under a live session",
   }
 }
 
+TEST_CASE("a leader is told NOT_LEADER when its session is suspended or expired",
+          "[recipes][election][testkit]") {
+  Env env;
+  offkv_options options = OFFKV_OPTIONS_INIT;
+  options.session_timeout_ms = 20000;  // outlives the suspension
+  options.operation_timeout_ms = 2000;
+  offkv_client *a = env.open(&options);
+  Events &ea = env.own<Events>();
+  Events &eb = env.own<Events>();
+  Election first, second;
+  contend(a, "/g", "a", &ea, first);
+  REQUIRE_OK(offkv_election_wait(first, 1, kRecipeMs));
+  REQUIRE(ea.until(leader_event));
+  contend(env.open(), "/g", "b", &eb, second);
+  REQUIRE(eventually([&] { return own_member(second).has_value(); }, kRecipeMs));
+  std::string old_key = own_member(first)->key;
+
+  // Suspended: the leader stops believing before suspend returns, and is told
+  // ECONNLOSS. Its member lives on with the session: nobody else leads.
+  REQUIRE_OK(offkv_testkit_suspend(a));
+  CHECK_FALSE(is_leader(first));
+  auto lost = ea.next();
+  REQUIRE(lost);
+  CHECK(recipe_type_name(lost->type) == "NOT_LEADER");
+  CHECK(code_name(lost->error) == code_name(OFFKV_ECONNLOSS));
+  CHECK(eb.quiet(800));
+  CHECK_FALSE(is_leader(second));
+  CHECK(version_of(env.c(), old_key) == 1);
+
+  // Back within the session: leader again, with the same member.
+  REQUIRE_OK(offkv_testkit_resume(a));
+  REQUIRE_OK(offkv_election_wait(first, 1, kRecipeMs));
+  auto again = ea.next();
+  REQUIRE(again);
+  CHECK(recipe_type_name(again->type) == "LEADER");
+  CHECK(again->key == old_key);
+  CHECK_FALSE(is_leader(second));
+
+  // Expired: NOT_LEADER (ESESSION; on ZooKeeper ECONNLOSS first, the server dropping
+  // the connection), the member is gone, the other contender leads, and this one
+  // contends again behind it.
+  REQUIRE_OK(offkv_testkit_expire(a));
+  CHECK_FALSE(is_leader(first));
+  auto expired = ea.next();
+  REQUIRE(expired);
+  CHECK(recipe_type_name(expired->type) == "NOT_LEADER");
+  CHECK((expired->error == OFFKV_ESESSION || expired->error == OFFKV_ECONNLOSS));
+  CHECK(version_of(env.c(), old_key) == 0);
+  REQUIRE_OK(offkv_election_wait(second, 1, kRecipeMs));
+  REQUIRE(eb.until(leader_event));
+  REQUIRE(eventually(
+      [&] {
+        auto m = own_member(first);
+        return m && m->key != old_key && version_of(env.c(), m->key) == 1;
+      },
+      kRecipeMs));
+  CHECK(own_member(first)->sequence > own_member(second)->sequence);
+  CHECK_FALSE(is_leader(first));
+  CHECK(ea.quiet());
+}
+
+TEST_CASE("a lock is not held while suspended, held again when resumed, lost on expire",
+          "[recipes][lock][testkit]") {
+  Env env;
+  offkv_options options = OFFKV_OPTIONS_INIT;
+  options.session_timeout_ms = 20000;
+  options.operation_timeout_ms = 2000;
+  offkv_client *a = env.open(&options);
+  Lock lock, other;
+  REQUIRE_OK(offkv_lock_new(a, "/l", &lock.l));
+  REQUIRE_OK(offkv_lock_acquire(lock, kRecipeMs));
+  int held = -1;
+  REQUIRE_OK(offkv_testkit_suspend(a));
+  REQUIRE_OK(offkv_lock_is_held(lock, &held));
+  CHECK(held == 0);
+  REQUIRE_OK(offkv_testkit_resume(a));
+  REQUIRE_OK(offkv_lock_is_held(lock, &held));
+  CHECK(held == 1);
+  REQUIRE_OK(offkv_testkit_expire(a));
+  REQUIRE_OK(offkv_lock_is_held(lock, &held));
+  CHECK(held == 0);
+  // Someone else can take it at once: the holder's member went with its session.
+  REQUIRE_OK(offkv_lock_new(env.open(), "/l", &other.l));
+  CHECK_OK(offkv_lock_acquire(other, 0));
+  CHECK_CODE(offkv_lock_release(lock), OFFKV_ESESSION);
+}
+
 // ---------------------------------------------------------------- Mesos' layout
 
 // With a member label L (the *_labeled functions), members are named L_<10 digits>
