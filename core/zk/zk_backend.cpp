@@ -284,7 +284,7 @@ class ZkBackend : public Backend {
           what, deadline);
       rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return;
-      int failed = first_failure(*call);
+      int failed = first_failure(call->results);
       if (failed < 0) fail_zk(rc, "zk: cannot " + what);
       rc = call->results[failed].err;
       if ((*multi)[failed] != path && (rc == ZNONODE || rc == ZNOTEMPTY)) rc = ZNOTEMPTY;
@@ -358,12 +358,8 @@ class ZkBackend : public Backend {
       }
 
       // 3. The raw multi, with what earlier ops of this transaction did.
-      enum Role { Check, Create, SetUpdate, SetCreate, EraseTop, EraseInner };
-      struct Raw {
-        std::size_t index;
-        Role role;
-        std::string path;
-      };
+      using Raw = RawOp;
+      using Role = RawRole;
       auto raws = std::make_shared<std::vector<Raw>>();
       std::map<std::string, std::int64_t> overlay = state;
       std::set<std::string> created;  // creates of this transaction with a known name
@@ -376,14 +372,14 @@ class ZkBackend : public Backend {
       for (std::size_t i = 0; i < nchecks; ++i) {
         const TxnOp &c = txn.checks[i];
         if (c.version == 0 || (c.version > 0 && !fits(c.version))) continue;  // local
-        raws->push_back({i, Check, c.path});
+        raws->push_back({i, Role::Check, c.path});
       }
       for (std::size_t j = 0; j < txn.ops.size(); ++j) {
         const TxnOp &op = txn.ops[j];
         std::size_t index = nchecks + j;
         switch (op.kind) {
           case TxnOpKind::Create: {
-            raws->push_back({index, Create, op.path});
+            raws->push_back({index, Role::Create, op.path});
             std::string name = op.path;
             auto parent = cversions.find(parent_path(op.path));
             if (op.flags & OFFKV_SEQUENTIAL) {
@@ -402,10 +398,10 @@ class ZkBackend : public Backend {
           case TxnOpKind::Set: {
             std::int64_t cur = overlay.count(op.path) ? overlay[op.path] : 0;
             if (cur > 0) {
-              raws->push_back({index, SetUpdate, op.path});
+              raws->push_back({index, Role::SetUpdate, op.path});
               overlay[op.path] = cur + 1;
             } else {
-              raws->push_back({index, SetCreate, op.path});
+              raws->push_back({index, Role::SetCreate, op.path});
               overlay[op.path] = 1;
               created.insert(op.path);
               bump(op.path);
@@ -423,12 +419,12 @@ class ZkBackend : public Backend {
                 nodes.push_back(n);
             sort_preorder(nodes);
             for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-              raws->push_back({index, EraseInner, *it});
+              raws->push_back({index, Role::EraseInner, *it});
               overlay[*it] = 0;
               bump(*it);
               cversions.erase(*it);
             }
-            raws->push_back({index, EraseTop, op.path});
+            raws->push_back({index, Role::EraseTop, op.path});
             overlay[op.path] = 0;
             bump(op.path);
             if (cversions.count(op.path)) cversions[op.path] = 0;
@@ -451,7 +447,7 @@ class ZkBackend : public Backend {
               const Raw &r = (*raws)[k];
               zoo_op_t *o = &c.ops[k];
               switch (r.role) {
-                case Check: {
+                case Role::Check: {
                   const TxnOp &chk = txn.checks[r.index];
                   zoo_check_op_init(o, r.path.c_str(),
                                     chk.version == OFFKV_ANY_VERSION
@@ -459,7 +455,7 @@ class ZkBackend : public Backend {
                                         : static_cast<int>(chk.version - 1));
                   break;
                 }
-                case Create: {
+                case Role::Create: {
                   const TxnOp &op = txn.ops[r.index - nchecks];
                   int mode = ((op.flags & OFFKV_EPHEMERAL) ? ZOO_EPHEMERAL : 0) |
                              ((op.flags & OFFKV_SEQUENTIAL) ? ZOO_SEQUENCE : 0);
@@ -471,7 +467,7 @@ class ZkBackend : public Backend {
                   if (!(op.flags & OFFKV_SEQUENTIAL)) ov[r.path] = 1;
                   break;
                 }
-                case SetUpdate: {
+                case Role::SetUpdate: {
                   const TxnOp &op = txn.ops[r.index - nchecks];
                   std::int64_t cur = ov[r.path];
                   set_base[r.index - nchecks] = cur;
@@ -482,7 +478,7 @@ class ZkBackend : public Backend {
                   ov[r.path] = cur + 1;
                   break;
                 }
-                case SetCreate: {
+                case Role::SetCreate: {
                   const TxnOp &op = txn.ops[r.index - nchecks];
                   zoo_create_op_init(o, r.path.c_str(), op.value.data(),
                                      static_cast<int>(op.value.size()), acl_, 0, nullptr,
@@ -490,7 +486,7 @@ class ZkBackend : public Backend {
                   ov[r.path] = 1;
                   break;
                 }
-                case EraseTop: {
+                case Role::EraseTop: {
                   const TxnOp &op = txn.ops[r.index - nchecks];
                   zoo_delete_op_init(
                       o, r.path.c_str(),
@@ -498,7 +494,7 @@ class ZkBackend : public Backend {
                   ov[r.path] = 0;
                   break;
                 }
-                case EraseInner:
+                case Role::EraseInner:
                   zoo_delete_op_init(o, r.path.c_str(), -1);
                   ov[r.path] = 0;
                   break;
@@ -509,88 +505,18 @@ class ZkBackend : public Backend {
           },
           what, deadline);
       int rc = conn_.wait(call, deadline, what);
-      if (rc == ZOK) {
-        std::size_t buffer = 0;
-        for (std::size_t k = 0; k < raws->size(); ++k) {
-          const Raw &r = (*raws)[k];
-          if (r.index < nchecks) continue;
-          OpResult &out = results[r.index - nchecks];
-          out.path = txn.ops[r.index - nchecks].path;
-          switch (r.role) {
-            case Create:
-              out.path = std::string(call->buffers[buffer++].data());
-              out.version = 1;
-              break;
-            case SetUpdate:
-              out.version = set_base[r.index - nchecks] + 1;
-              break;
-            case SetCreate:
-              out.version = 1;
-              break;
-            default:
-              out.version = 0;
-          }
-        }
-        return results;
-      }
-      int failed = first_failure(*call);
+      if (rc == ZOK) return multi_results(txn, *raws, call->buffers, set_base);
+      int failed = first_failure(call->results);
       if (failed < 0) fail_zk(rc, "zk: cannot " + what);
-      const Raw &r = (*raws)[failed];
-      int err = call->results[failed].err;
-      const TxnOp &item =
-          r.index < nchecks ? txn.checks[r.index] : txn.ops[r.index - nchecks];
-      std::string key = "'" + show(r.path) + "'";
-      bool retry = false;
-      int code = map_error(err);
-      std::string message;
-      switch (r.role) {
-        case Check:
-          message = check_message(item, err == ZNONODE ? 0 : -2);
-          break;
-        case Create:
-        case SetCreate:
-          if (r.role == SetCreate && err == ZNODEEXISTS) retry = true;
-          if (err == ZNONODE)
-            message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
-                      "' does not exist";
-          else if (err == ZNODEEXISTS)
-            message = key + " already exists";
-          else if (err == ZNOCHILDRENFOREPHEMERALS)
-            message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
-                      "' is ephemeral";
-          else
-            message = "cannot create " + key;
-          break;
-        case SetUpdate:
-          retry = err == ZBADVERSION || err == ZNONODE;
-          message = "cannot set " + key;
-          break;
-        case EraseTop:
-          retry = err == ZNOTEMPTY;
-          message = err == ZNONODE ? "cannot erase " + key + ": no such node"
-                    : err == ZBADVERSION
-                        ? "erase of " + key + ": expected version " +
-                              std::to_string(item.version) + ", found another"
-                        : "cannot erase " + key;
-          break;
-        case EraseInner:
-          retry = err == ZNONODE || err == ZNOTEMPTY;
-          message = "cannot erase " + key + ": its subtree changed";
-          break;
-      }
-      if (retry && !last_try) continue;
-      throw TxnFailed(r.index, code, message + zk_words(err));
+      MultiFailure f =
+          multi_failure(txn, (*raws)[failed], call->results[failed].err, prefix_);
+      if (f.retry && !last_try) continue;
+      throw TxnFailed(f.index, f.code, f.message);
     }
   }
 
   std::string check_message(const TxnOp &c, std::int64_t actual) const {
-    return "check on '" + show(c.path) + "': expected " +
-           (c.version == OFFKV_ANY_VERSION ? std::string("any version")
-                                           : "version " + std::to_string(c.version)) +
-           ", found " +
-           (actual == -2  ? std::string("another version")
-            : actual != 0 ? "version " + std::to_string(actual)
-                          : std::string("no node"));
+    return zk::check_message(c, actual, prefix_);
   }
 
   void watch_persistent(const std::string &path, const WatchPtr &watch) override {
@@ -627,6 +553,9 @@ class ZkBackend : public Backend {
   void unwatch(const WatchPtr &watch) override { conn_.unwatch(watch); }
 
   void close() override { conn_.close(); }
+
+  void testkit_cut(bool cut) override { conn_.testkit_cut(cut); }
+  void testkit_expire() override { conn_.testkit_expire(); }
 
  private:
   std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
@@ -714,13 +643,6 @@ class ZkBackend : public Backend {
     } catch (const Error &) {
     }
     return "another version";
-  }
-
-  static int first_failure(const Call &call) {
-    for (std::size_t i = 0; i < call.results.size(); ++i)
-      if (call.results[i].err != ZOK && call.results[i].err != ZRUNTIMEINCONSISTENCY)
-        return static_cast<int>(i);
-    return -1;
   }
 
   // Lists path and everything below it in pre-order (sorted children), one pipelined
@@ -811,6 +733,106 @@ class ZkBackend : public Backend {
 };
 
 }  // namespace
+
+namespace zk {
+
+int first_failure(const std::vector<zoo_op_result_t> &results) {
+  for (std::size_t i = 0; i < results.size(); ++i)
+    if (results[i].err != ZOK && results[i].err != ZRUNTIMEINCONSISTENCY)
+      return static_cast<int>(i);
+  return -1;
+}
+
+std::string check_message(const TxnOp &c, std::int64_t actual,
+                          const std::string &prefix) {
+  return "check on '" + to_client_key(prefix, c.path) + "': expected " +
+         (c.version == OFFKV_ANY_VERSION ? std::string("any version")
+                                         : "version " + std::to_string(c.version)) +
+         ", found " +
+         (actual == -2  ? std::string("another version")
+          : actual != 0 ? "version " + std::to_string(actual)
+                        : std::string("no node"));
+}
+
+std::vector<OpResult> multi_results(const Txn &txn, const std::vector<RawOp> &raws,
+                                    const std::deque<std::vector<char>> &buffers,
+                                    const std::vector<std::int64_t> &set_base) {
+  const std::size_t nchecks = txn.checks.size();
+  std::vector<OpResult> results(txn.ops.size());
+  std::size_t buffer = 0;
+  for (const RawOp &r : raws) {
+    if (r.index < nchecks) continue;
+    OpResult &out = results[r.index - nchecks];
+    out.path = txn.ops[r.index - nchecks].path;
+    switch (r.role) {
+      case RawRole::Create:
+        out.path = std::string(buffers[buffer++].data());
+        out.version = 1;
+        break;
+      case RawRole::SetUpdate:
+        out.version = set_base[r.index - nchecks] + 1;
+        break;
+      case RawRole::SetCreate:
+        out.version = 1;
+        break;
+      default:
+        out.version = 0;
+    }
+  }
+  return results;
+}
+
+MultiFailure multi_failure(const Txn &txn, const RawOp &r, int err,
+                           const std::string &prefix) {
+  const std::size_t nchecks = txn.checks.size();
+  const TxnOp &item =
+      r.index < nchecks ? txn.checks[r.index] : txn.ops[r.index - nchecks];
+  auto show = [&](const std::string &path) { return to_client_key(prefix, path); };
+  std::string key = "'" + show(r.path) + "'";
+  MultiFailure f;
+  f.index = r.index;
+  f.code = map_error(err);
+  std::string message;
+  switch (r.role) {
+    case RawRole::Check:
+      message = check_message(item, err == ZNONODE ? 0 : -2, prefix);
+      break;
+    case RawRole::Create:
+    case RawRole::SetCreate:
+      if (r.role == RawRole::SetCreate && err == ZNODEEXISTS) f.retry = true;
+      if (err == ZNONODE)
+        message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
+                  "' does not exist";
+      else if (err == ZNODEEXISTS)
+        message = key + " already exists";
+      else if (err == ZNOCHILDRENFOREPHEMERALS)
+        message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
+                  "' is ephemeral";
+      else
+        message = "cannot create " + key;
+      break;
+    case RawRole::SetUpdate:
+      f.retry = err == ZBADVERSION || err == ZNONODE;
+      message = "cannot set " + key;
+      break;
+    case RawRole::EraseTop:
+      f.retry = err == ZNOTEMPTY;
+      message = err == ZNONODE ? "cannot erase " + key + ": no such node"
+                : err == ZBADVERSION
+                    ? "erase of " + key + ": expected version " +
+                          std::to_string(item.version) + ", found another"
+                    : "cannot erase " + key;
+      break;
+    case RawRole::EraseInner:
+      f.retry = err == ZNONODE || err == ZNOTEMPTY;
+      message = "cannot erase " + key + ": its subtree changed";
+      break;
+  }
+  f.message = message + zk_words(err);
+  return f;
+}
+
+}  // namespace zk
 
 std::unique_ptr<Backend> make_zk_backend(const Endpoint &endpoint,
                                          const Options &options) {
