@@ -90,13 +90,6 @@ json op_guard(const Entry &e, const std::string &key) {
   return e.present ? op_check_index(key, e.modify_index) : op_check_absent(key);
 }
 
-struct TxnAnswer {
-  bool ok = false;
-  std::size_t failed = 0;  // first failing Consul op
-  std::string what;        // Consul's words for it
-  json results;
-};
-
 class ConsulBackend : public Backend {
  public:
   ConsulBackend(const Endpoint &endpoint, const Options &options)
@@ -395,47 +388,11 @@ class ConsulBackend : public Backend {
     rq.body = ops.dump();
     rq.timeout_ms = left_ms(deadline, what);
     Response r = http_.call(std::move(rq));
-    TxnAnswer t;
     if (r.curl == CURLE_OK && !r.aborted && (r.status == 200 || r.status == 409)) {
-      json j;
-      try {
-        j = decode(r);
-      } catch (const Error &) {
-        throw;
-      } catch (const std::exception &e) {
-        fail_malformed(r, what, std::string("bad JSON: ") + e.what());
-      }
-      // A 200 is an object with "Results" (an array, or null when no op returns an
-      // entry); anything else is not Consul's answer and nothing is assumed from it.
-      if (!j.is_object() || !j.contains(r.status == 200 ? "Results" : "Errors"))
-        fail_malformed(r, what, "not a transaction answer");
-      if (r.status == 200) {
-        const json &results = j["Results"];
-        if (!results.is_array() && !results.is_null())
-          fail_malformed(r, what, "Results is not an array");
-        t.ok = true;
-        t.results = results.is_null() ? json::array() : results;
+      TxnAnswer t = parse_txn_answer(r, ops.size(), what);
+      if (t.ok) {
         if (!read_only) settle_watches(ops, t.results);
         return t;
-      }
-      try {
-        std::size_t best = SIZE_MAX;
-        for (const auto &err : j.at("Errors")) {
-          const json &index = err.at("OpIndex");
-          if (!index.is_number_unsigned() || index.get<std::uint64_t>() >= ops.size())
-            throw std::runtime_error("OpIndex " + index.dump() + " is not an op's index");
-          std::size_t at = index.get<std::size_t>();
-          if (at < best) {
-            best = at;
-            auto said = err.find("What");
-            t.what =
-                said != err.end() && said->is_string() ? said->get<std::string>() : "";
-          }
-        }
-        if (best == SIZE_MAX) throw std::runtime_error("a conflict without errors");
-        t.failed = best;
-      } catch (const std::exception &e) {
-        fail_malformed(r, what, e.what());
       }
       if (t.what.find("Permission denied") != std::string::npos ||
           t.what.find("ACL not found") != std::string::npos)

@@ -8,6 +8,8 @@
 namespace offkv {
 namespace consul {
 
+using nlohmann::json;
+
 namespace {
 
 constexpr std::string_view kNodes = "offkv/n";
@@ -293,6 +295,49 @@ std::vector<Entry> parse_subtree_read(const Response &r, const std::string &what
     fail_malformed(r, what, e.what());
   }
   return out;
+}
+
+TxnAnswer parse_txn_answer(const Response &r, std::size_t nops, const std::string &what) {
+  json j;
+  try {
+    j = decode(r);
+  } catch (const Error &) {
+    throw;
+  } catch (const std::exception &e) {
+    fail_malformed(r, what, std::string("bad JSON: ") + e.what());
+  }
+  TxnAnswer t;
+  // A 200 is an object with "Results" (an array, or null when no op returns an
+  // entry); anything else is not Consul's answer and nothing is assumed from it.
+  if (!j.is_object() || !j.contains(r.status == 200 ? "Results" : "Errors"))
+    fail_malformed(r, what, "not a transaction answer");
+  if (r.status == 200) {
+    const json &results = j["Results"];
+    if (!results.is_array() && !results.is_null())
+      fail_malformed(r, what, "Results is not an array");
+    t.ok = true;
+    t.results = results.is_null() ? json::array() : results;
+    return t;
+  }
+  try {
+    std::size_t best = SIZE_MAX;
+    for (const auto &err : j.at("Errors")) {
+      const json &index = err.at("OpIndex");
+      if (!index.is_number_unsigned() || index.get<std::uint64_t>() >= nops)
+        throw std::runtime_error("OpIndex " + index.dump() + " is not an op's index");
+      std::size_t at = index.get<std::size_t>();
+      if (at < best) {
+        best = at;
+        auto said = err.find("What");
+        t.what = said != err.end() && said->is_string() ? said->get<std::string>() : "";
+      }
+    }
+    if (best == SIZE_MAX) throw std::runtime_error("a conflict without errors");
+    t.failed = best;
+  } catch (const std::exception &e) {
+    fail_malformed(r, what, e.what());
+  }
+  return t;
 }
 
 }  // namespace consul

@@ -80,5 +80,19 @@ Request subtree_read(std::string_view path, const std::string &consistency,
 std::vector<Entry> parse_subtree_read(const Response &r, const std::string &what,
                                       bool closed);
 
+// ---- /v1/txn answers ----
+
+struct TxnAnswer {
+  bool ok = false;
+  std::size_t failed = 0;  // first failing Consul op
+  std::string what;        // Consul's words for it
+  nlohmann::json results;  // 200: the Results array ([] for null)
+};
+
+// A 200 or 409 answer of a /v1/txn of nops operations: the results, or the first
+// failing operation and Consul's words for it. Throws ESERVICE for anything else
+// (not JSON, not a transaction answer, an OpIndex that is not one of the ops).
+TxnAnswer parse_txn_answer(const Response &r, std::size_t nops, const std::string &what);
+
 }  // namespace consul
 }  // namespace offkv

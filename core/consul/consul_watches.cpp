@@ -52,6 +52,82 @@ bool before(const Pending &a, const Pending &b) {
 
 }  // namespace
 
+std::vector<Change> diff_node(const std::string &path, bool present, const Known &was,
+                              const Entry &n, std::uint64_t key_index) {
+  std::vector<Change> out;
+  if (present) {
+    if (!n.present || n.create_index != was.create_index) {
+      out.push_back({OFFKV_EVENT_DELETED, path, 0, n.present ? n.create_index : key_index,
+                     n.present ? kGoneBeforeRecreate : kGone});
+    } else if (n.modify_index > was.modify_index && n.version != was.version) {
+      out.push_back(
+          {OFFKV_EVENT_CHANGED, path, was.version + 1, n.modify_index, kChanged});
+    }
+  } else if (n.present) {
+    out.push_back({OFFKV_EVENT_CREATED, path, 1, n.create_index, kCreated});
+  }
+  return out;
+}
+
+std::vector<Change> diff_children(const std::string &path, bool present, const Known &was,
+                                  const std::set<std::string> &names, const Entry &n,
+                                  std::uint64_t key_index,
+                                  const std::vector<std::string> &now_names,
+                                  std::uint64_t names_index) {
+  if (present && (!n.present || n.create_index != was.create_index))
+    return {{OFFKV_EVENT_DELETED, path, 0, n.present ? n.create_index : key_index,
+             n.present ? kGoneBeforeRecreate : kGone}};
+  std::set<std::string> now(now_names.begin(), now_names.end());
+  if (now != names) return {{OFFKV_EVENT_CHILDREN, path, -1, names_index, kChanged}};
+  return {};
+}
+
+std::vector<Change> diff_tree(const std::string &root,
+                              std::map<std::string, Known> &known, const Entry &n,
+                              std::uint64_t key_index, const std::vector<Entry> &subtree,
+                              std::uint64_t tree_index) {
+  std::vector<Change> out;
+  std::map<std::string, Known> now;
+  if (n.present) now[root] = {n.create_index, n.modify_index, n.version};
+  for (const auto &e : subtree) {
+    auto path = path_of(e.key);
+    if (path && path_covers(root, *path))
+      now[*path] = {e.create_index, e.modify_index, e.version};
+  }
+  std::uint64_t gone_index = std::max(tree_index, key_index);
+  std::set<std::string> paths;
+  for (const auto &entry : known) paths.insert(entry.first);
+  for (const auto &entry : now) paths.insert(entry.first);
+  for (const auto &path : paths) {
+    auto was = known.find(path);
+    auto is = now.find(path);
+    std::int64_t from = 0;  // the last version reported for this incarnation
+    if (was != known.end()) {
+      if (is == now.end()) {
+        out.push_back({OFFKV_EVENT_DELETED, path, 0, gone_index, kGone});
+        continue;
+      }
+      if (is->second.create_index != was->second.create_index) {
+        out.push_back(
+            {OFFKV_EVENT_DELETED, path, 0, is->second.create_index, kGoneBeforeRecreate});
+      } else {
+        from = was->second.version;
+      }
+    }
+    const Known &cur = is->second;
+    if (from == 0)
+      out.push_back({OFFKV_EVENT_CREATED, path, 1, cur.create_index, kCreated});
+    std::int64_t first = std::max<std::int64_t>(from, 1) + 1;
+    // Every set is +1: the versions in between are reported one by one (a version
+    // that jumped by more than kMaxSteps was not written by offkv).
+    if (cur.version - first >= kMaxSteps) first = cur.version;
+    for (std::int64_t v = first; v <= cur.version; ++v)
+      out.push_back({OFFKV_EVENT_CHANGED, path, v, cur.modify_index, kChanged});
+  }
+  known.swap(now);
+  return out;
+}
+
 struct WatchHub::Flush {
   std::mutex mutex;
   std::condition_variable cv;
@@ -485,79 +561,25 @@ void WatchHub::apply(const std::vector<RegPtr> &regs,
     const Entry absent;
     const Entry &n = k ? k->node : absent;
     const std::uint64_t key_index = k ? k->index : 0;
+    std::vector<Change> changes;
     switch (reg->kind) {
       case WatchKind::Data:
       case WatchKind::Exists:
-        if (reg->present) {
-          if (!n.present || n.create_index != reg->node.create_index) {
-            push(reg, OFFKV_EVENT_DELETED, reg->path, 0,
-                 n.present ? n.create_index : key_index,
-                 n.present ? kGoneBeforeRecreate : kGone);
-          } else if (n.modify_index > reg->node.modify_index &&
-                     n.version != reg->node.version) {
-            push(reg, OFFKV_EVENT_CHANGED, reg->path, reg->node.version + 1,
-                 n.modify_index, kChanged);
-          }
-        } else if (n.present) {
-          push(reg, OFFKV_EVENT_CREATED, reg->path, 1, n.create_index, kCreated);
-        }
+        changes = diff_node(reg->path, reg->present, reg->node, n, key_index);
         break;
       case WatchKind::Children: {
         const Answer &c = answers["c" + reg->path];
-        if (reg->present && (!n.present || n.create_index != reg->node.create_index)) {
-          push(reg, OFFKV_EVENT_DELETED, reg->path, 0,
-               n.present ? n.create_index : key_index,
-               n.present ? kGoneBeforeRecreate : kGone);
-        } else {
-          std::set<std::string> now(c.names.begin(), c.names.end());
-          if (now != reg->names)
-            push(reg, OFFKV_EVENT_CHILDREN, reg->path, -1, c.index, kChanged);
-        }
+        changes = diff_children(reg->path, reg->present, reg->node, reg->names, n,
+                                key_index, c.names, c.index);
         break;
       }
       case WatchKind::Persistent: {
         const Answer &t = answers["t" + reg->path];
-        std::map<std::string, Known> now;
-        if (n.present) now[reg->path] = {n.create_index, n.modify_index, n.version};
-        for (const auto &e : t.subtree) {
-          auto path = path_of(e.key);
-          if (path && path_covers(reg->path, *path))
-            now[*path] = {e.create_index, e.modify_index, e.version};
-        }
-        std::uint64_t gone_index = std::max(t.index, key_index);
-        std::set<std::string> paths;
-        for (const auto &entry : reg->known) paths.insert(entry.first);
-        for (const auto &entry : now) paths.insert(entry.first);
-        for (const auto &path : paths) {
-          auto was = reg->known.find(path);
-          auto is = now.find(path);
-          std::int64_t from = 0;  // the last version reported for this incarnation
-          if (was != reg->known.end()) {
-            if (is == now.end()) {
-              push(reg, OFFKV_EVENT_DELETED, path, 0, gone_index, kGone);
-              continue;
-            }
-            if (is->second.create_index != was->second.create_index) {
-              push(reg, OFFKV_EVENT_DELETED, path, 0, is->second.create_index,
-                   kGoneBeforeRecreate);
-            } else {
-              from = was->second.version;
-            }
-          }
-          const Known &cur = is->second;
-          if (from == 0)
-            push(reg, OFFKV_EVENT_CREATED, path, 1, cur.create_index, kCreated);
-          std::int64_t first = std::max<std::int64_t>(from, 1) + 1;
-          // Every set is +1: the versions in between are reported one by one (a
-          // version that jumped by more than kMaxSteps was not written by offkv).
-          if (cur.version - first >= kMaxSteps) first = cur.version;
-          for (std::int64_t v = first; v <= cur.version; ++v)
-            push(reg, OFFKV_EVENT_CHANGED, path, v, cur.modify_index, kChanged);
-        }
-        reg->known.swap(now);
+        changes = diff_tree(reg->path, reg->known, n, key_index, t.subtree, t.index);
         break;
       }
     }
+    for (const auto &c : changes) push(reg, c.type, c.path, c.version, c.index, c.phase);
   }
 
   std::sort(events.begin(), events.end(), before);

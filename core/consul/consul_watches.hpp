@@ -29,6 +29,44 @@
 namespace offkv {
 namespace consul {
 
+// What a registration knows of one node: its incarnation (create index), last change
+// and version.
+struct Known {
+  std::uint64_t create_index = 0, modify_index = 0;
+  std::int64_t version = 0;
+};
+
+// One event a registration is told, with where it sorts among the events of one
+// wake-up: by the Consul index it happened at, then by phase (a node gone before it is
+// created again, created, changed, gone).
+struct Change {
+  int type;  // OFFKV_EVENT_*
+  std::string path;
+  std::int64_t version;
+  std::uint64_t index;
+  int phase;
+};
+
+// The pure part of the watches, apart from the connection (the fuzz target
+// tests/fuzz/fuzz_consul_decode.cpp drives it with arbitrary answers). Each compares
+// what a registration saw with the state an answer shows (key_index: the index of the
+// key's read) and gives what changed.
+// A get / exists watch: the node as read (present or not) and the node now.
+std::vector<Change> diff_node(const std::string &path, bool present, const Known &was,
+                              const Entry &now, std::uint64_t key_index);
+// A children watch: the node and its child names as read, and both now.
+std::vector<Change> diff_children(const std::string &path, bool present, const Known &was,
+                                  const std::set<std::string> &names, const Entry &now,
+                                  std::uint64_t key_index,
+                                  const std::vector<std::string> &now_names,
+                                  std::uint64_t names_index);
+// A persistent watch on path: every node of the subtree as reported (updated to the
+// new state), and the node and the entries below it now.
+std::vector<Change> diff_tree(const std::string &path,
+                              std::map<std::string, Known> &known, const Entry &now,
+                              std::uint64_t key_index, const std::vector<Entry> &subtree,
+                              std::uint64_t tree_index);
+
 class WatchHub {
  public:
   WatchHub(Http &http, const Options &options);
@@ -60,10 +98,6 @@ class WatchHub {
   void stop();                         // client closed; idempotent
 
  private:
-  struct Known {
-    std::uint64_t create_index = 0, modify_index = 0;
-    std::int64_t version = 0;
-  };
   struct Reg {
     std::uint64_t id = 0;
     WatchPtr watch;
