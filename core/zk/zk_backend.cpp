@@ -554,6 +554,9 @@ class ZkBackend : public Backend {
 
   void close() override { conn_.close(); }
 
+  void testkit_cut(bool cut) override { conn_.testkit_cut(cut); }
+  void testkit_expire() override { conn_.testkit_expire(); }
+
  private:
   std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
 

@@ -167,7 +167,7 @@ void Conn::open_generation(std::unique_lock<std::mutex> &lock) {
   gen->conn = this;
   // The C client may report the new session from its own thread as soon as this
   // returns; that report waits for mutex_ (held here) and finds gen_ == gen.
-  gen->zh = zookeeper_init2(hosts_.c_str(), session_watcher, options_.session_timeout_ms,
+  gen->zh = zookeeper_init2(servers(), session_watcher, options_.session_timeout_ms,
                             nullptr, gen.get(), 0, zk_log);
   if (!gen->zh) {
     int err = errno;
@@ -391,8 +391,17 @@ void Conn::retire(const GenerationPtr &gen, int zrc) {
 void Conn::close() {
   GenerationPtr gen;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     if (closed_) return;
+    if (cut_) {
+      // Cut by the test kit: reconnect first (briefly), so that closing still ends
+      // the session at once instead of leaving it to time out.
+      cut_ = false;
+      point_handle();
+      changed_.wait_for(
+          lock, std::chrono::milliseconds(std::min(options_.operation_timeout_ms, 5000)),
+          [&] { return state_ != OFFKV_SESSION_SUSPENDED; });
+    }
     closed_ = true;
     gen = std::move(gen_);
   }
@@ -501,6 +510,126 @@ void Conn::unwatch(const WatchPtr &watch) {
     gen = gen_;
   }
   if (gen) gen->cancel(watch);
+}
+
+// ---- Test kit ----
+
+namespace {
+// Where nothing listens: a connection there is refused at once. Another address
+// than the servers' (zoo_set_servers keeps a connection to a server whose address is
+// in the new list, whatever the port): the last of 127/8.
+constexpr const char *kNowhere = "127.255.255.254:1";
+}  // namespace
+
+const char *Conn::servers() const { return cut_ ? kNowhere : hosts_.c_str(); }
+
+void Conn::point_handle() {
+  if (!gen_ || !gen_->zh || gen_->retired) return;
+  int rc = zoo_set_servers(gen_->zh, servers());
+  if (rc != ZOK)
+    log::write(log::Warn, "zk",
+               std::string("test kit: zoo_set_servers failed: ") + zerror(rc));
+}
+
+void Conn::testkit_cut(bool cut) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (cut_ == cut) return;
+    cut_ = cut;
+    point_handle();
+  }
+  if (cut) notice_disconnection();
+}
+
+// zoo_set_servers closes the socket and sets the handle's state to NOTCONNECTED
+// itself, without the session event a lost connection brings: hand that state to
+// on_session_event, which says SUSPENDED as for any lost connection.
+void Conn::notice_disconnection() {
+  GenerationPtr gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    gen = gen_;
+  }
+  if (!gen || !gen->zh || gen->retired) return;
+  std::shared_lock<std::shared_mutex> use(gen->use, std::try_to_lock);
+  if (!use.owns_lock() || !gen->zh || gen->retired) return;
+  int zstate = zoo_state(gen->zh);
+  if (zstate != ZOO_CONNECTED_STATE && zstate != ZOO_READONLY_STATE)
+    on_session_event(gen.get(), gen->zh, zstate);
+}
+
+namespace {
+struct KillWatch {
+  std::mutex mutex;
+  std::condition_variable cv;
+  int state = 0;
+};
+void kill_watcher(zhandle_t *, int type, int state, const char *, void *context) {
+  if (type != ZOO_SESSION_EVENT || !context) return;
+  auto *w = static_cast<KillWatch *>(context);
+  {
+    std::lock_guard<std::mutex> lock(w->mutex);
+    w->state = state;
+  }
+  w->cv.notify_all();
+}
+}  // namespace
+
+void Conn::testkit_expire() {
+  clientid_t id{};
+  bool was_cut;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (state_ == OFFKV_SESSION_LOST || !gen_ || !gen_->zh) return;  // no session
+    const clientid_t *current = zoo_client_id(gen_->zh);
+    if (!current || current->client_id == 0) return;
+    id = *current;
+    // Our handle must not reconnect half-way (the server hands the session over to
+    // whichever connection came last): cut it until the session is gone.
+    was_cut = cut_;
+    if (!cut_) {
+      cut_ = true;
+      point_handle();
+    }
+  }
+  if (!was_cut) notice_disconnection();
+  auto restore = [&] {
+    if (was_cut) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ || !cut_) return;
+    cut_ = false;
+    point_handle();
+  };
+  KillWatch w;
+  zhandle_t *killer = zookeeper_init2(hosts_.c_str(), kill_watcher,
+                                      options_.session_timeout_ms, &id, &w, 0, zk_log);
+  if (!killer) {
+    restore();
+    fail(OFFKV_ESERVICE, "zk: testkit_expire: cannot open a second handle for '" +
+                             hosts_ + "': " + std::strerror(errno));
+  }
+  int state;
+  {
+    std::unique_lock<std::mutex> lock(w.mutex);
+    w.cv.wait_for(lock, std::chrono::milliseconds(options_.connect_timeout_ms), [&] {
+      return w.state == ZOO_CONNECTED_STATE || w.state == ZOO_EXPIRED_SESSION_STATE ||
+             w.state == ZOO_AUTH_FAILED_STATE;
+    });
+    state = w.state;
+  }
+  // Sends closeSession and waits for the answer: the session and its ephemerals are
+  // gone at the server when it returns.
+  zookeeper_close(killer);
+  restore();
+  char sid[32];
+  std::snprintf(sid, sizeof sid, "0x%llx", static_cast<unsigned long long>(id.client_id));
+  if (state == ZOO_CONNECTED_STATE || state == ZOO_EXPIRED_SESSION_STATE) return;
+  fail(OFFKV_ETIMEOUT, std::string("zk: testkit_expire: could not reach ZooKeeper at '") +
+                           hosts_ + "' within " +
+                           std::to_string(options_.connect_timeout_ms) +
+                           " ms (connect_timeout_ms) to end session " + sid);
 }
 
 }  // namespace zk

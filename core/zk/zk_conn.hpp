@@ -167,12 +167,29 @@ class Conn {
 
   int operation_timeout_ms() const { return options_.operation_timeout_ms; }
 
+  // Test kit. cut(true): the handle's server list becomes an address where nothing
+  // listens (zoo_set_servers drops the connection to a server not in the list), so
+  // the C client loses its connection and cannot reconnect; a handle opened meanwhile
+  // (after LOST) gets that list too. cut(false): the real list again.
+  void testkit_cut(bool cut);
+  // Curator's KillSession: a second handle opened with this session's id and password
+  // and closed, which ends the session at the server (its ephemerals are gone when
+  // this returns); the client's handle is cut meanwhile, so it learns of it on its
+  // next connection (EXPIRED) and not half-way.
+  void testkit_expire();
+
  private:
   friend void session_watcher(zhandle_t *, int, int, const char *, void *);
   // Opens a handle and publishes it as gen_, all under `lock` (held on entry and on
   // return), so the C client cannot report the new session before gen_ is it.
   // Throws on a bad host string.
   void open_generation(std::unique_lock<std::mutex> &lock);
+  // The server list the handle uses: hosts_, or nowhere while the test kit cut it.
+  const char *servers() const;
+  // Points the current handle at servers(); mutex_ held.
+  void point_handle();
+  // Tells on_session_event the handle's state after point_handle() cut it.
+  void notice_disconnection();
   void on_session_event(Generation *gen, zhandle_t *zh, int zstate);
   void supervise();
   // zookeeper_close, then finishes what the C client left: unanswered calls get zrc,
@@ -196,6 +213,7 @@ class Conn {
   // server for that long: the session is declared LOST here (the servers expire it).
   Clock::time_point suspended_since_{};
   int session_timeout_ms_ = 0;
+  bool cut_ = false;  // test kit: the handle is pointed at kNowhere
   std::thread supervisor_;
 };
 
