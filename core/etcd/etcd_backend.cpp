@@ -405,9 +405,16 @@ class EtcdBackend : public Backend {
   void unwatch(const WatchPtr &watch) override { watches_.remove(watch); }
 
   void close() override {
+    try {
+      conn_.testkit_cut(false);  // closing ends the session at once, even when cut
+    } catch (const Error &) {
+    }
     watches_.close();
     conn_.close();
   }
+
+  void testkit_cut(bool cut) override { conn_.testkit_cut(cut); }
+  void testkit_expire() override { conn_.testkit_expire(); }
 
  private:
   std::string show(const std::string &path) const { return to_client_key(prefix_, path); }

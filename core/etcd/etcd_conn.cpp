@@ -190,6 +190,9 @@ void Conn::prepare(grpc::ClientContext &ctx, Clock::time_point deadline, bool wa
   ctx.set_wait_for_ready(wait);
   std::string t = token();
   if (!t.empty()) ctx.AddMetadata("token", t);
+  // Cut by the test kit: a call that waits for the connection waits for the cut to
+  // be lifted; one that does not (or still cut at its deadline) never starts.
+  if (!(wait ? wait_uncut(deadline) : wait_uncut(Clock::now()))) ctx.TryCancel();
 }
 
 void Conn::authenticate(Clock::time_point deadline) {
@@ -235,6 +238,10 @@ grpc::Status Conn::unary(const UnaryFn &fn, Clock::time_point deadline, bool ide
   bool reauthenticated = false;
   for (;;) {
     if (closed_) return grpc::Status(grpc::StatusCode::CANCELLED, "client is closed");
+    if (!wait_uncut(deadline))
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "not connected: the connection is cut (offkv_testkit_suspend); "
+                          "not sent");
     grpc::ClientContext ctx;
     prepare(ctx, deadline);
     grpc::Status st = fn(ctx);
@@ -459,6 +466,10 @@ bool Conn::keep_alive_once() {
       why = "etcd did not answer a keep-alive in time";
       break;
     }
+    if (send_now_) {  // test kit: expired; etcd says so on the next keep-alive
+      send_now_ = false;
+      next_send = now;
+    }
     if (acked && state_ != OFFKV_SESSION_CONNECTED) {
       std::string message =
           (state_ == OFFKV_SESSION_LOST ? "new etcd lease "
@@ -527,6 +538,73 @@ void Conn::close() {
     prepare(ctx, deadline(), true);
     lease_stub_->LeaseRevoke(&ctx, req, &resp);
   }
+}
+
+// ---- Test kit ----
+
+bool Conn::wait_uncut(Clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto lifted = [&] { return !cut_ || closed_.load(); };
+  if (deadline == Clock::time_point{})
+    changed_.wait(lock, lifted);
+  else
+    changed_.wait_until(lock, deadline, lifted);
+  return !cut_;
+}
+
+void Conn::track_stream(grpc::ClientContext *ctx) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  streams_.insert(ctx);
+  if (cut_) ctx->TryCancel();
+}
+
+void Conn::untrack_stream(grpc::ClientContext *ctx) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  streams_.erase(ctx);
+}
+
+void Conn::testkit_cut(bool cut) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) offkv::fail(OFFKV_ECLOSED, "client is closed");
+    if (cut_ == cut) return;
+    cut_ = cut;
+    if (cut) {
+      // What is open breaks, as when the connection goes: the keep-alive stream (the
+      // session machinery says SUSPENDED) and the watch stream (re-opened, from where
+      // it was, once the cut is lifted).
+      if (stream_ctx_) stream_ctx_->TryCancel();
+      for (auto *ctx : streams_) ctx->TryCancel();
+    }
+  }
+  changed_.notify_all();
+}
+
+void Conn::testkit_expire() {
+  std::int64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) offkv::fail(OFFKV_ECLOSED, "client is closed");
+    id = lease_id_;
+    if (id == 0 || state_ == OFFKV_SESSION_LOST) return;  // no session right now
+  }
+  // As an operator (or etcd itself at the TTL) would: not through the cut.
+  v3::LeaseRevokeRequest req;
+  req.set_id(id);
+  v3::LeaseRevokeResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(wall(deadline()));
+  ctx.set_wait_for_ready(true);
+  std::string t = token();
+  if (!t.empty()) ctx.AddMetadata("token", t);
+  grpc::Status st = lease_stub_->LeaseRevoke(&ctx, req, &resp);
+  if (!st.ok() && map_status(st) != OFFKV_ESESSION)  // NOT_FOUND: gone already
+    fail(st, "revoke lease " + std::to_string(id) + " (testkit_expire)");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    send_now_ = true;
+  }
+  changed_.notify_all();
 }
 
 }  // namespace etcd

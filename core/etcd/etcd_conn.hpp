@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -68,6 +69,20 @@ class Conn {
   bool refresh_token(Clock::time_point deadline);
   bool closed() const { return closed_.load(); }
 
+  // Test kit. cut(true): the client side of the channel refuses traffic: calls wait
+  // (as for a lost connection) and fail ECONNLOSS at their deadline, streams are
+  // cancelled and not re-opened (the keep-alive stream breaks: SUSPENDED, then LOST
+  // once the lease has surely expired, as for a real outage) until cut(false).
+  void testkit_cut(bool cut);
+  // LeaseRevoke of the session's lease (past the cut), then a keep-alive at once: etcd
+  // answers it with TTL 0 and the session machinery says LOST (when cut: on the first
+  // keep-alive after the cut is lifted).
+  void testkit_expire();
+  // A long-lived stream's context (the watch stream), cancelled by the cut; untrack
+  // before it is destroyed.
+  void track_stream(grpc::ClientContext *ctx);
+  void untrack_stream(grpc::ClientContext *ctx);
+
  private:
   void open_channel();
   void authenticate(Clock::time_point deadline);  // throws
@@ -77,6 +92,9 @@ class Conn {
   void run_session();
   bool keep_alive_once();  // one keep-alive stream; returns when it ended
   void report(int state, const std::string &message);
+  // While the test kit cut the connection: waits until it is lifted, the client
+  // closes or the deadline passes ({} = no deadline). True if not cut (any more).
+  bool wait_uncut(Clock::time_point deadline);
 
   const Options options_;
   const bool tls_;
@@ -101,6 +119,9 @@ class Conn {
   std::int64_t ttl_s_ = 0;
   Clock::time_point expires_{};                // the lease surely lives until then
   grpc::ClientContext *stream_ctx_ = nullptr;  // the keep-alive stream, to cancel it
+  bool cut_ = false;                           // test kit
+  bool send_now_ = false;                      // a keep-alive now (test kit's expire)
+  std::set<grpc::ClientContext *> streams_;    // tracked streams, cancelled by the cut
   std::thread session_thread_;
 };
 

@@ -164,6 +164,7 @@ void Watches::run() {
       if (closed_) return;
       ctx_ = &ctx;
     }
+    conn_.track_stream(&ctx);  // the test kit's cut breaks it
     auto stream = conn_.watch_stub().Watch(&ctx);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -193,6 +194,7 @@ void Watches::run() {
       ready_ = false;
     }
     grpc::Status st = stream_->Finish();
+    conn_.untrack_stream(&ctx);
     std::unique_lock<std::mutex> lock(mutex_);
     ctx_ = nullptr;
     stream_.reset();
