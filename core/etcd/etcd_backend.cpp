@@ -19,34 +19,8 @@
 #include "offkv.h"
 
 namespace offkv {
+namespace etcd {
 
-namespace {
-
-using namespace etcd;
-using v3::Compare;
-
-// A guarded Txn that lost a race is planned again, until the operation deadline.
-// Past a few tries, a short random pause spreads contending clients apart.
-bool again(int attempt, Clock::time_point deadline) {
-  if (attempt == 0) return true;
-  if (Clock::now() >= deadline) return false;
-  if (attempt > 2) {
-    thread_local std::minstd_rand rng(std::random_device{}());
-    int cap = std::min(attempt * 2, 50);
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (cap + 1)));
-  }
-  return Clock::now() < deadline;
-}
-
-struct KeyState {
-  bool exists = false;
-  std::int64_t etcd_version = 0, lease = 0, mod = 0, offset = 0;
-  bool alt = false;  // in an alternate slot
-  std::string key, value;
-  std::int64_t version() const { return exists ? etcd_version + offset : 0; }
-};
-
-// The first key of a range read: a node's slot (or a counter).
 KeyState state_of(const v3::RangeResponse &r) {
   KeyState s;
   if (r.kvs_size() == 0) return s;
@@ -71,6 +45,83 @@ KeyState state_of(const v3::RangeResponse &r) {
   return s;
 }
 
+CounterState counter_of(const KeyState &s) {
+  CounterState c;
+  if (!s.exists) return c;
+  c.exists = true;
+  c.mod = s.mod;
+  c.next = std::strtoll(s.value.c_str(), nullptr, 10);
+  return c;
+}
+
+const v3::ResponseOp &response_at(const v3::TxnResponse &r, int i,
+                                  v3::ResponseOp::ResponseCase kind) {
+  // One response per op of the branch that ran: fewer, or another kind, is not an
+  // answer to what offkv sent (and protobuf does not check the index).
+  if (i < 0 || i >= r.responses_size() || r.responses(i).response_case() != kind)
+    offkv::fail(OFFKV_ESERVICE, "etcd: unexpected transaction answer (" +
+                                    std::to_string(r.responses_size()) +
+                                    " responses; response " + std::to_string(i) +
+                                    " is missing or " + "not of the kind asked for)");
+  return r.responses(i);
+}
+
+const v3::RangeResponse &range_at(const v3::TxnResponse &r, int i) {
+  return response_at(r, i, v3::ResponseOp::kResponseRange).response_range();
+}
+
+Snapshot snapshot_of(const v3::TxnResponse &resp, const std::set<std::string> &paths,
+                     const std::set<std::string> &counters) {
+  Snapshot snap;
+  int i = 0;
+  for (const auto &p : paths) {
+    KeyState s = state_of(range_at(resp, i++));
+    snap.nodes[p] = NodeState{s.exists, s.version(), s.lease, s.key, s.etcd_version};
+  }
+  for (const auto &c : counters)
+    snap.counters[c] = counter_of(state_of(range_at(resp, i++)));
+  return snap;
+}
+
+std::vector<std::string> children_of(const v3::RangeResponse &resp,
+                                     const std::string &path, std::int64_t &version,
+                                     bool &found) {
+  std::vector<std::string> out;
+  for (const auto &kv : resp.kvs()) {
+    KeyInfo info = classify(kv.key());
+    // Only path's own slots and child entries: a key outside the range asked for is
+    // not an answer about path (and its "path" may not even start with '/').
+    if (info.kind == KeyKind::Node && info.path == path) {
+      found = true;
+      if (!node_version(info, kv.version(), version)) version = 0;
+    }
+    if (info.kind == KeyKind::Child && parent_path(info.path) == path &&
+        info.path.size() > path.size() + (path == "/" ? 0 : 1))
+      out.push_back(std::move(info.path));
+  }
+  return out;
+}
+
+}  // namespace etcd
+
+namespace {
+
+using namespace etcd;
+using v3::Compare;
+
+// A guarded Txn that lost a race is planned again, until the operation deadline.
+// Past a few tries, a short random pause spreads contending clients apart.
+bool again(int attempt, Clock::time_point deadline) {
+  if (attempt == 0) return true;
+  if (Clock::now() >= deadline) return false;
+  if (attempt > 2) {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    int cap = std::min(attempt * 2, 50);
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (cap + 1)));
+  }
+  return Clock::now() < deadline;
+}
+
 void read_slots(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
                 const std::string &path) {
   Range r = slot_range(path);
@@ -83,19 +134,6 @@ void read_slots(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
 void absent(v3::TxnRequest &t, const std::string &path) {
   Range r = slot_range(path);
   add_compare(t, r.key, Compare::VERSION, Compare::EQUAL, 0, r.end);
-}
-
-CounterState counter_of(const KeyState &s) {
-  CounterState c;
-  if (!s.exists) return c;
-  c.exists = true;
-  c.mod = s.mod;
-  c.next = std::strtoll(s.value.c_str(), nullptr, 10);
-  return c;
-}
-
-const v3::RangeResponse &range_at(const v3::TxnResponse &r, int i) {
-  return r.responses(i).response_range();
 }
 
 class EtcdBackend : public Backend {
@@ -181,7 +219,11 @@ class EtcdBackend : public Backend {
         auto resp = run(t, deadline, what);
         if (resp.succeeded()) {
           wrote(resp, path);
-          return resp.responses(0).response_put().prev_kv().version() + 1 + where.offset;
+          return response_at(resp, 0, v3::ResponseOp::kResponsePut)
+                     .response_put()
+                     .prev_kv()
+                     .version() +
+                 1 + where.offset;
         }
         where = state_of(range_at(resp, 0));
         continue;
@@ -199,9 +241,14 @@ class EtcdBackend : public Backend {
       auto resp = run(t, deadline, what);
       if (resp.succeeded()) {
         wrote(resp, path);
-        return resp.responses(0).response_put().prev_kv().version() + 1;
+        return response_at(resp, 0, v3::ResponseOp::kResponsePut)
+                   .response_put()
+                   .prev_kv()
+                   .version() +
+               1;
       }
-      const auto &created = resp.responses(0).response_txn();
+      const auto &created =
+          response_at(resp, 0, v3::ResponseOp::kResponseTxn).response_txn();
       if (created.succeeded()) {
         wrote(resp, path);
         return 1;
@@ -300,17 +347,10 @@ class EtcdBackend : public Backend {
     req.set_keys_only(true);
     auto deadline = conn_.deadline();
     auto resp = range(req, deadline, what);
-    bool found = path == root_ || path == "/";
     std::int64_t version = 0;  // the parent's (the root has no node)
-    std::vector<std::string> out;
-    for (const auto &kv : resp.kvs()) {
-      KeyInfo info = classify(kv.key());
-      if (info.kind == KeyKind::Node) {
-        found = true;
-        if (!node_version(info, kv.version(), version)) version = 0;
-      }
-      if (info.kind == KeyKind::Child) out.push_back(std::move(info.path));
-    }
+    bool found = false;
+    std::vector<std::string> out = children_of(resp, path, version, found);
+    if (path == root_ || path == "/") found = true;
     if (!found)
       throw Error(OFFKV_ENOENT, "cannot list '" + show(path) + "': no such node");
     if (watch)
@@ -526,20 +566,6 @@ class EtcdBackend : public Backend {
     for (const auto &p : paths) read_slots(t.mutable_success(), p);
     for (const auto &c : counters) add_read(t.mutable_success(), counter_key(c), false);
     return snapshot_of(run(t, deadline, what, true), paths, counters);
-  }
-
-  static Snapshot snapshot_of(const v3::TxnResponse &resp,
-                              const std::set<std::string> &paths,
-                              const std::set<std::string> &counters) {
-    Snapshot snap;
-    int i = 0;
-    for (const auto &p : paths) {
-      KeyState s = state_of(range_at(resp, i++));
-      snap.nodes[p] = NodeState{s.exists, s.version(), s.lease, s.key, s.etcd_version};
-    }
-    for (const auto &c : counters)
-      snap.counters[c] = counter_of(state_of(range_at(resp, i++)));
-    return snap;
   }
 
   const std::string prefix_;

@@ -347,6 +347,8 @@ NodeSeen node_in(const v3::RangeResponse &resp, const std::string &path) {
   return out;
 }
 
+}  // namespace
+
 // What a watcher armed at `armed` and resuming at `since` missed, judged from a read
 // of its range now. One-shot watches: the change that read shows (a node re-created
 // meanwhile shows as DELETED, its first change). Persistent: every node created or
@@ -381,7 +383,8 @@ std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
       std::size_t count = 0;
       bool added = false;
       for (const auto &kv : resp.kvs()) {
-        if (classify(kv.key()).kind != KeyKind::Child) continue;
+        KeyInfo info = classify(kv.key());
+        if (info.kind != KeyKind::Child || parent_path(info.path) != path) continue;
         ++count;
         added = added || kv.create_revision() >= since;
       }
@@ -394,8 +397,8 @@ std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
       for (const auto &kv : resp.kvs()) {
         KeyInfo info = classify(kv.key());
         std::int64_t version = 0;
-        if (info.kind != KeyKind::Node || kv.mod_revision() < since ||
-            !node_version(info, kv.version(), version))
+        if (info.kind != KeyKind::Node || !path_covers(path, info.path) ||
+            kv.mod_revision() < since || !node_version(info, kv.version(), version))
           continue;
         bool created = kv.create_revision() >= since && !(info.alt && info.how == 'b');
         changed.emplace_back(kv.mod_revision(), make_event(created ? OFFKV_EVENT_CREATED
@@ -410,7 +413,6 @@ std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
   }
   return out;
 }
-}  // namespace
 
 void Watches::resync(std::int64_t id) {
   v3::RangeRequest req;
@@ -459,36 +461,45 @@ void Watches::resync(std::int64_t id) {
 }
 
 bool Watches::deliver(Entry &e, const v3::WatchResponse &resp) {
-  for (const auto &ev : resp.events())
-    e.next_revision = std::max(e.next_revision, ev.kv().mod_revision() + 1);
+  e.next_revision = next_revision_after(resp, e.next_revision);
+  std::vector<Event> out = watch_events(e.watch->kind(), e.path, resp);
+  for (auto &ev : out) e.watch->fire(std::move(ev));
+  return e.watch->kind() != WatchKind::Persistent && !out.empty();
+}
+
+std::int64_t next_revision_after(const v3::WatchResponse &resp, std::int64_t next) {
+  for (const auto &ev : resp.events()) next = std::max(next, ev.kv().mod_revision() + 1);
+  return next;
+}
+
+std::vector<Event> watch_events(WatchKind kind, const std::string &path,
+                                const v3::WatchResponse &resp) {
   std::vector<Seen> seen = expand(resp);
-  switch (e.watch->kind()) {
+  switch (kind) {
     case WatchKind::Data:
     case WatchKind::Exists:
       for (auto &s : seen) {
-        if (s.child || s.event.path != e.path) continue;
-        e.watch->fire(std::move(s.event));
-        return true;
+        if (s.child || s.event.path != path) continue;
+        return {std::move(s.event)};
       }
-      return false;
+      return {};
     case WatchKind::Children:
+      // Only events of the watched range (etcd sends no others; a key outside it is
+      // not news about path).
       for (auto &s : seen) {
-        if (s.child) {
-          e.watch->fire(make_event(OFFKV_EVENT_CHILDREN, e.path, -1));
-          return true;
-        }
-        if (s.event.path == e.path && s.event.type == OFFKV_EVENT_DELETED) {
-          e.watch->fire(std::move(s.event));
-          return true;
-        }
+        if (s.child && parent_path(s.event.path) == path)
+          return {make_event(OFFKV_EVENT_CHILDREN, path, -1)};
+        if (s.event.path == path && s.event.type == OFFKV_EVENT_DELETED)
+          return {std::move(s.event)};
       }
-      return false;
+      return {};
     case WatchKind::Persistent: {
       // Node events only; a subtree erase comes as a range delete in key order
       // (pre-order): report it deepest first, as the other backends do.
       std::vector<Event> out;
       for (auto &s : seen)
-        if (!s.child) out.push_back(std::move(s.event));
+        if (!s.child && path_covers(path, s.event.path))
+          out.push_back(std::move(s.event));
       for (std::size_t i = 0; i < out.size();) {
         std::size_t j = i + 1;
         if (out[i].type == OFFKV_EVENT_DELETED)
@@ -499,11 +510,10 @@ bool Watches::deliver(Entry &e, const v3::WatchResponse &resp) {
                      out.begin() + static_cast<std::ptrdiff_t>(j));
         i = j;
       }
-      for (auto &ev : out) e.watch->fire(std::move(ev));
-      return false;
+      return out;
     }
   }
-  return false;
+  return {};
 }
 
 }  // namespace etcd

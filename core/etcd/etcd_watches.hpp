@@ -42,6 +42,21 @@ struct Armed {
   std::size_t children = 0;
 };
 
+// The pure part of the watch stream, apart from the connection (the fuzz target
+// tests/fuzz/fuzz_etcd_decode.cpp drives it with arbitrary responses).
+
+// The events one watch response brings a watch of `kind` on `path`, in order (at most
+// one for a one-shot watch).
+std::vector<Event> watch_events(WatchKind kind, const std::string &path,
+                                const v3::WatchResponse &resp);
+// The revision a watcher resumes from after the response's events (next: before).
+std::int64_t next_revision_after(const v3::WatchResponse &resp, std::int64_t next);
+// What a watcher armed at `armed` and resuming at `since` missed, judged from a read
+// of its range (a resync after its revision was compacted).
+std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
+                                  const Armed &armed, std::int64_t since,
+                                  const v3::RangeResponse &resp);
+
 class Watches {
  public:
   Watches(Conn &conn, std::string prefix) : conn_(conn), prefix_(std::move(prefix)) {}
