@@ -38,6 +38,8 @@ zkd_stop() {
     wait "$ZKD_PID" 2>/dev/null || true
     ZKD_PID=
   fi
+  [[ -n ${ZKD_DIR:-} && -z ${ZKD_KEEP:-} ]] && rm -rf "$ZKD_DIR"
+  ZKD_DIR=
 }
 
 # A four-letter word to 127.0.0.1:PORT.
