@@ -310,11 +310,24 @@ class ConsulBackend : public Backend {
 
   void close() override {
     if (closed_.exchange(true)) return;
+    http_.set_cut(false);  // closing ends the session at once, even when cut
     // Changes made before the close reach the watches before their ENDED.
     hub_.flush(std::min(options_.operation_timeout_ms, 2000));
     hub_.stop();
     session_.close();  // destroys the session: our ephemerals vanish now
     http_.stop();
+  }
+
+  // Test kit: the transport refuses to send; a renewal right away notices it (a
+  // failed renewal: SUSPENDED) or, when the cut is lifted, that all is well again.
+  void testkit_cut(bool cut) override {
+    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    http_.set_cut(cut);
+    session_.check_now();
+  }
+  void testkit_expire() override {
+    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    session_.testkit_expire();
   }
 
  private:

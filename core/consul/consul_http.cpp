@@ -135,6 +135,24 @@ Response Http::call(Request request) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(request.timeout_ms);
   int pause_ms = 50;
   for (;;) {
+    if (!request.past_cut) {
+      // Cut by the test kit: wait for the connection as for a dead agent.
+      std::unique_lock<std::mutex> lock(mutex_);
+      cut_changed_.wait_until(lock, deadline, [&] { return !cut_ || stopping_; });
+      if (cut_ && !stopping_) {
+        Response refused;
+        refused.curl = CURLE_COULDNT_CONNECT;
+        refused.curl_error =
+            "not connected within " + std::to_string(request.timeout_ms) +
+            " ms: the connection is cut (offkv_testkit_suspend); not sent";
+        refused.deadline = deadline;
+        return refused;
+      }
+      request.timeout_ms = std::max(
+          1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  deadline - Clock::now())
+                                  .count()));
+    }
     Response r = call_once(request);
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
@@ -379,6 +397,17 @@ void Http::add_to_multi(std::unique_ptr<Pending> p) {
   }
   std::uint64_t id = raw->id;
   active_.emplace(id, std::move(p));
+  bool refuse;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refuse = cut_ && !rq.past_cut;
+  }
+  if (refuse) {
+    std::snprintf(raw->errbuf, sizeof raw->errbuf, "%s",
+                  "connection refused: cut by offkv_testkit_suspend");
+    finish(raw, CURLE_COULDNT_CONNECT);
+    return;
+  }
   CURLMcode mc = curl_multi_add_handle(multi_, e);
   if (mc != CURLM_OK) {
     std::snprintf(raw->errbuf, sizeof raw->errbuf, "%s", curl_multi_strerror(mc));
@@ -427,6 +456,22 @@ void Http::run() {
       while (!timers_.empty() && timers_.begin()->first <= now) {
         due.push_back(std::move(timers_.begin()->second.second));
         timers_.erase(timers_.begin());
+      }
+    }
+    bool abort_active;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      abort_active = abort_active_;
+      abort_active_ = false;
+    }
+    if (abort_active) {  // the test kit cut the connection
+      std::vector<Pending *> cut;
+      for (auto &entry : active_)
+        if (!entry.second->request.past_cut) cut.push_back(entry.second.get());
+      for (Pending *p : cut) {
+        std::snprintf(p->errbuf, sizeof p->errbuf, "%s",
+                      "connection cut by offkv_testkit_suspend");
+        finish(p, CURLE_RECV_ERROR);
       }
     }
     for (auto &p : adds) add_to_multi(std::move(p));
@@ -497,6 +542,22 @@ void Http::run() {
       }
     }
   }
+}
+
+void Http::set_cut(bool cut) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cut_ == cut) return;
+    cut_ = cut;
+    if (cut) abort_active_ = true;
+  }
+  cut_changed_.notify_all();
+  if (multi_) curl_multi_wakeup(multi_);
+}
+
+bool Http::cut() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cut_;
 }
 
 }  // namespace consul

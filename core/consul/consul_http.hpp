@@ -40,6 +40,8 @@ struct Request {
   // the other backends wait for their connection while SUSPENDED. Off for session
   // renewals and watches, which report and retry by themselves.
   bool wait_for_agent = true;
+  // Sent even while the test kit cut the connection (its own expiry, as an operator).
+  bool past_cut = false;
 };
 
 // The largest answer read (docs/consul-notes.md): a bigger one is OFFKV_ESERVICE, never
@@ -104,6 +106,12 @@ class Http {
 
   const std::string &base() const { return base_; }
 
+  // Test kit. cut(true): the transport refuses to send (connection refused) and the
+  // transfers under way fail (connection cut), as with a dead agent: call() waits for
+  // the cut to be lifted until its timeout, asynchronous requests fail at once.
+  void set_cut(bool cut);
+  bool cut();
+
  private:
   struct Pending;
   void run();
@@ -124,6 +132,9 @@ class Http {
       timers_;
   bool stopping_ = false;
   bool started_ = false;
+  bool cut_ = false;           // test kit
+  bool abort_active_ = false;  // the transfers under way are to fail (cut)
+  std::condition_variable cut_changed_;
   std::uint64_t next_id_ = 1;
 
   // HTTP thread only.

@@ -287,5 +287,29 @@ void Session::close() {
   http_.call(std::move(rq));  // best effort: otherwise the TTL ends it
 }
 
+void Session::check_now() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_ || busy_) return;  // the answer in flight decides
+  schedule(0);
+}
+
+void Session::testkit_expire() {
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (state_ == OFFKV_SESSION_LOST || id_.empty()) return;  // no session right now
+    id = id_;
+  }
+  Request rq;
+  rq.method = "PUT";
+  rq.target = "/v1/session/destroy/" + id;
+  rq.timeout_ms = options_.operation_timeout_ms;
+  rq.past_cut = true;  // done at the servers, as an operator would
+  Response r = http_.call(std::move(rq));
+  if (!r.ok()) fail_response(r, "destroy session " + id + " (testkit_expire)", false);
+  check_now();
+}
+
 }  // namespace consul
 }  // namespace offkv

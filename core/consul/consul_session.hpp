@@ -31,6 +31,12 @@ class Session {
   // Destroys the session (waits at most the operation timeout); idempotent.
   void close();
 
+  // Test kit. check_now: a renewal (or the creation of a new session) right away, so
+  // that a cut connection or an ended session is noticed now. expire: the session is
+  // destroyed at the servers (past the cut), then checked: 404, LOST.
+  void check_now();
+  void testkit_expire();
+
   int ttl_ms() const { return ttl_ms_; }
 
  private:
