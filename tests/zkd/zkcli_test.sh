@@ -5,16 +5,17 @@
 # interleave with the commands' output, must be the expected ones as a set.
 # zkcli.expected is ZooKeeper 3.8's own output for the script but for the differences
 # docs/zkd.md lists (ip ACLs are refused, so the tree has one node less).
-# usage: zkcli_test.sh OFFKV-ZKD BACKEND
+# usage: zkcli_test.sh OFFKV-ZKD BACKEND [ZKD-ARGS...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 zkd=$1 backend=$2
+shift 2
 zkcli=${ZKCLI:-/usr/share/zookeeper/bin/zkCli.sh}
 [[ -x $zkcli ]] || { echo "FAIL: $zkcli is missing (apt-get install zookeeper)"; exit 1; }
 
 url=$(zkd_url "$backend" zkcli)
-zkd_start "$zkd" "$url"
+zkd_start "$zkd" "$url" "$@"
 
 [[ $(four_letter "$ZKD_PORT" ruok) == imok ]] || { echo "FAIL: ruok"; exit 1; }
 four_letter "$ZKD_PORT" srvr | grep -q '^Mode: standalone' || { echo "FAIL: srvr"; exit 1; }

@@ -116,6 +116,9 @@ class Handler {
       Meta m = meta_.observe_children(path, names);
       Stat s = make_stat(m, 1, 0, names.size());
       s.czxid = s.mzxid = s.ctime = s.mtime = 0;
+      // ZooKeeper 3.8's own values for its nodes.
+      if (path == "/zookeeper") s.cversion = -2;
+      if (path == "/zookeeper/config") s.aversion = -1;
       if (path != "/") s.pzxid = 0;
       return s;
     }
@@ -541,10 +544,22 @@ std::string Handler::multi(int xid, Reader &r) {
         meta_.erased(o.path, zxid);
         w.i32(op::remove).boolean(false).i32(0);
         break;
-      case op::set_data:
+      case op::set_data: {
         meta_.changed(o.path, res.version, zxid);
-        w.i32(op::set_data).boolean(false).i32(0).stat(stat_of(o.path, res.version, o.data.size()));
+        // The Stat as of this op, as ZooKeeper gives it: without the children that
+        // later ops of the multi create or delete.
+        Stat st = stat_of(o.path, res.version, o.data.size());
+        for (std::size_t later = k + 1; later < ops.size(); ++later) {
+          if (parent_of(ops[later].path) != o.path) continue;
+          int t = ops[later].type;
+          if (t == op::create || t == op::create2 || t == op::create_container || t == op::create_ttl)
+            --st.num_children;
+          else if (t == op::remove)
+            ++st.num_children;
+        }
+        w.i32(op::set_data).boolean(false).i32(0).stat(st);
         break;
+      }
     }
   }
   w.i32(-1).boolean(true).i32(-1);
@@ -707,7 +722,8 @@ std::string Handler::dispatch(int xid, int type, Reader &r, bool *close_after) {
           if (type == op::remove_watches) s_.persistent.erase(it);
         }
       }
-      if (doomed.empty()) zk_fail(err::no_watcher, path);
+      // Watches on ZooKeeper's own nodes are kept by no one: they never fire.
+      if (doomed.empty() && !under_zookeeper(path)) zk_fail(err::no_watcher, path);
       if (type == op::remove_watches)
         for (auto &d : doomed) c_.cancel(d);
       return reply(xid, w);
