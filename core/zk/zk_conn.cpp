@@ -523,12 +523,20 @@ constexpr const char *kNowhere = "127.255.255.254:1";
 
 const char *Conn::servers() const { return cut_ ? kNowhere : hosts_.c_str(); }
 
+namespace {
+void woken(int, const struct Stat *, const void *) {}
+}  // namespace
+
 void Conn::point_handle() {
   if (!gen_ || !gen_->zh || gen_->retired) return;
   int rc = zoo_set_servers(gen_->zh, servers());
   if (rc != ZOK)
     log::write(log::Warn, "zk",
                std::string("test kit: zoo_set_servers failed: ") + zerror(rc));
+  // The C client's I/O thread acts on the new list only when it wakes up, which may
+  // be a third of the session timeout away: a request wakes it now (its answer, or
+  // ZCONNECTIONLOSS while cut, is of no interest).
+  zoo_aexists(gen_->zh, "/", 0, woken, nullptr);
 }
 
 void Conn::testkit_cut(bool cut) {
@@ -552,11 +560,19 @@ void Conn::notice_disconnection() {
     gen = gen_;
   }
   if (!gen || !gen->zh || gen->retired) return;
-  std::shared_lock<std::shared_mutex> use(gen->use, std::try_to_lock);
-  if (!use.owns_lock() || !gen->zh || gen->retired) return;
+  std::shared_lock<std::shared_mutex> use(gen->use, std::defer_lock);
+  while (!use.try_lock()) {  // as with_handle: never wait for a handle being closed
+    if (gen->retired) return;
+    std::this_thread::yield();
+  }
+  if (!gen->zh || gen->retired) return;
   int zstate = zoo_state(gen->zh);
-  if (zstate != ZOO_CONNECTED_STATE && zstate != ZOO_READONLY_STATE)
-    on_session_event(gen.get(), gen->zh, zstate);
+  if (zstate == ZOO_CONNECTED_STATE || zstate == ZOO_READONLY_STATE) return;
+  // Once a connection attempt failed the state may read 0 (no state of the API):
+  // whatever it says short of an expiry, the handle is not connected.
+  if (zstate != ZOO_EXPIRED_SESSION_STATE && zstate != ZOO_AUTH_FAILED_STATE)
+    zstate = ZOO_NOTCONNECTED_STATE;
+  on_session_event(gen.get(), gen->zh, zstate);
 }
 
 namespace {
