@@ -893,6 +893,9 @@ OFFKV_BLOCKING(offkv_lock_free)
 OFFKV_CHECKED(offkv_set_log_callback)
 OFFKV_CHECKED(offkv_get_stats)
 OFFKV_CHECKED(offkv_testkit_end_watches)
+OFFKV_CHECKED(offkv_testkit_suspend)
+OFFKV_CHECKED(offkv_testkit_resume)
+OFFKV_CHECKED(offkv_testkit_expire)
 
 /* ====================================================================================
  * The header itself

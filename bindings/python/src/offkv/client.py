@@ -228,6 +228,46 @@ class Client:
         """
         _call(_offkv.offkv_testkit_end_watches, None, self._h, int(error))
 
+    def testkit_suspend(self) -> None:
+        """Test kit (``offkv_testkit_suspend``): cuts this client's connection, as a
+        network failure would; returns (GIL released) once the session is SUSPENDED.
+        Then operations wait up to the operation timeout and raise
+        :class:`ConnectionLossError` (nothing sent), watches stay armed, an elected
+        leader gets NOT_LEADER (``ErrorCode.ECONNLOSS``), and once the session
+        timeout has passed the session is LOST (ephemerals gone, watches ENDED).
+        On mem:// and, through a client-side hook, on every server backend.
+
+        Raises:
+            ClosedError: the client is closed.
+            TimedOutError: SUSPENDED was not reported in time (the cut stays).
+        """
+        _call(_offkv.offkv_testkit_suspend, None, self._h)
+
+    def testkit_resume(self) -> None:
+        """Test kit (``offkv_testkit_resume``): gives the connection back; returns
+        once CONNECTED: the same session (missed watch events are delivered), or a
+        new one after LOST if the session expired meanwhile. Nothing to do if the
+        client was not cut.
+
+        Raises:
+            ClosedError: the client is closed.
+            TimedOutError: not CONNECTED again in time.
+        """
+        _call(_offkv.offkv_testkit_resume, None, self._h)
+
+    def testkit_expire(self) -> None:
+        """Test kit (``offkv_testkit_expire``): expires this client's session at the
+        store, as Curator's ``KillSession``: when it returns its ephemeral nodes are
+        gone for every client. A connected client then goes LOST (watches ENDED with
+        ``ErrorCode.ESESSION``, a leader NOT_LEADER) and CONNECTED in a new session,
+        before this returns; a suspended one hears LOST when resumed.
+
+        Raises:
+            ClosedError: the client is closed.
+            TimedOutError: not CONNECTED again in time.
+        """
+        _call(_offkv.offkv_testkit_expire, None, self._h)
+
     def __enter__(self) -> "Client":
         return self
 
