@@ -277,3 +277,15 @@ int goffkv_get_stats(offkv_client *client, offkv_stats *stats, char **detail) {
 int goffkv_testkit_end_watches(offkv_client *client, int error, char **detail) {
   return with_detail(offkv_testkit_end_watches(client, error), detail);
 }
+
+int goffkv_testkit_suspend(offkv_client *client, char **detail) {
+  return with_detail(offkv_testkit_suspend(client), detail);
+}
+
+int goffkv_testkit_resume(offkv_client *client, char **detail) {
+  return with_detail(offkv_testkit_resume(client), detail);
+}
+
+int goffkv_testkit_expire(offkv_client *client, char **detail) {
+  return with_detail(offkv_testkit_expire(client), detail);
+}

@@ -110,5 +110,8 @@ int goffkv_lock_member(offkv_lock *lock, offkv_member *member, char **detail);
 int goffkv_set_log_callback(int on, int max_level, char **detail);
 int goffkv_get_stats(offkv_client *client, offkv_stats *stats, char **detail);
 int goffkv_testkit_end_watches(offkv_client *client, int error, char **detail);
+int goffkv_testkit_suspend(offkv_client *client, char **detail);
+int goffkv_testkit_resume(offkv_client *client, char **detail);
+int goffkv_testkit_expire(offkv_client *client, char **detail);
 
 #endif /* GOFFKV_SHIM_H */
