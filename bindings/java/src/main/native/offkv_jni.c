@@ -1084,3 +1084,12 @@ FN(void, testkitEndWatches)(ARGS, jlong client, jint error) {
   int rc = offkv_testkit_end_watches(ptr(client), error);
   if (rc != OFFKV_OK) throw_rc(env, rc, NULL);
 }
+
+/* which: 0 suspend, 1 resume, 2 expire. */
+FN(void, testkitSession)(ARGS, jlong client, jint which) {
+  (void)cls;
+  int rc = which == 0   ? offkv_testkit_suspend(ptr(client))
+           : which == 1 ? offkv_testkit_resume(ptr(client))
+                        : offkv_testkit_expire(ptr(client));
+  if (rc != OFFKV_OK) throw_rc(env, rc, NULL);
+}

@@ -120,6 +120,47 @@ public final class Client implements AutoCloseable {
     });
   }
 
+  /**
+   * Test kit (offkv_testkit_suspend): cuts this client's connection, as a network failure
+   * would; returns once the session is SUSPENDED. Then operations wait up to the
+   * operation timeout and throw {@link ConnectionLossException} (nothing sent), watches
+   * stay armed, an elected leader gets NOT_LEADER ({@link ErrorCode#ECONNLOSS}), and once
+   * the session timeout has passed the session is LOST (ephemerals gone, watches ENDED).
+   * On mem:// and, through a client-side hook, on every server backend.
+   * {@link ClosedException} once closed; {@link TimedOutException} if SUSPENDED was not
+   * reported in time (the cut stays).
+   */
+  public void testkitSuspend() {
+    testkitSession(0);
+  }
+
+  /**
+   * Test kit (offkv_testkit_resume): gives the connection back; returns once CONNECTED:
+   * the same session (missed watch events are delivered), or a new one after LOST if
+   * the session expired meanwhile. Nothing to do if the client was not cut.
+   */
+  public void testkitResume() {
+    testkitSession(1);
+  }
+
+  /**
+   * Test kit (offkv_testkit_expire), as Curator's KillSession: expires this client's
+   * session at the store; when it returns its ephemeral nodes are gone for every client.
+   * A connected client then goes LOST (watches ENDED with {@link ErrorCode#ESESSION}, a
+   * leader NOT_LEADER) and CONNECTED in a new session before this returns; a suspended
+   * one hears LOST when resumed.
+   */
+  public void testkitExpire() {
+    testkitSession(2);
+  }
+
+  private void testkitSession(int which) {
+    call(p -> {
+      Native.testkitSession(p, which);
+      return null;
+    });
+  }
+
   /** offkv_close then offkv_client_free. Twice is fine. */
   @Override
   public void close() {

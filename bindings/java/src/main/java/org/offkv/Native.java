@@ -237,4 +237,6 @@ final class Native {
   static native void setLogHandler(LogHandler handler, int maxLevel);
   static native java.util.Map<String, Long> stats(long client);
   static native void testkitEndWatches(long client, int error);
+  // 0 offkv_testkit_suspend, 1 offkv_testkit_resume, 2 offkv_testkit_expire.
+  static native void testkitSession(long client, int which);
 }
