@@ -276,6 +276,59 @@ impl Client {
         )
     }
 
+    /// Test kit (`offkv_testkit_suspend`): cuts this client's connection, as a
+    /// network failure would; returns once the session is
+    /// [`Suspended`](SessionState::Suspended). Then operations wait up to the
+    /// operation timeout and fail with [`ErrorKind::ConnLoss`] (nothing sent),
+    /// watches stay armed, an elected leader gets `NotLeader`
+    /// ([`ErrorKind::ConnLoss`]), and once the session timeout has passed the
+    /// session is [`Lost`](SessionState::Lost) (ephemerals gone, watches ended).
+    /// On mem:// and, through a client-side hook, on every server backend.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let opts = offkv::Options::new().operation_timeout(Duration::from_millis(200));
+    /// let client = offkv::Client::open("mem://doc-testkit-suspend", &opts)?;
+    /// client.testkit_suspend()?;
+    /// assert_eq!(client.session_state()?, offkv::SessionState::Suspended);
+    /// assert_eq!(client.get("/k").unwrap_err().kind, offkv::ErrorKind::ConnLoss);
+    /// client.testkit_resume()?;
+    /// assert_eq!(client.session_state()?, offkv::SessionState::Connected);
+    /// # Ok::<(), offkv::Error>(())
+    /// ```
+    pub fn testkit_suspend(&self) -> Result<()> {
+        // SAFETY: live client.
+        check(unsafe { sys::offkv_testkit_suspend(self.ptr()) }, None)
+    }
+
+    /// Test kit (`offkv_testkit_resume`): gives the connection back; returns once
+    /// [`Connected`](SessionState::Connected): the same session (watch events missed
+    /// meanwhile are delivered), or a new one after `Lost` if the session expired
+    /// meanwhile. Nothing to do if the client was not cut.
+    pub fn testkit_resume(&self) -> Result<()> {
+        // SAFETY: live client.
+        check(unsafe { sys::offkv_testkit_resume(self.ptr()) }, None)
+    }
+
+    /// Test kit (`offkv_testkit_expire`), as Curator's `KillSession`: expires this
+    /// client's session at the store; when it returns its ephemeral nodes are gone for
+    /// every client. A connected client then goes `Lost` (watches end with
+    /// [`ErrorKind::Session`], a leader gets `NotLeader`) and `Connected` in a new
+    /// session before this returns; a suspended one hears `Lost` when resumed.
+    ///
+    /// ```
+    /// let client = offkv::Client::open("mem://doc-testkit-expire", &offkv::Options::new())?;
+    /// let other = offkv::Client::open("mem://doc-testkit-expire", &offkv::Options::new())?;
+    /// client.create("/worker", b"", offkv::CreateMode::Ephemeral)?;
+    /// client.testkit_expire()?;
+    /// assert_eq!(other.exists("/worker")?, 0);
+    /// # Ok::<(), offkv::Error>(())
+    /// ```
+    pub fn testkit_expire(&self) -> Result<()> {
+        // SAFETY: live client.
+        check(unsafe { sys::offkv_testkit_expire(self.ptr()) }, None)
+    }
+
     /// Creates `key` with `value`. Fails with [`ErrorKind::Exists`] if it exists and
     /// [`ErrorKind::NoEntry`] if its parent does not. Returns the actual key (with
     /// the suffix, for sequential modes).

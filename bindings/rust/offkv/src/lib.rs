@@ -26,7 +26,9 @@
 //!
 //! offkv's log lines go to [`set_log_callback`] (off by default); [`Client::stats`]
 //! gives a client's counters and [`Client::testkit_end_watches`] ends its watches
-//! on demand, for an application's tests.
+//! on demand, for an application's tests; [`Client::testkit_suspend`],
+//! [`Client::testkit_resume`] and [`Client::testkit_expire`] cut its connection,
+//! give it back and expire its session.
 //!
 //! Every operation also has an asynchronous form (`create_async`, `set_async`, …,
 //! `commit_async`, `get_watch_async`, …) returning an [`AsyncCall`]: a future that
