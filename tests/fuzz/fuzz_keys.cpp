@@ -278,6 +278,10 @@ struct Input {
           if (fuzz_code(offkv_detector_leader(d, &m), "offkv_detector_leader") ==
               OFFKV_OK)
             offkv_member_free(&m);
+          // previous_key is any string: compared, never parsed.
+          if (fuzz_code(offkv_detector_wait(d, key(), 0, &m), "offkv_detector_wait") ==
+              OFFKV_OK)
+            offkv_member_free(&m);
         }
         offkv_detector_free(d);
         break;
