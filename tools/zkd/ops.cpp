@@ -85,6 +85,19 @@ Stat make_stat(const Meta &m, std::int64_t version, std::size_t data_length,
   return s;
 }
 
+std::uint64_t seen_node(const offkv::Node &n) { return static_cast<std::uint64_t>(n.version); }
+std::uint64_t seen_version(std::int64_t v) { return static_cast<std::uint64_t>(v); }
+std::uint64_t seen_names(const std::vector<std::string> &names) {
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  std::uint64_t h = 1469598103934665603ull;
+  for (const auto &c : sorted) {
+    for (unsigned char ch : c) h = (h ^ ch) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  }
+  return h;
+}
+
 class Handler {
  public:
   Handler(Server &server, Session &session)
@@ -147,63 +160,69 @@ class Handler {
         case OFFKV_EVENT_CHILDREN: type = ev::children_changed; break;
         default: break;  // ENDED: the session's end is told by its expiry
       }
-      offkv::WatchPtr other;
+      std::vector<offkv::WatchPtr> others;
       {
         std::lock_guard<std::mutex> lock(s->mutex);
         auto &mine = kind == 0 ? s->data_watches : s->child_watches;
         auto it = mine.find(path);
-        if (it != mine.end() && it->second == *holder) mine.erase(it);
+        if (it != mine.end()) {
+          auto &v = it->second;
+          v.erase(std::remove_if(v.begin(), v.end(),
+                                 [&](const Session::Armed &x) { return x.watch == *holder; }),
+                  v.end());
+        }
         if (type == ev::deleted) {
           // ZooKeeper tells a session one NodeDeleted for a node, whatever watches it
-          // had on it.
-          auto &theirs = kind == 0 ? s->child_watches : s->data_watches;
-          auto jt = theirs.find(path);
-          if (jt != theirs.end()) {
-            other = jt->second;
-            theirs.erase(jt);
+          // had on it: the others that saw the node would tell it again.
+          for (int k = 0; k < 2; ++k) {
+            auto &m = k == 0 ? s->data_watches : s->child_watches;
+            auto jt = m.find(path);
+            if (jt == m.end()) continue;
+            auto &v = jt->second;
+            for (auto x = v.begin(); x != v.end();) {
+              if (k == 1 || x->seen != 0) {
+                others.push_back(x->watch);
+                x = v.erase(x);
+              } else {
+                ++x;
+              }
+            }
           }
         }
       }
-      if (other) s->client->cancel(other);
+      for (auto &o : others) s->client->cancel(o);
       if (type == ev::deleted || type == ev::data_changed) s->server->meta.get(path);
       if (type) s->notify(type, path, kind);
     };
   }
 
-  // A read that may leave a one-shot watch: at most one live offkv watch per path and
-  // kind (0 data/exists, 1 children), so one change is told once, as ZooKeeper does.
-  template <typename Read>
-  auto watched(int kind, const std::string &path, bool watch, Read read)
+  // A read that may leave a one-shot watch. A change is told once per session, as
+  // ZooKeeper does: a new watch whose read saw the same state as a live one of the
+  // same path and kind (0 data/exists, 1 children) would fire for the same change, so
+  // it is dropped; one that saw another state waits for a later change than the live
+  // one (whose event is due or on its way) and is kept.
+  template <typename Read, typename Seen>
+  auto watched(int kind, const std::string &path, bool watch, Read read, Seen seen_of)
       -> decltype(read(nullptr, nullptr)) {
     if (!watch) return read(nullptr, nullptr);
-    auto &slots = kind == 0 ? s_.data_watches : s_.child_watches;
-    offkv::WatchPtr live;
-    {
-      std::lock_guard<std::mutex> lock(s_.mutex);
-      auto it = slots.find(path);
-      if (it != slots.end() && !it->second->finished()) live = it->second;
-    }
-    if (live) {
-      auto result = read(nullptr, nullptr);
-      std::lock_guard<std::mutex> lock(s_.mutex);
-      auto it = slots.find(path);
-      if (it != slots.end() && it->second == live && !live->finished()) return result;
-    }
     auto holder = std::make_shared<offkv::WatchPtr>();
     auto cb = watch_callback(kind, path, holder);
     offkv::WatchPtr w;
     auto result = read(&cb, &w);
-    offkv::WatchPtr old;
+    std::uint64_t seen = seen_of(result);
+    bool duplicate = false;
     {
       std::lock_guard<std::mutex> lock(s_.mutex);
       *holder = w;
-      if (w && !w->finished()) {
-        auto it = slots.find(path);
-        if (it != slots.end() && it->second != w) old = it->second;
-        slots[path] = w;
-      }
+      if (!w || w->finished()) return result;  // fired already: its event is on its way
+      auto &v = (kind == 0 ? s_.data_watches : s_.child_watches)[path];
+      v.erase(std::remove_if(v.begin(), v.end(),
+                             [](const Session::Armed &x) { return x.watch->finished(); }),
+              v.end());
+      for (const auto &x : v) duplicate |= x.seen == seen;
+      if (!duplicate) v.push_back(Session::Armed{w, seen});
     }
-    if (old) c_.cancel(old);
+    if (duplicate) c_.cancel(w);
     return result;
   }
 
@@ -320,21 +339,23 @@ class Handler {
     std::lock_guard<std::mutex> lock(s_.mutex);
     auto &slots = kind == 0 ? s_.data_watches : s_.child_watches;
     auto it = slots.find(path);
-    if (it != slots.end() && !it->second->finished()) return true;
+    if (it != slots.end())
+      for (auto &x : it->second)
+        if (!x.watch->finished()) return true;
     return s_.told_while_away.count({path, kind}) > 0;
   }
   void fire_now(int kind, const std::string &path, int type) {
-    offkv::WatchPtr w;
+    std::vector<Session::Armed> ws;
     {
       std::lock_guard<std::mutex> lock(s_.mutex);
       auto &slots = kind == 0 ? s_.data_watches : s_.child_watches;
       auto it = slots.find(path);
       if (it != slots.end()) {
-        w = it->second;
+        ws = std::move(it->second);
         slots.erase(it);
       }
     }
-    if (w) c_.cancel(w);
+    for (auto &x : ws) c_.cancel(x.watch);
     s_.notify(type, path, kind);
   }
 
@@ -351,7 +372,7 @@ class Handler {
       try {
         offkv::Node node = watched(0, path, true, [&](const offkv::EventCallback *cb, offkv::WatchPtr *out) {
           return kv([&] { return c_.get(path, cb, out); });
-        });
+        }, seen_node);
         if (meta_.observe(path, node.version).mzxid > relative)
           fire_now(0, path, ev::data_changed);
       } catch (const ZkError &e) {
@@ -363,7 +384,7 @@ class Handler {
       try {
         std::int64_t v = watched(0, path, true, [&](const offkv::EventCallback *cb, offkv::WatchPtr *out) {
           return kv([&] { return c_.exists(path, cb, out); });
-        });
+        }, seen_version);
         if (v != 0) fire_now(0, path, ev::created);
       } catch (const ZkError &) {
       }
@@ -373,7 +394,7 @@ class Handler {
       try {
         watched(1, path, true, [&](const offkv::EventCallback *cb, offkv::WatchPtr *out) {
           return list(path, out, cb);
-        });
+        }, seen_names);
         if (meta_.get(path).pzxid > relative) fire_now(1, path, ev::children_changed);
       } catch (const ZkError &e) {
         if (e.code == err::no_node) s_.notify(ev::deleted, path, 1);
@@ -601,7 +622,7 @@ std::string Handler::dispatch(int xid, int type, Reader &r, bool *close_after) {
       if (path == "/" || is_virtual(path)) return reply(xid, w.stat(stat_of(path, 1, 0)));
       std::int64_t v = watched(0, path, watch, [&](const offkv::EventCallback *cb, offkv::WatchPtr *out) {
         return kv([&] { return c_.exists(path, cb, out); });
-      });
+      }, seen_version);
       if (v == 0) zk_fail(err::no_node, path);
       // The value's length: one more read.
       std::size_t len = 0;
@@ -618,7 +639,7 @@ std::string Handler::dispatch(int xid, int type, Reader &r, bool *close_after) {
       if (path == "/" || is_virtual(path)) return reply(xid, w.buffer("").stat(stat_of(path, 1, 0)));
       offkv::Node node = watched(0, path, watch, [&](const offkv::EventCallback *cb, offkv::WatchPtr *out) {
         return kv([&] { return c_.get(path, cb, out); });
-      });
+      }, seen_node);
       return reply(xid, w.buffer(node.value).stat(stat_of(path, node.version, node.value.size())));
     }
     case op::set_data: {
@@ -636,7 +657,7 @@ std::string Handler::dispatch(int xid, int type, Reader &r, bool *close_after) {
       } else {
         names = watched(1, path, watch, [&](const offkv::EventCallback *cb, offkv::WatchPtr *out) {
           return list(path, out, cb);
-        });
+        }, seen_names);
       }
       w.strings(names);
       if (type == op::get_children2) {
@@ -705,12 +726,12 @@ std::string Handler::dispatch(int xid, int type, Reader &r, bool *close_after) {
       std::vector<offkv::WatchPtr> doomed;
       {
         std::lock_guard<std::mutex> lock(s_.mutex);
-        auto take = [&](std::map<std::string, offkv::WatchPtr> &m) {
+        auto take = [&](std::map<std::string, std::vector<Session::Armed>> &m) {
           auto it = m.find(path);
-          if (it != m.end() && !it->second->finished()) {
-            doomed.push_back(it->second);
-            if (type == op::remove_watches) m.erase(it);
-          }
+          if (it == m.end()) return;
+          for (auto &x : it->second)
+            if (!x.watch->finished()) doomed.push_back(x.watch);
+          if (type == op::remove_watches) m.erase(it);
         };
         if (wtype == 1 || wtype == 3) take(s_.child_watches);
         if (wtype == 2 || wtype == 3) take(s_.data_watches);
@@ -793,7 +814,7 @@ std::string handle_request(Server &server, Session &session, int xid, int type, 
   try {
     return h.dispatch(xid, type, r, close_after);
   } catch (const ZkError &e) {
-    if (server.config.verbose && e.code != err::no_node)
+    if (server.config.verbose)
       std::fprintf(stderr, "zkd: session 0x%llx op %d: error %d %s\n",
                    static_cast<unsigned long long>(session.id), type, e.code,
                    e.message.c_str());

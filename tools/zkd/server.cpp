@@ -153,11 +153,16 @@ void Session::notify(int type, const std::string &path, int kind) {
   Writer w;
   w.raw(reply_header(kNotificationXid, -1, 0)).i32(type).i32(ev::sync_connected).str(path);
   std::string packet = w.take();
+  if (server->config.verbose)
+    std::fprintf(stderr, "zkd: session 0x%llx event %d %s\n",
+                 static_cast<unsigned long long>(id), type, path.c_str());
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (expired) return;
     ++recent_events;
-    if (!(conn && conn->send(packet))) {
+    if (in_request) {
+      deferred.push_back(packet);
+    } else if (!(conn && conn->send(packet))) {
       pending.push_back(packet);
       if (kind < 2) told_while_away.insert({path, kind});
     }
@@ -169,8 +174,9 @@ void Session::cancel_watches() {
   std::vector<offkv::WatchPtr> all;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    for (auto &w : data_watches) all.push_back(w.second);
-    for (auto &w : child_watches) all.push_back(w.second);
+    for (auto *m : {&data_watches, &child_watches})
+      for (auto &kv : *m)
+        for (auto &a : kv.second) all.push_back(a.watch);
     for (auto &w : persistent) all.push_back(w.second.watch);
     data_watches.clear();
     child_watches.clear();
@@ -365,8 +371,20 @@ void Conn::worker() {
       queue_.pop_front();
     }
     bool close_after = false;
+    {
+      std::lock_guard<std::mutex> lock(session->mutex);
+      session->in_request = true;
+    }
     std::string reply = server_->handle(session, packet, &close_after);
-    if (!reply.empty()) send(reply);
+    {
+      // The reply first, then the events told while it was being made.
+      std::lock_guard<std::mutex> lock(session->mutex);
+      session->in_request = false;
+      if (!reply.empty()) send(reply);
+      for (auto &event : session->deferred)
+        if (!(session->conn && session->conn->send(event))) session->pending.push_back(event);
+      session->deferred.clear();
+    }
     if (close_after) {
       shutdown();
       return;

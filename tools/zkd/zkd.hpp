@@ -123,8 +123,18 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point last_heard;
   bool expired = false;
   std::deque<std::string> pending;  // events told while no connection was attached
+  // While a request is handled, its events wait for its reply: a client registers a
+  // watch when the reply comes, and drops an event for a watch it does not know yet.
+  bool in_request = false;
+  std::deque<std::string> deferred;
   std::set<std::pair<std::string, int>> told_while_away;  // (path, kind) of those
-  std::map<std::string, offkv::WatchPtr> data_watches, child_watches;
+  // One-shot watches per path, each with the state its read saw (data: the offkv
+  // version, 0 = absent; children: a hash of the names).
+  struct Armed {
+    offkv::WatchPtr watch;
+    std::uint64_t seen = 0;
+  };
+  std::map<std::string, std::vector<Armed>> data_watches, child_watches;
   struct Persistent {
     offkv::WatchPtr watch;
     bool recursive = false;

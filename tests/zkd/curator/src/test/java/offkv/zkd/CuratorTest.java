@@ -199,12 +199,16 @@ class CuratorTest {
     a.create().forPath(base + "/c1/g", "g".getBytes(StandardCharsets.UTF_8));
     a.setData().forPath(base + "/c1", "2".getBytes(StandardCharsets.UTF_8));
     a.delete().forPath(base + "/c1/g");
-    assertTrue(waitFor(() -> events.contains("delete " + base + "/c1/g"), 15000), events.toString());
-    assertTrue(waitFor(() -> events.contains("change " + base + "/c1 2"), 15000), events.toString());
-    assertTrue(events.contains("create " + base + "/c1"), events.toString());
-    assertTrue(events.contains("create " + base + "/c1/g"), events.toString());
-    assertEquals("2", new String(cache.get(base + "/c1").get().getData(), StandardCharsets.UTF_8));
+    // The cache converges on the tree; its events are the changes in order (on Consul
+    // another session's changes within one watch wake-up are folded, docs/semantics.md,
+    // so only the last state of each node is certain).
+    assertTrue(waitFor(() -> cache.get(base + "/c1").map(d -> new String(d.getData(),
+        StandardCharsets.UTF_8).equals("2")).orElse(false) && cache.get(base + "/c1/g").isEmpty(),
+        15000), events.toString());
     assertEquals(2, cache.size(), events.toString());  // base and c1 (g deleted)
+    assertTrue(events.contains("create " + base + "/c1"), events.toString());
+    int created = events.indexOf("create " + base + "/c1/g");
+    if (created >= 0) assertTrue(events.indexOf("delete " + base + "/c1/g") > created, events.toString());
     cache.close();
   }
 }
