@@ -17,7 +17,11 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOOL_DIR=$(cd "$HERE/../tools/consul" && pwd)
+# The pin: tests/tools/consul in the source tree, consul-tool/ beside this script when
+# installed with offkv-test-server.
+TOOL_DIR=$HERE/../tools/consul
+[[ -d $TOOL_DIR ]] || TOOL_DIR=$HERE/consul-tool
+TOOL_DIR=$(cd "$TOOL_DIR" && pwd)
 CACHE=${OFFKV_CACHE_DIR:-${HOME:-/root}/.cache/offkv}
 JOBS=${OFFKV_GO_JOBS:-2}
 
