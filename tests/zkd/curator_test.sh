@@ -29,9 +29,8 @@ set -e
 reports=$work/curator-target/surefire-reports
 if [[ -d $reports ]]; then
   # Surefire's own summary line for CI's reader.
-  tests=$(grep -ho 'tests="[0-9]*"' "$reports"/TEST-*.xml | grep -o '[0-9]*' | paste -sd+ | bc)
-  failures=$(grep -ho 'failures="[0-9]*"' "$reports"/TEST-*.xml | grep -o '[0-9]*' | paste -sd+ | bc)
-  errors=$(grep -ho 'errors="[0-9]*"' "$reports"/TEST-*.xml | grep -o '[0-9]*' | paste -sd+ | bc)
+  sum() { grep -ho "$1=\"[0-9]*\"" "$reports"/TEST-*.xml | grep -o '[0-9]*' | awk '{s += $1} END {print s + 0}'; }
+  tests=$(sum tests) failures=$(sum failures) errors=$(sum errors)
   echo "Tests run: $tests, Failures: $failures, Errors: $errors, Skipped: 0"
 fi
 if [[ $rc != 0 ]]; then
