@@ -50,6 +50,16 @@ CounterState counter_of(const KeyState &s) {
   if (!s.exists) return c;
   c.exists = true;
   c.mod = s.mod;
+  // offkv writes the next number in decimal; anything else (a sign, text, a number
+  // whose successor overflows) is foreign or damaged: refuse it rather than number
+  // nodes from it.
+  bool ok = !s.value.empty() && s.value.size() <= 18;
+  for (char ch : s.value) ok = ok && ch >= '0' && ch <= '9';
+  if (!ok)
+    offkv::fail(OFFKV_ESERVICE, "etcd: a sequential counter holds '" +
+                                    s.value.substr(0, 40) +
+                                    "', not a number offkv wrote: foreign or damaged "
+                                    "data, left as it is");
   c.next = std::strtoll(s.value.c_str(), nullptr, 10);
   return c;
 }
