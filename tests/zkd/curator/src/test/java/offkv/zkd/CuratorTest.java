@@ -206,9 +206,11 @@ class CuratorTest {
         StandardCharsets.UTF_8).equals("2")).orElse(false) && cache.get(base + "/c1/g").isEmpty(),
         15000), events.toString());
     assertEquals(2, cache.size(), events.toString());  // base and c1 (g deleted)
-    assertTrue(events.contains("create " + base + "/c1"), events.toString());
-    int created = events.indexOf("create " + base + "/c1/g");
-    if (created >= 0) assertTrue(events.indexOf("delete " + base + "/c1/g") > created, events.toString());
+    assertTrue(waitFor(() -> events.contains("create " + base + "/c1"), 15000), events.toString());
+    // Listeners run after the cache is updated: wait for them too.
+    final int created = events.indexOf("create " + base + "/c1/g");
+    if (created >= 0)
+      assertTrue(waitFor(() -> events.indexOf("delete " + base + "/c1/g") > created, 15000), events.toString());
     cache.close();
   }
 }
