@@ -31,12 +31,15 @@ timeout 120 "$zkcli" -server "127.0.0.1:$ZKD_PORT" <"$here/zkcli.script" >"$out"
 renumber() {
   perl -pe 's{seq-(\d{10})}{"seq-#" . ($n{$1} //= ++$k)}ge'
 }
+# zkCli prints each event as "\nWATCHER::\n" and "\nWatchedEvent ...\n" from its event
+# thread, possibly in the middle of a command's output line: both are cut out of the
+# text (joining such a line again) before it is split into lines.
 filter() {
   {
-  grep -v -e '^20..-' -e '^SLF4J' -e '^WATCHER::' -e '^$' -e 'Zxid = ' -e 'time = ' \
-    -e '^Connecting to' -e WatchedEvent "$1" || true
-  echo "-- events"
-  grep WatchedEvent "$1" | sort || true
+    perl -0777 -pe 's/\nWATCHER::\n//g; s/\nWatchedEvent [^\n]*\n//g' "$1" |
+      grep -v -e '^20..-' -e '^SLF4J' -e '^$' -e 'Zxid = ' -e 'time = ' -e '^Connecting to' || true
+    echo "-- events"
+    grep -o 'WatchedEvent [^ ]* [^ ]* path:[^ ]*' "$1" | sort || true
   } | renumber
 }
 if ! diff -u "$here/zkcli.expected" <(filter "$out"); then
