@@ -331,7 +331,7 @@ class EtcdBackend : public Backend {
     if (!s.exists)
       throw Error(OFFKV_ENOENT, "cannot get '" + show(path) + "': no such node");
     if (watch)
-      watches_.add(watch, path, resp.header().revision() + 1, true, deadline,
+      watches_.add(watch, path, revision_after(resp.header().revision()), true, deadline,
                    {s.version(), 0});
     return Node{s.value, s.version()};
   }
@@ -342,7 +342,7 @@ class EtcdBackend : public Backend {
     auto resp = read_node(path, true, deadline, what);
     std::int64_t version = state_of(resp).version();
     if (watch)
-      watches_.add(watch, path, resp.header().revision() + 1, true, deadline,
+      watches_.add(watch, path, revision_after(resp.header().revision()), true, deadline,
                    {version, 0});
     return version;
   }
@@ -364,7 +364,7 @@ class EtcdBackend : public Backend {
     if (!found)
       throw Error(OFFKV_ENOENT, "cannot list '" + show(path) + "': no such node");
     if (watch)
-      watches_.add(watch, path, resp.header().revision() + 1, true, deadline,
+      watches_.add(watch, path, revision_after(resp.header().revision()), true, deadline,
                    {version, out.size()});
     return out;
   }

@@ -215,7 +215,7 @@ void Watches::handle(const v3::WatchResponse &resp) {
   Entry &e = it->second;
   if (resp.created()) {
     e.created = true;
-    if (e.next_revision == 0) e.next_revision = resp.header().revision() + 1;
+    if (e.next_revision == 0) e.next_revision = revision_after(resp.header().revision());
   }
   if (resp.canceled() && resp.compact_revision() > 0 && !e.waiting) {
     // Resumed from a revision etcd no longer has (a long break, or a compaction
@@ -250,7 +250,8 @@ void Watches::handle(const v3::WatchResponse &resp) {
     // A progress notification: every change of the range up to this revision was
     // delivered, so a new stream may resume after it.
     if (!resp.created() && e.created)
-      e.next_revision = std::max(e.next_revision, resp.header().revision() + 1);
+      e.next_revision =
+          std::max(e.next_revision, revision_after(resp.header().revision()));
     return;
   }
   changed_.notify_all();  // settle() waits for deliveries
@@ -453,7 +454,7 @@ void Watches::resync(std::int64_t id) {
       return;
     }
   }
-  e.next_revision = resp.header().revision() + 1;
+  e.next_revision = revision_after(resp.header().revision());
   std::int64_t fresh = next_id_++;
   auto &moved = entries_.emplace(fresh, std::move(e)).first->second;
   entries_.erase(it);
@@ -468,8 +469,14 @@ bool Watches::deliver(Entry &e, const v3::WatchResponse &resp) {
 }
 
 std::int64_t next_revision_after(const v3::WatchResponse &resp, std::int64_t next) {
-  for (const auto &ev : resp.events()) next = std::max(next, ev.kv().mod_revision() + 1);
+  for (const auto &ev : resp.events())
+    next = std::max(next, revision_after(ev.kv().mod_revision()));
   return next;
+}
+
+std::int64_t revision_after(std::int64_t revision) {
+  // etcd never gets near INT64_MAX; an answer that says so must not overflow.
+  return revision < INT64_MAX ? revision + 1 : INT64_MAX;
 }
 
 std::vector<Event> watch_events(WatchKind kind, const std::string &path,

@@ -49,6 +49,8 @@ struct Armed {
 // one for a one-shot watch).
 std::vector<Event> watch_events(WatchKind kind, const std::string &path,
                                 const v3::WatchResponse &resp);
+// The revision after `revision` (INT64_MAX stays: no overflow on any answer).
+std::int64_t revision_after(std::int64_t revision);
 // The revision a watcher resumes from after the response's events (next: before).
 std::int64_t next_revision_after(const v3::WatchResponse &resp, std::int64_t next);
 // What a watcher armed at `armed` and resuming at `since` missed, judged from a read
