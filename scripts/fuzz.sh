@@ -62,10 +62,11 @@ for t in "${targets[@]}"; do
     >"$log" 2>&1
   rc=$?
   set -e
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -ao 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  secs=$(grep -ao 'Done [0-9]* runs in [0-9]* second' "$log" | awk '{print $5}' | tail -1)
+  # (A crashed run may lack any of these: no match is not an error here.)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -ao 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  secs=$(grep -ao 'Done [0-9]* runs in [0-9]* second' "$log" | awk '{print $5}' | tail -1 || true)
   artifact=$(find "$dir" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' \
     -o -name 'timeout-*' -o -name 'oom-*' -o -name 'slow-unit-*' \) | head -1)
   reported=$(grep -acE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|check failed' "$log" || true)
@@ -84,7 +85,7 @@ for t in "${targets[@]}"; do
       cp "$artifact" "$root/build-fuzz-artifacts/$t-$(basename "$artifact")"
       kept=" input: build-fuzz-artifacts/$t-$(basename "$artifact")"
     fi
-    grep -aE 'ERROR:|runtime error:|check failed|SUMMARY' "$log" | grep -v libprotobuf | head -5
+    grep -aE 'ERROR:|runtime error:|check failed|SUMMARY' "$log" | grep -v libprotobuf | head -5 || true
     summary+=("FAIL  $line (exit $rc)$kept")
     failed=$((failed + 1))
   fi
