@@ -417,7 +417,12 @@ bool Conn::keep_alive_once() {
   auto stream = lease_stub_->LeaseKeepAlive(&ctx);
   auto interval =
       std::chrono::milliseconds(std::max<std::int64_t>(ttl_s * 1000 / 3, 200));
-  auto overdue = std::max<Clock::duration>(2 * interval, std::chrono::seconds(1));
+  // A keep-alive unanswered for one interval (a third of the TTL) is SUSPENDED, so
+  // that recipes hear it before the lease can run out. Two intervals was the very
+  // instant the lease expires (the last acknowledged request went one interval before
+  // the unanswered one): a client whose member stopped answering went from CONNECTED
+  // straight to LOST, a leader with no warning (tests/faults, a paused etcd leader).
+  auto overdue = std::max<Clock::duration>(interval, std::chrono::milliseconds(500));
 
   std::deque<Clock::time_point> pending;  // send times of unanswered requests
   bool reader_done = false, gone = false, acked = false;

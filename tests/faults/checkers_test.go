@@ -156,6 +156,10 @@ func TestCheckElection(t *testing.T) {
 	if rep = checkElection(never, nil, 3000*ms); len(rep.Violations) == 0 {
 		t.Fatalf("a leader that never gave up after LOST not reported: %s", rep)
 	}
+	unwarned := map[string][]Record{"a": {sess("CONNECTED", 0, false), ev("lead", 1), sess("LOST", 100, false), ev("unlead", 101)}}
+	if rep = checkElection(unwarned, nil, 3000*ms); len(rep.Violations) == 0 {
+		t.Fatalf("a leader whose session went LOST without SUSPENDED not reported: %s", rep)
+	}
 	believing := map[string][]Record{"a": {ev("lead", 0), ev("unlead", 100), sess("SUSPENDED", 100, true)}}
 	if rep = checkElection(believing, nil, 3000*ms); len(rep.Violations) == 0 {
 		t.Fatalf("IsLeader true after SUSPENDED not reported: %s", rep)

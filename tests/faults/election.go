@@ -28,13 +28,16 @@ type ElectionReport struct {
 	// time from such a transition to the NOT_LEADER that ends the leadership.
 	Suspensions int
 	MaxGiveUp   time.Duration
-	Violations  []string
+	// Leaderships ended by the session (NOT_LEADER with ECONNLOSS or ESESSION), and by
+	// the member node erased under a live session (ENOENT).
+	SessionEnded, Erased int
+	Violations           []string
 }
 
 func (r ElectionReport) String() string {
 	s := fmt.Sprintf("%d leadership intervals, max overlap %v, shortest hand-over %v, "+
-		"%d SUSPENDED/LOST while leading (gave up within %v)",
-		len(r.Intervals), r.MaxOverlap, r.MinGap, r.Suspensions, r.MaxGiveUp)
+		"%d ended by SUSPENDED/LOST (NOT_LEADER read after the session event: %d, within %v)",
+		len(r.Intervals), r.MaxOverlap, r.MinGap, r.SessionEnded, r.Suspensions, r.MaxGiveUp)
 	if len(r.Violations) > 0 {
 		s += fmt.Sprintf("; %d VIOLATIONS: %v", len(r.Violations), r.Violations)
 	}
@@ -60,6 +63,7 @@ func checkElection(byContender map[string][]Record, killed map[string]int64, end
 		leading := false
 		var start int64
 		var pendingSince int64 // a SUSPENDED/LOST seen while leading, not yet given up
+		prevState := ""
 		violation := func(f string, a ...interface{}) {
 			rep.Violations = append(rep.Violations, name+": "+fmt.Sprintf(f, a...))
 		}
@@ -77,6 +81,12 @@ func checkElection(byContender map[string][]Record, killed map[string]int64, end
 					continue
 				}
 				rep.Intervals = append(rep.Intervals, Interval{name, start, r.T, r.Code})
+				switch r.Code {
+				case "OFFKV_ECONNLOSS", "OFFKV_ESESSION":
+					rep.SessionEnded++
+				case "OFFKV_ENOENT":
+					rep.Erased++
+				}
 				if pendingSince != 0 {
 					d := time.Duration(r.T - pendingSince)
 					if d > rep.MaxGiveUp {
@@ -88,11 +98,19 @@ func checkElection(byContender map[string][]Record, killed map[string]int64, end
 				}
 				leading, pendingSince = false, 0
 			case "session":
+				prev := prevState
+				prevState = r.State
 				if r.State != "SUSPENDED" && r.State != "LOST" {
 					continue
 				}
 				if r.Leader {
 					violation("still leader (IsLeader) after its session became %s (at %d)", r.State, r.T)
+				}
+				// A leader must be warned (SUSPENDED) before its session can run out
+				// (docs/recipes.md, "Guarantee"): LOST straight from CONNECTED means
+				// it learned of the loss only when the session was already gone.
+				if r.State == "LOST" && leading && prev == "CONNECTED" {
+					violation("session went LOST without SUSPENDED first while leading (at %d)", r.T)
 				}
 				if leading && pendingSince == 0 {
 					rep.Suspensions++
