@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every test: installs what is needed, builds offkv with every backend that has landed,
 # runs the C++ suites through CTest (conformance per backend, API hygiene, install,
-# CLI, demo, recipes scenario, server tests — the servers are CTest fixtures on
-# 127.0.0.1), then the Python, Go, Java and Rust bindings against mem:// and real
-# servers started here. Ends with each runner's own summary, then one line per suite.
+# CLI, demo, recipes scenario, server tests, offkv-zkd with kazoo/Curator/zkCli, the
+# fault suite on 3-member clusters — the servers are CTest fixtures on 127.0.0.1),
+# then the Python, Go, Java and Rust bindings against mem:// and real servers started
+# here, then the C++ suites under ASan+UBSan and TSan, and every fuzz target for 30 s
+# (docs/testing.md). Ends with each runner's own summary, then one line per suite.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OFFKV_BUILD_DIR:-$root/build-test}
@@ -11,7 +13,7 @@ jobs=${OFFKV_JOBS:-$(nproc)}
 # Remote backends built and tested (mem:// is always in).
 read -ra backends <<<"${OFFKV_TEST_BACKENDS:-zk etcd consul}"
 
-bash "$root/scripts/deps.sh" test java rust "${backends[@]}"
+bash "$root/scripts/deps.sh" test java rust fuzz faults "${backends[@]}"
 
 cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFFKV_BUILD_TESTS=ON -DOFFKV_BUILD_TOOLS=ON)
 # A fresh clone rebuilds everything; ccache (its cache in ~/.cache) makes that cheap.
@@ -80,11 +82,21 @@ run "Java (mvn verify)" env OFFKV_PREFIX="$prefix" bash "$root/bindings/java/tes
 run "Rust (cargo test)" env OFFKV_PREFIX="$prefix" LD_LIBRARY_PATH="$libdir" \
   bash "$root/bindings/rust/test.sh"
 
+# The bindings' servers are not needed any more; the sanitizer suites start their own.
+stop_servers
+trap - EXIT
+# The C++ suites again under sanitizers (each configuration built once, ccache), then
+# every fuzz target for 30 s (docs/testing.md).
+run "C++ ASan+UBSan (ctest)" bash "$root/scripts/sanitizers.sh" asan
+run "C++ TSan (ctest)" bash "$root/scripts/sanitizers.sh" tsan
+run "Fuzz (libFuzzer)" bash "$root/scripts/fuzz.sh" 30
+
 echo
 echo "==== summary (backends: mem ${backends[*]})"
 passed=0 failed=0
 for name in "C++ (ctest)" "Python (pytest)" "Python wheel (auditwheel)" "Go (go test)" \
-  "Java (mvn verify)" "Rust (cargo test)"; do
+  "Java (mvn verify)" "Rust (cargo test)" "C++ ASan+UBSan (ctest)" "C++ TSan (ctest)" \
+  "Fuzz (libFuzzer)"; do
   if [[ ${status[$name]} == 0 ]]; then
     echo "PASS  $name"
     passed=$((passed + 1))
