@@ -22,7 +22,6 @@ const (
 	sessionTimeout = 6 * time.Second
 	opTimeout      = 3 * time.Second
 	memberDown     = 3 * time.Second // how long a killed member stays down
-	memberPaused   = 6 * time.Second // how long a paused member stays paused
 	quiet          = 2 * time.Second // between faults
 	ephemeralBound = sessionTimeout + time.Second
 )
@@ -142,19 +141,29 @@ func (s *suite) setupKeys() {
 // spawn starts a worker process of kind; its URL: the whole cluster (ZooKeeper,
 // etcd) or one agent, round robin (Consul).
 func (s *suite) spawn(kind string) *proc {
-	s.nextID[kind]++
-	name := fmt.Sprintf("%s%d", kind, s.nextID[kind])
 	url := s.cl.url
 	if s.cl.backend == "consul" {
-		url = s.cl.member[(s.nextID[kind]-1+len(s.procs))%3]
+		url = s.cl.member[(s.nextID[kind]+len(s.procs))%3]
 	}
+	return s.spawnAt(kind, url, "")
+}
+
+// spawnAt starts a worker process of kind using url, in network namespace ns ("":
+// this one).
+func (s *suite) spawnAt(kind, url, ns string) *proc {
+	s.nextID[kind]++
+	name := fmt.Sprintf("%s%d", kind, s.nextID[kind])
 	p := &proc{name: name, kind: kind, out: filepath.Join(s.hist, name+".jsonl"),
 		log: filepath.Join(s.hist, name+".log"), done: make(chan error, 1)}
 	logf, err := os.Create(p.log)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	if ns != "" {
+		p.cmd = exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^$") // ip execs it: same pid
+	} else {
+		p.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	}
 	p.cmd.Env = append(os.Environ(), "FAULTS_WORKER="+kind, "FAULTS_ID="+name, "FAULTS_URL="+url,
 		"FAULTS_OUT="+p.out, fmt.Sprintf("FAULTS_SESSION_MS=%d", sessionTimeout.Milliseconds()),
 		fmt.Sprintf("FAULTS_OP_MS=%d", opTimeout.Milliseconds()),
@@ -248,6 +257,24 @@ func (s *suite) killLeaderMember() {
 	s.recovered(what, tf, healed)
 }
 
+// memberPaused is how long a paused leader member stays paused: past the time the
+// others take to elect a new leader (ZooKeeper: syncLimit 5 ticks of 1 s; etcd: election
+// timeout 1 s; Consul: ~1-3 s). For etcd it stays below the lease TTL (the session
+// timeout): etcd before 3.4.28 / 3.5.11 (Debian has 3.4.23) has an old leader that was
+// paused longer than a TTL revoke, once continued, every lease it thinks expired,
+// although the clients kept them alive on the new leader (etcd-io/etcd#15247, fixed by
+// #16822): every session of the cluster is then LOST at once. Found by this suite;
+// README.md.
+func memberPaused(backend string) time.Duration {
+	switch backend {
+	case "zk":
+		return 8 * time.Second
+	case "etcd":
+		return 4 * time.Second
+	}
+	return 6 * time.Second
+}
+
 func (s *suite) pauseLeaderMember() {
 	n, err := s.cl.leader(30 * time.Second)
 	if err != nil {
@@ -260,8 +287,8 @@ func (s *suite) pauseLeaderMember() {
 		s.problem("%v", err)
 		return
 	}
-	s.say("FAULT %s; SIGCONT in %v", what, memberPaused)
-	s.sleep(memberPaused)
+	s.say("FAULT %s; SIGCONT in %v", what, memberPaused(s.cl.backend))
+	s.sleep(memberPaused(s.cl.backend))
 	healed := time.Now()
 	if err := s.cl.memberCmd("resume-member", n, 30*time.Second); err != nil {
 		s.problem("%v", err)
@@ -299,11 +326,18 @@ func (s *suite) killLeaderContender() {
 	s.sleep(quiet)
 }
 
+// ephemeralSlack: what the measurement adds to the store's own deletion time: the
+// 10 ms poll, the exists round trip and, on ZooKeeper, the close-session commit that
+// follows the expiry (sessions expire in tick-aligned buckets, so there up to the
+// whole second after the timeout is ZooKeeper's own; runs measured 6.6-6.99 s).
+const ephemeralSlack = 100 * time.Millisecond
+
 func (s *suite) ephemeralGone(name, key string, killed, gone int64) {
 	d := time.Duration(gone - killed)
-	s.say("EPHEMERAL %s of SIGKILLed %s gone after %.2fs (bound: session timeout %v + 1s)", key, name, d.Seconds(), sessionTimeout)
-	if d > ephemeralBound {
-		s.problem("ephemeral %s of killed %s lived %v > %v", key, name, d, ephemeralBound)
+	s.say("EPHEMERAL %s of SIGKILLed %s gone after %.2fs (bound: session timeout %v + 1s, +%v measuring)",
+		key, name, d.Seconds(), sessionTimeout, ephemeralSlack)
+	if d > ephemeralBound+ephemeralSlack {
+		s.problem("ephemeral %s of killed %s lived %v > %v", key, name, d, ephemeralBound+ephemeralSlack)
 	}
 }
 
@@ -318,6 +352,19 @@ func (s *suite) killClient(p *proc) {
 	if key == "" {
 		s.problem("%s created no ephemeral node", p.name)
 		return
+	}
+	// It must own the node now (a LOST session took it; the worker makes it again).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v, err := s.mon.exists(key)
+		if err == nil && v > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			s.problem("%s's ephemeral %s is not there before the kill (%v)", p.name, key, err)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	s.say("FAULT SIGKILL of client %s (owner of ephemeral %s)", p.name, key)
 	tk := s.kill(p)
@@ -457,6 +504,11 @@ func (s *suite) check(end int64) {
 	}
 	if len(er.Violations) > 0 {
 		s.problem("election: %v", er.Violations)
+	}
+	if er.Erased > 0 {
+		// Not offkv's doing: the store deleted a member node under a session the
+		// client kept alive (etcd-io/etcd#15247 on etcd < 3.4.28, see memberPaused).
+		s.say("NOTE %d leaderships ended by the member node erased under a live session (ENOENT)", er.Erased)
 	}
 	if len(er.Intervals) < 2 {
 		s.problem("only %d leadership intervals: the election was not exercised", len(er.Intervals))

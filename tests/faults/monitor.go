@@ -137,7 +137,7 @@ func (m *monitor) get(key string, timeout time.Duration) ([]byte, int64, error) 
 	}
 }
 
-// waitGone polls key every 20 ms until it is gone and returns when (monotonic ns).
+// waitGone polls key every 10 ms until it is gone and returns when (monotonic ns).
 func (m *monitor) waitGone(key string, timeout time.Duration) (int64, error) {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -151,7 +151,7 @@ func (m *monitor) waitGone(key string, timeout time.Duration) (int64, error) {
 			}
 			return 0, fmt.Errorf("%s not gone within %v: %v", key, timeout, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

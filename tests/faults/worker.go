@@ -29,6 +29,8 @@ const (
 	ephemeralDir  = "/faults/eph"
 )
 
+const unknownBackoff = 250 * time.Millisecond
+
 func registerKey(i int) string { return fmt.Sprintf("/faults/reg%d", i) }
 
 type workerEnv struct {
@@ -161,11 +163,19 @@ func (w *workerEnv) registerLoop(c *offkv.Client) error {
 	rng := rand.New(rand.NewSource(w.seed))
 	client := w.clientBase(0)
 	seen := map[string]int64{} // the last version this worker saw of each key
+	// After an unknown outcome, only reads until one succeeds: the service is away,
+	// and each write sent meanwhile would be one more unknown outcome for the checker
+	// (a failed read costs it nothing).
+	probing := false
 	for seq := 0; w.stop.Err() == nil; seq++ {
 		key := registerKey(rng.Intn(registerKeys))
 		r := Record{Kind: "op", Worker: w.id, Client: client, Key: key}
 		var err error
-		switch p := rng.Intn(10); {
+		p := rng.Intn(10)
+		if probing {
+			p = 0
+		}
+		switch {
 		case p < 4:
 			r.Op = "get"
 			r.Call = now()
@@ -200,9 +210,12 @@ func (w *workerEnv) registerLoop(c *offkv.Client) error {
 			seen[key] = r.Version
 		}
 		w.rec.add(r)
+		probing = r.Outcome == outcomeUnknown
 		if r.Outcome == outcomeUnknown {
 			client++
-			time.Sleep(20 * time.Millisecond) // no busy loop while the service is away
+			// Back off while the service is away: every unknown write stays open to
+			// the end of the history, and the checker's work grows with their number.
+			time.Sleep(unknownBackoff)
 		}
 		w.think(rng)
 	}
@@ -231,7 +244,7 @@ func (w *workerEnv) counterLoop(c *offkv.Client) error {
 		w.rec.add(r)
 		if r.Outcome == outcomeUnknown {
 			client++
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(unknownBackoff)
 		}
 		w.think(rng)
 	}
@@ -298,12 +311,59 @@ func (w *workerEnv) contender(c *offkv.Client) error {
 	return nil
 }
 
+// ephemeral keeps one ephemeral node: created at start and again after each LOST
+// session (the node went with it), so the test always kills a client that owns one.
 func (w *workerEnv) ephemeral(c *offkv.Client) error {
-	key, err := c.Create(context.Background(), ephemeralDir+"/"+w.id, []byte(w.id), offkv.Ephemeral)
-	if err != nil {
+	sessions := c.SessionEvents()
+	key := ephemeralDir + "/" + w.id
+	create := func() error {
+		for {
+			_, err := c.Create(context.Background(), key, []byte(w.id), offkv.Ephemeral)
+			if err == nil {
+				w.rec.add(Record{Kind: "created", Worker: w.id, Member: key, T: now()})
+				return nil
+			}
+			if errors.Is(err, offkv.ErrExists) {
+				// The node of the session that was declared LOST: on ZooKeeper the
+				// client declares LOST itself after a session timeout without a
+				// server, while the ensemble may keep that session (and its node)
+				// until it expires there. It is not ours: replace it.
+				err = c.Erase(context.Background(), key, 0)
+				if err == nil || errors.Is(err, offkv.ErrNoEntry) {
+					continue
+				}
+			}
+			if w.stop.Err() != nil {
+				return nil
+			}
+			if !errors.Is(err, offkv.ErrConnLoss) && !errors.Is(err, offkv.ErrTimeout) &&
+				!errors.Is(err, offkv.ErrSession) {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if err := create(); err != nil {
 		return err
 	}
-	w.rec.add(Record{Kind: "created", Worker: w.id, Member: key, T: now()})
-	<-w.stop.Done()
-	return nil
+	lost := false
+	for {
+		select {
+		case <-w.stop.Done():
+			return nil
+		case s := <-sessions:
+			w.rec.add(Record{Kind: "session", Worker: w.id, T: now(), State: s.State.String()})
+			switch s.State {
+			case offkv.SessionLost:
+				lost = true
+			case offkv.SessionConnected:
+				if lost {
+					lost = false
+					if err := create(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
 }
