@@ -47,7 +47,7 @@ type suite struct {
 }
 
 func (s *suite) say(format string, a ...interface{}) {
-	fmt.Printf("[%s %6.1fs] %s\n", s.cl.backend, float64(now()-s.t0)/1e9, fmt.Sprintf(format, a...))
+	fmt.Printf("[%s %6.1fs] %s\n", s.cl.label(), float64(now()-s.t0)/1e9, fmt.Sprintf(format, a...))
 }
 
 func (s *suite) problem(format string, a ...interface{}) {
@@ -515,7 +515,7 @@ func (s *suite) check(end int64) {
 	}
 
 	if len(s.problems) > 0 {
-		t.Errorf("%d problems on %s (histories kept in %s):\n  %s", len(s.problems), s.cl.backend, s.hist,
+		t.Errorf("%d problems on %s (histories kept in %s):\n  %s", len(s.problems), s.cl.label(), s.hist,
 			strings.Join(s.problems, "\n  "))
 	} else {
 		s.say("PASS: 0 linearizability violations, 0 double leaders, 0 lost acknowledged increments")

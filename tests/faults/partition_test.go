@@ -26,14 +26,14 @@ func TestPartition(t *testing.T) {
 	if err := os.MkdirAll(s.hist, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s.cl = &cluster{backend: "etcd-partition"}
+	s.cl = &cluster{backend: "etcd", name: "etcd-partition"}
 	net := &partitionNet{nsB: nsB, addrA: os.Getenv("FAULTS_ADDR_A"), addrB: os.Getenv("FAULTS_ADDR_B")}
 	s.say("starting etcd members 1, 2 on %s (namespace A), 3 on %s (namespace %s)", net.addrA, net.addrB, nsB)
 	cl, err := startPartitionCluster(filepath.Join(work, "cluster-partition"), net)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl.backend = "etcd-partition"
+	cl.name = "etcd-partition"
 	s.cl = cl
 	defer cl.stop()
 	defer s.killAll()

@@ -13,7 +13,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-what=${1:?usage: run.sh checkers|zk|etcd|consul}
+what=${1:?usage: run.sh checkers|zk|etcd|consul|partition}
 build=${OFFKV_BUILD_DIR:?OFFKV_BUILD_DIR must name the build tree}
 work=${FAULTS_WORK:?FAULTS_WORK must name a scratch directory}
 
@@ -63,6 +63,12 @@ else
   # addresses (route_localnet), so no packet can leave them (partition.go). Fixed
   # names: a run killed before its trap left them, the next run removes them first.
   command -v ip >/dev/null || { echo "tests/faults/run.sh: no ip (iproute2: scripts/deps.sh faults)" >&2; exit 1; }
+  ((EUID == 0)) || { echo "tests/faults/run.sh: the partition case needs root (network namespaces)" >&2; exit 1; }
+  # The namespace names are fixed and the cleanup below kills what runs in them: one
+  # partition run per machine (RUN_SERIAL only orders the tests of one ctest). The lock
+  # is this script's alone (8>&- below): a killed run's leftovers must not hold it.
+  exec 8>/run/lock/offkv-faults-partition.lock
+  flock -w 120 8 || { echo "tests/faults/run.sh: another partition run holds /run/lock/offkv-faults-partition.lock" >&2; exit 1; }
   ns_a=offkv-faults-a ns_b=offkv-faults-b addr_a=127.77.0.1 addr_b=127.77.0.2
   cleanup() {
     local ns pid
@@ -93,7 +99,7 @@ else
   ip -n $ns_b link set faults-b up
   FAULTS_NS_B=$ns_b FAULTS_ADDR_A=$addr_a FAULTS_ADDR_B=$addr_b FAULTS_WORK=$work \
     ip netns exec $ns_a "$work/faults.test" -test.run '^TestPartition$' -test.v -test.count=1 \
-    -test.timeout 280s 2>&1 | tee "$log" || rc=$?
+    -test.timeout 280s 8>&- 2>&1 | tee "$log" || rc=$?
   test=TestPartition
 fi
 # A skipped test must not pass.
