@@ -86,12 +86,14 @@ void MetaStore::created(const std::string &path, std::int64_t owner, std::int64_
   m.czxid = m.mzxid = m.pzxid = zxid;
   m.ctime = m.mtime = now_ms();
   m.owner = owner;
-  if (!(acl.size() == 1 && acl[0].scheme == "world" && acl[0].perms == 31)) m.acl = std::move(acl);
+  if (!(acl.size() == 1 && acl[0].scheme == "world" && acl[0].perms == 31))
+    m.acl = std::move(acl);
   nodes_[path] = m;
   child_changed(parent_path(path), zxid);
 }
 
-void MetaStore::changed(const std::string &path, std::int64_t version, std::int64_t zxid) {
+void MetaStore::changed(const std::string &path, std::int64_t version,
+                        std::int64_t zxid) {
   std::lock_guard<std::mutex> lock(mutex_);
   Meta &m = nodes_[path];
   if (m.czxid == 0) {
@@ -151,7 +153,10 @@ void Session::touch() {
 
 void Session::notify(int type, const std::string &path, int kind) {
   Writer w;
-  w.raw(reply_header(kNotificationXid, -1, 0)).i32(type).i32(ev::sync_connected).str(path);
+  w.raw(reply_header(kNotificationXid, -1, 0))
+      .i32(type)
+      .i32(ev::sync_connected)
+      .str(path);
   std::string packet = w.take();
   if (server->config.verbose)
     std::fprintf(stderr, "zkd: session 0x%llx event %d %s\n",
@@ -382,7 +387,8 @@ void Conn::worker() {
       session->in_request = false;
       if (!reply.empty()) send(reply);
       for (auto &event : session->deferred)
-        if (!(session->conn && session->conn->send(event))) session->pending.push_back(event);
+        if (!(session->conn && session->conn->send(event)))
+          session->pending.push_back(event);
       session->deferred.clear();
     }
     if (close_after) {
@@ -401,8 +407,8 @@ std::shared_ptr<Session> Server::new_session(int timeout) {
   static std::mt19937_64 rng{std::random_device{}()};
   auto s = std::make_shared<Session>();
   s->server = this;
-  s->timeout_ms = std::max(config.min_session_timeout,
-                           std::min(config.max_session_timeout, timeout));
+  s->timeout_ms =
+      std::max(config.min_session_timeout, std::min(config.max_session_timeout, timeout));
   {
     std::lock_guard<std::mutex> lock(rng_mutex);
     do {
@@ -412,19 +418,22 @@ std::shared_ptr<Session> Server::new_session(int timeout) {
     for (auto &ch : s->passwd) ch = static_cast<char>(rng() & 0xff);
   }
   offkv::Options options;
-  options.session_timeout_ms = std::max(OFFKV_SESSION_TIMEOUT_MIN_MS,
-                                        std::min(OFFKV_SESSION_TIMEOUT_MAX_MS, s->timeout_ms));
+  options.session_timeout_ms =
+      std::max(OFFKV_SESSION_TIMEOUT_MIN_MS,
+               std::min(OFFKV_SESSION_TIMEOUT_MAX_MS, s->timeout_ms));
   s->client = offkv::Client::open(config.url, options, nullptr);
   std::weak_ptr<Session> weak = s;
-  s->listener = s->client->add_session_listener([this, weak](int state, const std::string &m) {
-    if (state != OFFKV_SESSION_LOST) return;
-    // The backend ended the session: so does ZooKeeper's (not on this thread: the
-    // listener must not call the client).
-    std::thread([this, weak, m] {
-      if (auto s = weak.lock()) expire(s, "backend session lost: " + m);
-    }).detach();
-  });
-  if (!config.oracle.empty()) s->oracle = OracleSession::open(*this, config.oracle, s->timeout_ms, s->id);
+  s->listener =
+      s->client->add_session_listener([this, weak](int state, const std::string &m) {
+        if (state != OFFKV_SESSION_LOST) return;
+        // The backend ended the session: so does ZooKeeper's (not on this thread: the
+        // listener must not call the client).
+        std::thread([this, weak, m] {
+          if (auto s = weak.lock()) expire(s, "backend session lost: " + m);
+        }).detach();
+      });
+  if (!config.oracle.empty())
+    s->oracle = OracleSession::open(*this, config.oracle, s->timeout_ms, s->id);
   s->last_heard = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(sessions_mutex_);
   sessions_[s->id] = s;
@@ -457,13 +466,15 @@ void Server::expire(const std::shared_ptr<Session> &s, const std::string &why) {
     std::fprintf(stderr, "zkd: session 0x%llx ends: %s\n",
                  static_cast<unsigned long long>(s->id), why.c_str());
   if (conn) conn->shutdown();
+  // With an oracle, both stores lose the session's ephemerals between two requests
+  // (requests hold oracle_mutex): another session never sees them gone on one side
+  // only.
+  std::unique_lock<std::mutex> oracle_lock(oracle_mutex, std::defer_lock);
+  if (s->oracle) oracle_lock.lock();
   s->client->remove_session_listener(s->listener);
   s->cancel_watches();
   s->client->close();
-  if (s->oracle) {
-    std::lock_guard<std::mutex> lock(oracle_mutex);
-    s->oracle->finish();
-  }
+  if (s->oracle) s->oracle->finish();
 }
 
 void Server::close_session(const std::shared_ptr<Session> &s) {
@@ -520,8 +531,8 @@ std::string Server::srvr_text() {
   }
   std::ostringstream out;
   out << "Zookeeper version: offkv-zkd " << OFFKV_VERSION_STRING
-      << " (ZooKeeper client protocol 3.5-3.8) on " << config.url.substr(0, config.url.find(':'))
-      << "://\n"
+      << " (ZooKeeper client protocol 3.5-3.8) on "
+      << config.url.substr(0, config.url.find(':')) << "://\n"
       << "Latency min/avg/max: 0/0.0/0\n"
       << "Received: " << received.load() << "\n"
       << "Sent: " << sent.load() << "\n"
@@ -541,9 +552,15 @@ void Server::reaper() {
     {
       std::lock_guard<std::mutex> lock(sessions_mutex_);
       for (auto &kv : sessions_) {
-        std::lock_guard<std::mutex> slock(kv.second->mutex);
-        if (now - kv.second->last_heard > std::chrono::milliseconds(kv.second->timeout_ms))
+        Session &s = *kv.second;
+        std::lock_guard<std::mutex> slock(s.mutex);
+        if (now - s.last_heard > std::chrono::milliseconds(s.timeout_ms)) {
           doomed.push_back(kv.second);
+        } else if (s.oracle &&
+                   now - s.oracle_pinged > std::chrono::milliseconds(s.timeout_ms / 3)) {
+          s.oracle->ping();
+          s.oracle_pinged = now;
+        }
       }
     }
     for (auto &s : doomed) expire(s, "session timeout");
@@ -565,17 +582,21 @@ int Server::run() {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    std::fprintf(stderr, "zkd: --listen wants IPv4ADDRESS:PORT, not %s\n", config.listen.c_str());
+    std::fprintf(stderr, "zkd: --listen wants IPv4ADDRESS:PORT, not %s\n",
+                 config.listen.c_str());
     return 2;
   }
-  if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0) {
-    std::fprintf(stderr, "zkd: cannot listen on %s: %s\n", config.listen.c_str(), std::strerror(errno));
+  if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 128) != 0) {
+    std::fprintf(stderr, "zkd: cannot listen on %s: %s\n", config.listen.c_str(),
+                 std::strerror(errno));
     return 1;
   }
   socklen_t alen = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &alen);
   int bound = ntohs(addr.sin_port);
-  std::printf("offkv-zkd listening on %s:%d, serving %s\n", host.c_str(), bound, config.url.c_str());
+  std::printf("offkv-zkd listening on %s:%d, serving %s\n", host.c_str(), bound,
+              config.url.c_str());
   std::fflush(stdout);
   if (!config.port_file.empty()) {
     std::string tmp = config.port_file + ".tmp";

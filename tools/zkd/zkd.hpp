@@ -38,19 +38,19 @@ constexpr int notification = 0, create = 1, remove = 2, exists = 3, get_data = 4
 
 // Error codes (KeeperException.Code).
 namespace err {
-constexpr int ok = 0, system_error = -1, runtime_inconsistency = -2,
-              connection_loss = -4, marshalling = -5, unimplemented = -6,
-              operation_timeout = -7, bad_arguments = -8, no_node = -101, no_auth = -102,
-              bad_version = -103, no_children_for_ephemerals = -108, node_exists = -110,
-              not_empty = -111, session_expired = -112, invalid_acl = -114,
-              auth_failed = -115, no_watcher = -121, reconfig_disabled = -123;
+constexpr int ok = 0, system_error = -1, runtime_inconsistency = -2, connection_loss = -4,
+              marshalling = -5, unimplemented = -6, operation_timeout = -7,
+              bad_arguments = -8, no_node = -101, no_auth = -102, bad_version = -103,
+              no_children_for_ephemerals = -108, node_exists = -110, not_empty = -111,
+              session_expired = -112, invalid_acl = -114, auth_failed = -115,
+              no_watcher = -121, reconfig_disabled = -123;
 }
 
 // Watch event types (Watcher.Event.EventType) and the SyncConnected state.
 namespace ev {
 constexpr int created = 1, deleted = 2, data_changed = 3, children_changed = 4;
 constexpr int sync_connected = 3;
-}
+}  // namespace ev
 
 constexpr int kNotificationXid = -1, kPingXid = -2, kAuthXid = -4, kSetWatchesXid = -8;
 
@@ -86,7 +86,8 @@ class MetaStore {
   Meta observe(const std::string &path, std::int64_t version);
   // The node's children are `children`: a set different from the last one seen counts
   // as a child change (cversion, pzxid), unless zkd made the change itself.
-  Meta observe_children(const std::string &path, const std::vector<std::string> &children);
+  Meta observe_children(const std::string &path,
+                        const std::vector<std::string> &children);
   void created(const std::string &path, std::int64_t owner, std::int64_t zxid,
                std::vector<Acl> acl);
   void changed(const std::string &path, std::int64_t version, std::int64_t zxid);
@@ -121,6 +122,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::mutex mutex;
   std::shared_ptr<Conn> conn;  // the connection serving the session now
   std::chrono::steady_clock::time_point last_heard;
+  // Last ping zkd sent the oracle's twin session: zkd keeps the twin alive itself, so
+  // the twin ends when zkd ends the session, never earlier by ZooKeeper's own timer.
+  std::chrono::steady_clock::time_point oracle_pinged;
   bool expired = false;
   std::deque<std::string> pending;  // events told while no connection was attached
   // While a request is handled, its events wait for its reply: a client registers a
@@ -155,7 +159,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
  public:
   Conn(Server *server, int fd) : server_(server), fd_(fd) {}
   ~Conn();
-  void run();  // reader; starts the worker
+  void run();                             // reader; starts the worker
   bool send(const std::string &payload);  // one framed packet; false once dead
   void shutdown();
   bool dead() const { return dead_; }
@@ -204,7 +208,7 @@ class Server {
   std::string handle(const std::shared_ptr<Session> &session, const std::string &packet,
                      bool *close_after);
   std::string srvr_text();
-  void close_all();  // SIGTERM: every session ends, its ephemerals go
+  void close_all();         // SIGTERM: every session ends, its ephemerals go
   std::mutex oracle_mutex;  // oracle mode: one request at a time, in both stores
 
   std::atomic<std::uint64_t> received{0}, sent{0}, connections{0};
