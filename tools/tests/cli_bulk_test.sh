@@ -604,16 +604,23 @@ section_lock() {
 
   # SIGTERM to offkv goes to COMMAND; offkv waits for it, releases, exits with its status.
   rm -f "$tmp/started"
+  # (started is written once the sleep runs: a signal before it would find no \$!.)
   "$OFFKV" "$A" lock /l -- sh -c "trap 'kill \$!; echo got TERM; exit 7' TERM
-touch '$tmp/started'; sleep 30 & wait" >"$tmp/out" 2>"$tmp/err" &
+sleep 30 & touch '$tmp/started'; wait" >"$tmp/out" 2>"$tmp/err" &
   local pid=$!
   wait_for 20 test -e "$tmp/started" || echo "(COMMAND did not start)"
   kill -TERM $pid
   wait $pid
   compare "lock: SIGTERM is passed on; COMMAND's status (7)" 7 $? $'got TERM\n' ""
-  # SIGINT alike (timeout sends it to offkv alone, as kill would).
-  timeout --preserve-status -s INT 2 "$OFFKV" "$A" lock /l -- sh -c \
-    "trap 'kill \$!; echo got INT; exit 9' INT; sleep 30 & wait" >"$tmp/out" 2>"$tmp/err"
+  # SIGINT alike, to offkv alone, once COMMAND runs (a background job starts with
+  # SIGINT ignored: env gives it back its default).
+  rm -f "$tmp/started"
+  env --default-signal=INT "$OFFKV" "$A" lock /l -- sh -c "trap 'kill \$!; echo got INT; exit 9' INT
+sleep 30 & touch '$tmp/started'; wait" >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  wait_for 20 test -e "$tmp/started" || echo "(COMMAND did not start)"
+  kill -INT $pid
+  wait $pid
   compare "lock: SIGINT is passed on; COMMAND's status (9)" 9 $? $'got INT\n' ""
   expect "lock: released after the signals" 0 "" "" "$A" lock --wait 0 /l true
 
