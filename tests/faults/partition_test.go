@@ -17,7 +17,7 @@ const partitionFor = 10 * time.Second
 func TestPartition(t *testing.T) {
 	nsB := os.Getenv("FAULTS_NS_B")
 	if nsB == "" {
-		t.Skip("FAULTS_NS_B is not set: the partition case runs through tests/faults/run.sh partition")
+		t.Fatal("FAULTS_NS_B is not set: the partition case runs through tests/faults/run.sh partition; a run without it must not pass as skipped")
 	}
 	work := os.Getenv("FAULTS_WORK")
 	s := &suite{t: t, procs: map[string]*proc{}, nextID: map[string]int{}, t0: now(),
