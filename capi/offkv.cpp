@@ -13,6 +13,60 @@
 #include "../core/log.hpp"
 #include "internal.hpp"
 
+// The core has its own copies of the public numbers (core/codes.hpp), so that it never
+// includes this header; these keep the two equal.
+namespace {
+using offkv::Err;
+#define OFFKV_SAME(pub, core) static_assert((pub) == (core), #pub " differs from " #core)
+OFFKV_SAME(OFFKV_OK, Err::ok);
+OFFKV_SAME(OFFKV_EINVAL, Err::einval);
+OFFKV_SAME(OFFKV_ENOENT, Err::enoent);
+OFFKV_SAME(OFFKV_EEXIST, Err::eexist);
+OFFKV_SAME(OFFKV_EVERSION, Err::eversion);
+OFFKV_SAME(OFFKV_EEPHEMERAL, Err::eephemeral);
+OFFKV_SAME(OFFKV_ENOTEMPTY, Err::enotempty);
+OFFKV_SAME(OFFKV_ETOOBIG, Err::etoobig);
+OFFKV_SAME(OFFKV_ETXN, Err::etxn);
+OFFKV_SAME(OFFKV_ECONNLOSS, Err::econnloss);
+OFFKV_SAME(OFFKV_ESESSION, Err::esession);
+OFFKV_SAME(OFFKV_ETIMEOUT, Err::etimeout);
+OFFKV_SAME(OFFKV_EAUTH, Err::eauth);
+OFFKV_SAME(OFFKV_ETLS, Err::etls);
+OFFKV_SAME(OFFKV_ECLOSED, Err::eclosed);
+OFFKV_SAME(OFFKV_EUNSUPPORTED, Err::eunsupported);
+OFFKV_SAME(OFFKV_ESERVICE, Err::eservice);
+OFFKV_SAME(OFFKV_ENOMEM, Err::enomem);
+OFFKV_SAME(OFFKV_EINTERNAL, Err::einternal);
+OFFKV_SAME(OFFKV_ERROR_COUNT, Err::count);
+OFFKV_SAME(OFFKV_EVENT_CREATED, offkv::EventType::created);
+OFFKV_SAME(OFFKV_EVENT_DELETED, offkv::EventType::deleted);
+OFFKV_SAME(OFFKV_EVENT_CHANGED, offkv::EventType::changed);
+OFFKV_SAME(OFFKV_EVENT_CHILDREN, offkv::EventType::children);
+OFFKV_SAME(OFFKV_EVENT_ENDED, offkv::EventType::ended);
+OFFKV_SAME(OFFKV_EVENT_SESSION, offkv::EventType::session);
+OFFKV_SAME(OFFKV_EVENT_LEADER, offkv::EventType::leader);
+OFFKV_SAME(OFFKV_EVENT_NOT_LEADER, offkv::EventType::not_leader);
+OFFKV_SAME(OFFKV_EVENT_DETECTED, offkv::EventType::detected);
+OFFKV_SAME(OFFKV_EVENT_MEMBERS, offkv::EventType::members);
+OFFKV_SAME(OFFKV_SESSION_CONNECTED, offkv::SessionState::connected);
+OFFKV_SAME(OFFKV_SESSION_SUSPENDED, offkv::SessionState::suspended);
+OFFKV_SAME(OFFKV_SESSION_LOST, offkv::SessionState::lost);
+OFFKV_SAME(OFFKV_SESSION_CLOSED, offkv::SessionState::closed);
+OFFKV_SAME(OFFKV_EPHEMERAL, offkv::NodeFlag::ephemeral);
+OFFKV_SAME(OFFKV_SEQUENTIAL, offkv::NodeFlag::sequential);
+OFFKV_SAME(OFFKV_READ_LINEARIZABLE, offkv::ReadMode::linearizable);
+OFFKV_SAME(OFFKV_READ_SERIALIZABLE, offkv::ReadMode::serializable);
+OFFKV_SAME(OFFKV_ANY_VERSION, offkv::kAnyVersion);
+OFFKV_SAME(OFFKV_MAX_VALUE_SIZE, offkv::Limit::max_value_size);
+OFFKV_SAME(OFFKV_MAX_KEY_SIZE, offkv::Limit::max_key_size);
+OFFKV_SAME(OFFKV_MAX_SEGMENT_SIZE, offkv::Limit::max_segment_size);
+OFFKV_SAME(OFFKV_MAX_TXN_OPS, offkv::Limit::max_txn_ops);
+OFFKV_SAME(OFFKV_SESSION_TIMEOUT_DEFAULT_MS, offkv::Limit::session_timeout_default_ms);
+OFFKV_SAME(OFFKV_SESSION_TIMEOUT_MIN_MS, offkv::Limit::session_timeout_min_ms);
+OFFKV_SAME(OFFKV_SESSION_TIMEOUT_MAX_MS, offkv::Limit::session_timeout_max_ms);
+#undef OFFKV_SAME
+}  // namespace
+
 using namespace offkv::capi;
 
 namespace {

@@ -39,7 +39,7 @@ class Backend {
   // CONNECTED through the listener (or throws if the store cannot be reached).
   virtual void start(SessionListener listener) = 0;
 
-  // Returns the actual path (differs for OFFKV_SEQUENTIAL).
+  // Returns the actual path (differs for NodeFlag::sequential).
   virtual std::string create(const std::string &path, const std::string &value,
                              int flags) = 0;
   // Returns the new version.

@@ -2,9 +2,9 @@
 #include <cstring>
 
 #include "backend.hpp"
+#include "codes.hpp"
 #include "error.hpp"
 #include "mem/mem_backend.hpp"
-#include "offkv.h"
 #ifdef OFFKV_WITH_ZK
 #include "zk/zk_backend.hpp"
 #endif
@@ -19,23 +19,23 @@ namespace offkv {
 
 namespace {
 [[noreturn]] void compiled_out(const std::string &scheme, const char *option) {
-  fail(OFFKV_EUNSUPPORTED,
+  fail(Err::eunsupported,
        "offkv was built without the " + scheme + " backend (" + option + "=OFF)");
 }
 }  // namespace
 
 void Backend::testkit_cut(bool) {
-  fail(OFFKV_EUNSUPPORTED, "this backend has no test kit hook to cut its connection");
+  fail(Err::eunsupported, "this backend has no test kit hook to cut its connection");
 }
 
 void Backend::testkit_expire() {
-  fail(OFFKV_EUNSUPPORTED, "this backend has no test kit hook to expire its session");
+  fail(Err::eunsupported, "this backend has no test kit hook to expire its session");
 }
 
 std::unique_ptr<Backend> make_backend(const Endpoint &endpoint, const Options &options) {
   const std::string &s = endpoint.scheme;
   if (!options.zk_acl.empty() && s != "zk")
-    fail(OFFKV_EINVAL, "option zk_acl applies to zk:// only, not " + s + "://");
+    fail(Err::einval, "option zk_acl applies to zk:// only, not " + s + "://");
   if (s == "mem") return make_mem_backend(endpoint, options);
 #ifdef OFFKV_WITH_ZK
   if (s == "zk") return make_zk_backend(endpoint, options);
@@ -52,7 +52,7 @@ std::unique_ptr<Backend> make_backend(const Endpoint &endpoint, const Options &o
 #else
   if (s == "consul" || s == "consuls") compiled_out(s, "OFFKV_WITH_CONSUL");
 #endif
-  fail(OFFKV_EINVAL, "unknown scheme '" + s + "'");
+  fail(Err::einval, "unknown scheme '" + s + "'");
 }
 
 bool has_backend(const char *scheme) {

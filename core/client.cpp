@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "codes.hpp"
 #include "error.hpp"
 #include "key.hpp"
-#include "offkv.h"
 #include "url.hpp"
 
 namespace offkv {
@@ -62,46 +62,46 @@ void Client::close() {
   }
   // Recipes stop believing (e.g. that they lead) before the session ends and the
   // store can hand their place to someone else.
-  notify_listeners(OFFKV_SESSION_CLOSED, "client closing");
+  notify_listeners(SessionState::closed, "client closing");
   // open() may fail half-way (bad scheme, allocation failure): tear down what exists.
   if (backend_) backend_->close();
   if (!loop_) return;
   // Calls in flight fail (the backend is closed) and queued ones get ECLOSED; every
   // completion is queued before the loop drains below.
   if (runner_) runner_->shutdown();
-  end_watches(OFFKV_ECLOSED, OFFKV_SESSION_CLOSED, "client closed");
-  on_session(OFFKV_SESSION_CLOSED, "client closed");
+  end_watches(Err::eclosed, SessionState::closed, "client closed");
+  on_session(SessionState::closed, "client closed");
   loop_->stop();
 }
 
 void Client::on_session(int state, const std::string &message) {
   int previous = state_.exchange(state);
-  if (previous == OFFKV_SESSION_CLOSED) {
-    state_ = OFFKV_SESSION_CLOSED;  // nothing follows CLOSED
+  if (previous == SessionState::closed) {
+    state_ = SessionState::closed;  // nothing follows CLOSED
     told(false);
     return;
   }
   if (previous != state && state >= 1 && state <= 4) {
     ++stats_->sessions[state];
-    if (state == OFFKV_SESSION_CONNECTED && previous == OFFKV_SESSION_SUSPENDED)
+    if (state == SessionState::connected && previous == SessionState::suspended)
       ++stats_->reconnects;
     static const char *const kNames[] = {"", "CONNECTED", "SUSPENDED", "LOST", "CLOSED"};
-    bool quiet = state == OFFKV_SESSION_CONNECTED || state == OFFKV_SESSION_CLOSED;
+    bool quiet = state == SessionState::connected || state == SessionState::closed;
     log::write(quiet ? log::Info : log::Warn, scheme_.c_str(),
                std::string("session ") + kNames[state] + ": " + message);
   }
-  if (state == OFFKV_SESSION_LOST)
-    end_watches(OFFKV_ESESSION, OFFKV_SESSION_LOST, "session lost: " + message);
+  if (state == SessionState::lost)
+    end_watches(Err::esession, SessionState::lost, "session lost: " + message);
   if (previous != state) notify_listeners(state, message);
   if (session_callback_ && previous != state) {
     Event event;
-    event.type = OFFKV_EVENT_SESSION;
+    event.type = EventType::session;
     event.session_state = state;
     event.message = message;
     auto callback = session_callback_;
     loop_->post([callback, event] { callback(event); });
   }
-  told(state == OFFKV_SESSION_LOST && previous != OFFKV_SESSION_LOST);
+  told(state == SessionState::lost && previous != SessionState::lost);
 }
 
 void Client::told(bool lost) {
@@ -114,14 +114,14 @@ void Client::told(bool lost) {
 }
 
 void Client::check_open() const {
-  if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+  if (closed_) fail(Err::eclosed, "client is closed");
 }
 
 void Client::check_value(std::string_view key, std::string_view value) const {
-  if (value.size() > OFFKV_MAX_VALUE_SIZE)
-    fail(OFFKV_ETOOBIG, "value for '" + std::string(key) + "' is " +
-                            std::to_string(value.size()) + " bytes; the limit is " +
-                            std::to_string(OFFKV_MAX_VALUE_SIZE));
+  if (value.size() > Limit::max_value_size)
+    fail(Err::etoobig, "value for '" + std::string(key) + "' is " +
+                           std::to_string(value.size()) + " bytes; the limit is " +
+                           std::to_string(Limit::max_value_size));
 }
 
 std::string Client::full_key(std::string_view key) const {
@@ -170,19 +170,18 @@ void Client::end_watches(int error, int session_state, const std::string &messag
 }
 
 static void check_flags(int flags) {
-  if (flags & ~(OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL))
-    fail(OFFKV_EINVAL, "unknown create flags " + std::to_string(flags));
+  if (flags & ~(NodeFlag::ephemeral | NodeFlag::sequential))
+    fail(Err::einval, "unknown create flags " + std::to_string(flags));
 }
 
 // A sequential create appends 10 digits: the final key must still be valid.
 static void check_sequential_room(std::string_view key, const std::string &full) {
   std::size_t last = key.size() - key.rfind('/') - 1;
-  if (last + 10 > OFFKV_MAX_SEGMENT_SIZE)
-    fail(OFFKV_EINVAL, "invalid key '" + std::string(key) +
-                           "': segment too long for a 10-digit sequential suffix");
-  if (full.size() + 10 > OFFKV_MAX_KEY_SIZE)
-    fail(OFFKV_ETOOBIG,
-         "key '" + std::string(key) + "' too long for a sequential suffix");
+  if (last + 10 > Limit::max_segment_size)
+    fail(Err::einval, "invalid key '" + std::string(key) +
+                          "': segment too long for a 10-digit sequential suffix");
+  if (full.size() + 10 > Limit::max_key_size)
+    fail(Err::etoobig, "key '" + std::string(key) + "' too long for a sequential suffix");
 }
 
 std::string Client::create(std::string_view key, std::string_view value, int flags) {
@@ -190,7 +189,7 @@ std::string Client::create(std::string_view key, std::string_view value, int fla
     check_open();
     std::string full = full_key(key);
     check_flags(flags);
-    if (flags & OFFKV_SEQUENTIAL) check_sequential_room(key, full);
+    if (flags & NodeFlag::sequential) check_sequential_room(key, full);
     check_value(key, value);
     return to_client_key(prefix_, backend_->create(full, std::string(value), flags));
   });
@@ -212,8 +211,8 @@ std::int64_t Client::cas(std::string_view key, std::string_view value,
     std::string full = full_key(key);
     check_value(key, value);
     if (expected < 0)
-      fail(OFFKV_EINVAL, "cas on '" + std::string(key) + "': expected version " +
-                             std::to_string(expected) + " is negative");
+      fail(Err::einval, "cas on '" + std::string(key) + "': expected version " +
+                            std::to_string(expected) + " is negative");
     return backend_->cas(full, std::string(value), expected);
   });
 }
@@ -284,8 +283,8 @@ void Client::erase(std::string_view key, std::int64_t expected) {
     check_open();
     std::string full = full_key(key);
     if (expected < 0)
-      fail(OFFKV_EINVAL, "erase of '" + std::string(key) + "': expected version " +
-                             std::to_string(expected) + " is negative");
+      fail(Err::einval, "erase of '" + std::string(key) + "': expected version " +
+                            std::to_string(expected) + " is negative");
     backend_->erase(full, expected);
   });
 }
@@ -294,10 +293,10 @@ std::vector<OpResult> Client::commit(const Txn &txn) {
   return counted(Op::Commit, [&] {
     check_open();
     std::size_t total = txn.checks.size() + txn.ops.size();
-    if (total > OFFKV_MAX_TXN_OPS)
-      fail(OFFKV_ETOOBIG, "transaction has " + std::to_string(total) +
-                              " checks and ops; the limit is " +
-                              std::to_string(OFFKV_MAX_TXN_OPS));
+    if (total > Limit::max_txn_ops)
+      fail(Err::etoobig, "transaction has " + std::to_string(total) +
+                             " checks and ops; the limit is " +
+                             std::to_string(Limit::max_txn_ops));
     Txn full = txn;
     std::size_t index = 0;
     auto where = [&](const TxnOp &op) {
@@ -306,8 +305,8 @@ std::vector<OpResult> Client::commit(const Txn &txn) {
     try {
       for (auto &check : full.checks) {
         check.path = full_key(check.path);
-        if (check.version < OFFKV_ANY_VERSION)
-          fail(OFFKV_EINVAL,
+        if (check.version < kAnyVersion)
+          fail(Err::einval,
                "check version " + std::to_string(check.version) + " is invalid");
         ++index;
       }
@@ -317,17 +316,17 @@ std::vector<OpResult> Client::commit(const Txn &txn) {
         switch (op.kind) {
           case TxnOpKind::Create:
             check_flags(op.flags);
-            if (op.flags & OFFKV_SEQUENTIAL) check_sequential_room(key, op.path);
+            if (op.flags & NodeFlag::sequential) check_sequential_room(key, op.path);
             check_value(key, op.value);
             break;
           case TxnOpKind::Set:
             check_value(key, op.value);
             break;
           case TxnOpKind::Erase:
-            if (op.version < 0) fail(OFFKV_EINVAL, "erase expected version is negative");
+            if (op.version < 0) fail(Err::einval, "erase expected version is negative");
             break;
           case TxnOpKind::Check:
-            fail(OFFKV_EINTERNAL, "check among ops");
+            fail(Err::einternal, "check among ops");
         }
         ++index;
       }
@@ -373,7 +372,7 @@ void Client::submit(std::vector<std::string> keys, AsyncRunner::Work work,
                     std::function<void()> closed) {
   check_open();
   if (!runner_->submit(std::move(keys), std::move(work), std::move(closed)))
-    fail(OFFKV_ECLOSED, "client is closed");
+    fail(Err::eclosed, "client is closed");
 }
 
 void Client::validate_write(std::string_view key, std::string_view value) const {
@@ -410,8 +409,8 @@ void Client::remove_session_listener(std::uint64_t id) {
 
 void Client::end_watches_now(int error, const std::string &message) {
   check_open();
-  if (error <= OFFKV_OK || error >= OFFKV_ERROR_COUNT)
-    fail(OFFKV_EINVAL, "unknown error code " + std::to_string(error));
+  if (error <= Err::ok || error >= Err::count)
+    fail(Err::einval, "unknown error code " + std::to_string(error));
   std::unordered_map<Watch *, WatchPtr> live;
   {
     std::lock_guard<std::mutex> lock(watches_mutex_);
@@ -433,10 +432,10 @@ bool Client::wait_session(const std::function<bool()> &done, int timeout_ms,
                           std::unique_lock<std::mutex> &lock) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   bool ok = state_changed_.wait_until(lock, until, [&] {
-    return closed_ || told_state_ == OFFKV_SESSION_CLOSED || done();
+    return closed_ || told_state_ == SessionState::closed || done();
   });
   check_open();
-  if (told_state_ == OFFKV_SESSION_CLOSED) fail(OFFKV_ECLOSED, "client is closed");
+  if (told_state_ == SessionState::closed) fail(Err::eclosed, "client is closed");
   return ok;
 }
 
@@ -459,14 +458,14 @@ void Client::testkit_suspend() {
   std::unique_lock<std::mutex> lock(state_mutex_);
   if (!wait_session(
           [&] {
-            return told_state_ == OFFKV_SESSION_SUSPENDED ||
-                   told_state_ == OFFKV_SESSION_LOST;
+            return told_state_ == SessionState::suspended ||
+                   told_state_ == SessionState::lost;
           },
           limit, lock))
-    fail(OFFKV_ETIMEOUT, "testkit_suspend: the connection is cut, but the " + scheme_ +
-                             " backend did not report SUSPENDED within " +
-                             std::to_string(limit) + " ms (the session is " +
-                             state_name(told_state_) + ")");
+    fail(Err::etimeout, "testkit_suspend: the connection is cut, but the " + scheme_ +
+                            " backend did not report SUSPENDED within " +
+                            std::to_string(limit) + " ms (the session is " +
+                            state_name(told_state_) + ")");
 }
 
 void Client::testkit_resume() {
@@ -478,8 +477,8 @@ void Client::testkit_resume() {
   if (!was_cut) return;
   const int limit = connect_timeout_ms_ + operation_timeout_ms_;
   std::unique_lock<std::mutex> lock(state_mutex_);
-  if (!wait_session([&] { return told_state_ == OFFKV_SESSION_CONNECTED; }, limit, lock))
-    fail(OFFKV_ETIMEOUT,
+  if (!wait_session([&] { return told_state_ == SessionState::connected; }, limit, lock))
+    fail(Err::etimeout,
          "testkit_resume: the connection is back, but the session was "
          "not CONNECTED again within " +
              std::to_string(limit) + " ms (it is " + state_name(told_state_) + ")");
@@ -493,17 +492,17 @@ void Client::testkit_expire() {
     std::lock_guard<std::mutex> lock(state_mutex_);
     lost_before = lost_count_;
   }
-  const bool connected = !cut_ && state_.load() == OFFKV_SESSION_CONNECTED;
+  const bool connected = !cut_ && state_.load() == SessionState::connected;
   backend_->testkit_expire();
   if (!connected) return;  // told when it reconnects
   const int limit = connect_timeout_ms_ + operation_timeout_ms_;
   std::unique_lock<std::mutex> lock(state_mutex_);
   if (!wait_session(
           [&] {
-            return lost_count_ > lost_before && told_state_ == OFFKV_SESSION_CONNECTED;
+            return lost_count_ > lost_before && told_state_ == SessionState::connected;
           },
           limit, lock))
-    fail(OFFKV_ETIMEOUT,
+    fail(Err::etimeout,
          "testkit_expire: the store ended the session, but the client did not "
          "report LOST and then CONNECTED with a new session within " +
              std::to_string(limit) + " ms (" +

@@ -9,7 +9,7 @@ struct ErrorInfo {
 };
 
 // Indexed by offkv_error; keep in the order of the enum in offkv.h.
-constexpr ErrorInfo kErrors[OFFKV_ERROR_COUNT] = {
+constexpr ErrorInfo kErrors[Err::count] = {
     {"OFFKV_OK", "success"},
     {"OFFKV_EINVAL", "invalid argument, key or URL"},
     {"OFFKV_ENOENT", "no such node"},
@@ -35,12 +35,12 @@ constexpr ErrorInfo kErrors[OFFKV_ERROR_COUNT] = {
 void fail(int code, const std::string &message) { throw Error(code, message); }
 
 const char *error_text(int code) noexcept {
-  if (code < 0 || code >= OFFKV_ERROR_COUNT) return "unknown error code";
+  if (code < 0 || code >= Err::count) return "unknown error code";
   return kErrors[code].text;
 }
 
 const char *error_name(int code) noexcept {
-  if (code < 0 || code >= OFFKV_ERROR_COUNT) return "OFFKV_UNKNOWN";
+  if (code < 0 || code >= Err::count) return "OFFKV_UNKNOWN";
   return kErrors[code].name;
 }
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 
@@ -25,7 +25,7 @@ class Error : public std::runtime_error {
 class TxnFailed : public Error {
  public:
   TxnFailed(std::size_t index, int reason, std::string message)
-      : Error(OFFKV_ETXN, std::move(message)), index_(index), reason_(reason) {}
+      : Error(Err::etxn, std::move(message)), index_(index), reason_(reason) {}
   std::size_t index() const noexcept { return index_; }
   int reason() const noexcept { return reason_; }
 

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
+#include "codes.hpp"
 #include "error.hpp"
-#include "offkv.h"
 
 namespace offkv {
 
@@ -26,7 +26,7 @@ std::string printable(std::string_view key) {
 }
 
 [[noreturn]] void invalid(std::string_view key, const char *why) {
-  fail(OFFKV_EINVAL, "invalid key '" + printable(key) + "': " + why);
+  fail(Err::einval, "invalid key '" + printable(key) + "': " + why);
 }
 
 // Decodes one UTF-8 code point at s[i]; returns its length, or 0 if malformed
@@ -67,7 +67,7 @@ bool forbidden_code_point(std::uint32_t cp) {
 
 void validate_segment(std::string_view key, std::string_view seg) {
   if (seg.empty()) invalid(key, "empty segment ('//' or trailing '/')");
-  if (seg.size() > OFFKV_MAX_SEGMENT_SIZE) invalid(key, "segment longer than 255 bytes");
+  if (seg.size() > Limit::max_segment_size) invalid(key, "segment longer than 255 bytes");
   if (seg == "." || seg == "..") invalid(key, "'.' and '..' are not segments");
   for (std::size_t i = 0; i < seg.size();) {
     std::uint32_t cp = 0;
@@ -99,9 +99,9 @@ void validate_path(std::string_view key) {
 }  // namespace
 
 void validate_key(std::string_view key) {
-  if (key.size() > OFFKV_MAX_KEY_SIZE)
-    fail(OFFKV_ETOOBIG, "key longer than " + std::to_string(OFFKV_MAX_KEY_SIZE) +
-                            " bytes: '" + printable(key) + "'");
+  if (key.size() > Limit::max_key_size)
+    fail(Err::etoobig, "key longer than " + std::to_string(Limit::max_key_size) +
+                           " bytes: '" + printable(key) + "'");
   validate_path(key);
 }
 
@@ -115,24 +115,24 @@ void validate_prefix(std::string_view prefix) {
   try {
     validate_key(prefix);
   } catch (const Error &e) {
-    fail(OFFKV_EINVAL, std::string("invalid URL prefix: ") + e.what());
+    fail(Err::einval, std::string("invalid URL prefix: ") + e.what());
   }
   // Every full path of such a client would be refused; refuse the client instead,
   // before a backend creates the prefix inside ZooKeeper's own tree.
   if (path_covers("/zookeeper", prefix))
-    fail(OFFKV_EINVAL, "invalid URL prefix '" + printable(prefix) +
-                           "': /zookeeper is reserved (ZooKeeper's own tree)");
+    fail(Err::einval, "invalid URL prefix '" + printable(prefix) +
+                          "': /zookeeper is reserved (ZooKeeper's own tree)");
 }
 
 std::string to_full_path(const std::string &prefix, std::string_view key) {
   std::string full = key == "/" ? (prefix.empty() ? std::string("/") : prefix)
                                 : prefix + std::string(key);
-  if (full.size() > OFFKV_MAX_KEY_SIZE)
-    fail(OFFKV_ETOOBIG, "prefix + key longer than " + std::to_string(OFFKV_MAX_KEY_SIZE) +
-                            " bytes: '" + printable(full) + "'");
+  if (full.size() > Limit::max_key_size)
+    fail(Err::etoobig, "prefix + key longer than " + std::to_string(Limit::max_key_size) +
+                           " bytes: '" + printable(full) + "'");
   if (path_covers("/zookeeper", full))
-    fail(OFFKV_EINVAL, "invalid key '" + printable(full) +
-                           "': /zookeeper is reserved (ZooKeeper's own tree)");
+    fail(Err::einval, "invalid key '" + printable(full) +
+                          "': /zookeeper is reserved (ZooKeeper's own tree)");
   return full;
 }
 

@@ -34,7 +34,7 @@ struct Node {
 
 // The largest version a stored node may have: one more set must still fit in an
 // int64. A backend that reads a larger (or negative) version from the store reports
-// the node as OFFKV_ESERVICE, naming the key (foreign or damaged data).
+// the node as Err::eservice, naming the key (foreign or damaged data).
 constexpr std::int64_t kMaxVersion = INT64_MAX - 1;
 
 // Every event the core hands to users; paths are backend (full) paths inside the
@@ -55,7 +55,7 @@ struct TxnOp {
   std::string path;  // client key in an offkv_txn, full path once handed to a backend
   std::string value;
   std::int64_t version = 0;  // check: expected; erase: expected (0 = any)
-  int flags = 0;             // create: OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL
+  int flags = 0;             // create: NodeFlag::ephemeral | NodeFlag::sequential
 };
 
 // Checks come first, then ops, each in call order; failing indexes count the same way.

@@ -15,7 +15,7 @@ std::vector<std::pair<std::string, std::uint64_t>> Stats::snapshot() const {
   std::vector<std::pair<std::string, std::uint64_t>> out;
   for (int i = 0; i < static_cast<int>(Op::Count); ++i)
     out.emplace_back(std::string("ops.") + kOpNames[i], ops[i].load());
-  for (int code = 1; code < OFFKV_ERROR_COUNT; ++code) {
+  for (int code = 1; code < Err::count; ++code) {
     std::string name = error_name(code);  // "OFFKV_ENOENT" -> "errors.ENOENT"
     out.emplace_back("errors." + name.substr(name.rfind('_') + 1), errors[code].load());
   }

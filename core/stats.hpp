@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 
@@ -17,7 +17,7 @@ enum class Op { Create, Set, Cas, Get, Exists, Children, Erase, Commit, Watch, C
 
 struct Stats {
   std::atomic<std::uint64_t> ops[static_cast<int>(Op::Count)]{};
-  std::atomic<std::uint64_t> errors[OFFKV_ERROR_COUNT]{};  // by offkv error code
+  std::atomic<std::uint64_t> errors[Err::count]{};  // by offkv error code
   std::atomic<std::uint64_t> retries{0};     // a request sent again by a backend
   std::atomic<std::uint64_t> reconnects{0};  // CONNECTED again after SUSPENDED
   std::atomic<std::uint64_t> sessions[5]{};  // transitions into each session state
@@ -25,7 +25,7 @@ struct Stats {
   std::atomic<std::uint64_t> watches_fired{0};  // events delivered, ENDED excluded
 
   void count_error(int code) {
-    if (code > 0 && code < OFFKV_ERROR_COUNT) ++errors[code];
+    if (code > 0 && code < Err::count) ++errors[code];
   }
   // Every counter as "name" -> value, in a fixed order ("ops.get", "errors.ENOENT",
   // "session.LOST", ...); names never change meaning, new ones may be added.

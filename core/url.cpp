@@ -3,16 +3,16 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "codes.hpp"
 #include "error.hpp"
 #include "key.hpp"
-#include "offkv.h"
 
 namespace offkv {
 
 namespace {
 
 [[noreturn]] void bad_url(const std::string &url, const std::string &why) {
-  fail(OFFKV_EINVAL, "invalid URL '" + url + "': " + why);
+  fail(Err::einval, "invalid URL '" + url + "': " + why);
 }
 
 std::string percent_decode(const std::string &url, const std::string &in) {
@@ -76,9 +76,9 @@ void apply_query(const std::string &url, const std::string &query, Options &o) {
       o.token = value;
     } else if (name == "read_consistency") {
       if (value == "linearizable")
-        o.read_consistency = OFFKV_READ_LINEARIZABLE;
+        o.read_consistency = ReadMode::linearizable;
       else if (value == "serializable")
-        o.read_consistency = OFFKV_READ_SERIALIZABLE;
+        o.read_consistency = ReadMode::serializable;
       else
         bad_url(url, "read_consistency must be linearizable or serializable");
     } else {
@@ -109,17 +109,17 @@ void check_host(const std::string &url, const std::string &host) {
 }  // namespace
 
 void validate_options(const Options &o) {
-  if (o.session_timeout_ms < OFFKV_SESSION_TIMEOUT_MIN_MS ||
-      o.session_timeout_ms > OFFKV_SESSION_TIMEOUT_MAX_MS)
-    fail(OFFKV_EINVAL, "session timeout " + std::to_string(o.session_timeout_ms) +
-                           " ms is outside [" +
-                           std::to_string(OFFKV_SESSION_TIMEOUT_MIN_MS) + ", " +
-                           std::to_string(OFFKV_SESSION_TIMEOUT_MAX_MS) + "]");
-  if (o.connect_timeout_ms <= 0) fail(OFFKV_EINVAL, "connect timeout must be > 0");
-  if (o.operation_timeout_ms <= 0) fail(OFFKV_EINVAL, "operation timeout must be > 0");
-  if (o.read_consistency != OFFKV_READ_LINEARIZABLE &&
-      o.read_consistency != OFFKV_READ_SERIALIZABLE)
-    fail(OFFKV_EINVAL, "unknown read consistency " + std::to_string(o.read_consistency));
+  if (o.session_timeout_ms < Limit::session_timeout_min_ms ||
+      o.session_timeout_ms > Limit::session_timeout_max_ms)
+    fail(Err::einval, "session timeout " + std::to_string(o.session_timeout_ms) +
+                          " ms is outside [" +
+                          std::to_string(Limit::session_timeout_min_ms) + ", " +
+                          std::to_string(Limit::session_timeout_max_ms) + "]");
+  if (o.connect_timeout_ms <= 0) fail(Err::einval, "connect timeout must be > 0");
+  if (o.operation_timeout_ms <= 0) fail(Err::einval, "operation timeout must be > 0");
+  if (o.read_consistency != ReadMode::linearizable &&
+      o.read_consistency != ReadMode::serializable)
+    fail(Err::einval, "unknown read consistency " + std::to_string(o.read_consistency));
 }
 
 Endpoint parse_url(const std::string &url, Options &options) {

@@ -2,9 +2,9 @@
 
 #include <chrono>
 
+#include "codes.hpp"
 #include "error.hpp"
 #include "key.hpp"
-#include "offkv.h"
 
 namespace offkv {
 
@@ -41,7 +41,7 @@ bool Watch::fire(Event event) {
 
 void Watch::end(int error, int session_state, const std::string &message) {
   Event event;
-  event.type = OFFKV_EVENT_ENDED;
+  event.type = EventType::ended;
   event.path = to_client_key(prefix_, path_);
   event.session_state = session_state;
   event.error = error;
@@ -89,9 +89,9 @@ std::optional<Event> Watch::wait(int timeout_ms) {
   } else if (!changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready)) {
     return std::nullopt;
   }
-  if (cancelled_) fail(OFFKV_ECLOSED, "watch on '" + path_ + "' was cancelled");
+  if (cancelled_) fail(Err::eclosed, "watch on '" + path_ + "' was cancelled");
   if (!persistent()) return oneshot_event_;
-  if (queue_.empty()) fail(OFFKV_ECLOSED, "watch on '" + path_ + "' has ended");
+  if (queue_.empty()) fail(Err::eclosed, "watch on '" + path_ + "' has ended");
   Event event = std::move(queue_.front());
   queue_.pop_front();
   return event;

@@ -12,12 +12,12 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "codes.hpp"
 #include "consul_errors.hpp"
 #include "consul_http.hpp"
 #include "consul_keys.hpp"
 #include "consul_session.hpp"
 #include "consul_watches.hpp"
-#include "offkv.h"
 
 namespace offkv {
 
@@ -96,8 +96,8 @@ class ConsulBackend : public Backend {
       : prefix_(endpoint.prefix),
         root_(prefix_.empty() ? "/" : prefix_),
         options_(options),
-        consistency_(options.read_consistency == OFFKV_READ_SERIALIZABLE ? "stale"
-                                                                         : "consistent"),
+        consistency_(options.read_consistency == ReadMode::serializable ? "stale"
+                                                                        : "consistent"),
         http_((endpoint.tls ? "https://" : "http://") + endpoint.hosts.at(0), options),
         session_(http_, options),
         hub_(http_, options) {}
@@ -107,7 +107,7 @@ class ConsulBackend : public Backend {
   void start(SessionListener listener) override {
     http_.start();
     session_.start([this, listener](int state, const std::string &message) {
-      if (state == OFFKV_SESSION_LOST) hub_.clear();  // the core ends every watch
+      if (state == SessionState::lost) hub_.clear();  // the core ends every watch
       listener(state, message);
     });
   }
@@ -119,13 +119,13 @@ class ConsulBackend : public Backend {
     const std::string parent = parent_path(path);
     const bool check_parent = needs_parent(path);
     std::unique_lock<std::mutex> serial;
-    if (flags & OFFKV_SEQUENTIAL) serial = stripe(counter_key(parent));
+    if (flags & NodeFlag::sequential) serial = stripe(counter_key(parent));
     for (int attempt = 0;; pause(attempt++, deadline, what)) {
       json ops = json::array();
       if (check_parent) ops.push_back(op_check_persistent(node_key(parent)));
       std::string actual = path;
       std::size_t counter_at = SIZE_MAX;
-      if (flags & OFFKV_SEQUENTIAL) {
+      if (flags & NodeFlag::sequential) {
         std::string ckey = counter_key(parent);
         Entry c = read_raw(ckey, deadline, what);
         std::int64_t next = counter_value(c, what);
@@ -137,7 +137,7 @@ class ConsulBackend : public Backend {
       const std::size_t create_at = ops.size();
       const std::string key = node_key(actual);
       std::string sid;
-      if (flags & OFFKV_EPHEMERAL) {
+      if (flags & NodeFlag::ephemeral) {
         sid = session_.id();
         ops.push_back(op_check_absent(key));
         ops.push_back(op_lock(key, value, 1, sid));
@@ -149,7 +149,7 @@ class ConsulBackend : public Backend {
       if (check_parent && t.failed == 0) parent_failed(t, actual, parent);
       if (t.failed == counter_at) continue;  // another sequential create got there first
       if (t.failed == create_at)
-        throw Error(OFFKV_EEXIST, "'" + show(actual) + "' already exists" + words(t));
+        throw Error(Err::eexist, "'" + show(actual) + "' already exists" + words(t));
       unexpected(t, what);
     }
   }
@@ -192,20 +192,20 @@ class ConsulBackend : public Backend {
       TxnAnswer t = txn(ops, deadline, what);
       if (t.ok) return 1;
       if (check_parent && t.failed == 0) parent_failed(t, path, parent_path(path));
-      throw Error(OFFKV_EVERSION, what + ": expected no node, found " +
-                                      found_version(path, deadline) + words(t));
+      throw Error(Err::eversion, what + ": expected no node, found " +
+                                     found_version(path, deadline) + words(t));
     }
     auto serial = stripe(key);
     for (int attempt = 0;; pause(attempt++, deadline, what)) {
       Entry e = read_node(path, deadline, what);
       if (!e.present)
-        throw Error(OFFKV_EVERSION, what + ": expected version " +
-                                        std::to_string(expected) +
-                                        ", node does not exist");
+        throw Error(Err::eversion, what + ": expected version " +
+                                       std::to_string(expected) +
+                                       ", node does not exist");
       if (e.version != expected)
-        throw Error(OFFKV_EVERSION, what + ": expected version " +
-                                        std::to_string(expected) + ", found " +
-                                        std::to_string(e.version));
+        throw Error(Err::eversion, what + ": expected version " +
+                                       std::to_string(expected) + ", found " +
+                                       std::to_string(e.version));
       TxnAnswer t = txn(json::array({op_cas(key, value, expected + 1, e.modify_index)}),
                         deadline, what);
       if (t.ok) return expected + 1;
@@ -217,7 +217,7 @@ class ConsulBackend : public Backend {
     Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
     Entry e = parse_key_read(r, what, closed_);
     if (!e.present)
-      throw Error(OFFKV_ENOENT, "cannot get '" + show(path) + "': no such node");
+      throw Error(Err::enoent, "cannot get '" + show(path) + "': no such node");
     if (watch) hub_.add_key(watch, e, r.index);
     return Node{std::move(e.value), e.version};
   }
@@ -240,7 +240,7 @@ class ConsulBackend : public Backend {
     std::vector<std::string> names = parse_children_read(rs[0], path, what, closed_);
     Entry node = path != "/" ? parse_key_read(rs[1], what, closed_) : Entry();
     if (path != root_ && !node.present)
-      throw Error(OFFKV_ENOENT, "cannot list '" + show(path) + "': no such node");
+      throw Error(Err::enoent, "cannot list '" + show(path) + "': no such node");
     if (watch) {
       std::uint64_t index = rs[0].index;
       if (rs.size() > 1) index = std::min(index, rs[1].index);
@@ -264,18 +264,18 @@ class ConsulBackend : public Backend {
                         deadline, what);
       if (t.ok) return;
       if (t.failed == 0)
-        throw Error(OFFKV_ENOENT, "cannot erase '" + show(path) + "': no such node");
+        throw Error(Err::enoent, "cannot erase '" + show(path) + "': no such node");
       unexpected(t, what);
     }
     auto serial = stripe(key);
     for (int attempt = 0;; pause(attempt++, deadline, what)) {
       Entry e = read_node(path, deadline, what);
       if (!e.present)
-        throw Error(OFFKV_ENOENT, "cannot erase '" + show(path) + "': no such node");
+        throw Error(Err::enoent, "cannot erase '" + show(path) + "': no such node");
       if (e.version != expected)
-        throw Error(OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
-                                        std::to_string(expected) + ", found " +
-                                        std::to_string(e.version));
+        throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
+                                       std::to_string(expected) + ", found " +
+                                       std::to_string(e.version));
       TxnAnswer t = txn(json::array({op_delete_cas(key, e.modify_index),
                                      kv_op("delete-tree", key + "/")}),
                         deadline, what);
@@ -321,12 +321,12 @@ class ConsulBackend : public Backend {
   // Test kit: the transport refuses to send; a renewal right away notices it (a
   // failed renewal: SUSPENDED) or, when the cut is lifted, that all is well again.
   void testkit_cut(bool cut) override {
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (closed_) fail(Err::eclosed, "client is closed");
     http_.set_cut(cut);
     session_.check_now();
   }
   void testkit_expire() override {
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (closed_) fail(Err::eclosed, "client is closed");
     session_.testkit_expire();
   }
 
@@ -341,9 +341,9 @@ class ConsulBackend : public Backend {
     auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0)
-      throw Error(OFFKV_ETIMEOUT, "consul: cannot " + what + ": no answer within " +
-                                      std::to_string(options_.operation_timeout_ms) +
-                                      " ms (operation_timeout_ms)");
+      throw Error(Err::etimeout, "consul: cannot " + what + ": no answer within " +
+                                     std::to_string(options_.operation_timeout_ms) +
+                                     " ms (operation_timeout_ms)");
     return static_cast<int>(left.count());
   }
 
@@ -376,8 +376,8 @@ class ConsulBackend : public Backend {
     return v;
   }
   [[noreturn]] void bad_counter(const Entry &c, const std::string &what) {
-    throw Error(OFFKV_ESERVICE, "consul: cannot " + what + ": the sequential counter '" +
-                                    c.key + "' does not hold a number");
+    throw Error(Err::eservice, "consul: cannot " + what + ": the sequential counter '" +
+                                   c.key + "' does not hold a number");
   }
 
   // For messages only: the node's version now ("another version" if unreadable).
@@ -409,23 +409,23 @@ class ConsulBackend : public Backend {
       }
       if (t.what.find("Permission denied") != std::string::npos ||
           t.what.find("ACL not found") != std::string::npos)
-        throw Error(OFFKV_EAUTH,
+        throw Error(Err::eauth,
                     "consul: cannot " + what + ": the ACL token may not" + words(t));
       if (!session.empty() && t.what.find("invalid session") != std::string::npos) {
-        if (closed_) throw Error(OFFKV_ECLOSED, "client is closed");
+        if (closed_) throw Error(Err::eclosed, "client is closed");
         session_.invalidated(session,
                              "consul: session " + session + " expired (" + t.what + ")");
-        throw Error(OFFKV_ESESSION,
+        throw Error(Err::esession,
                     "consul: cannot " + what +
                         ": the session expired; a new one is being created" + words(t));
       }
       return t;
     }
     if (r.status == 413)
-      throw Error(OFFKV_ETOOBIG, "consul: cannot " + what +
-                                     ": the agent refused the transaction as too large "
-                                     "(limits.txn_max_req_len)" +
-                                     consul_words(r));
+      throw Error(Err::etoobig, "consul: cannot " + what +
+                                    ": the agent refused the transaction as too large "
+                                    "(limits.txn_max_req_len)" +
+                                    consul_words(r));
     fail_response(r, what, closed_);
   }
 
@@ -460,14 +460,14 @@ class ConsulBackend : public Backend {
   [[noreturn]] void parent_failed(const TxnAnswer &t, const std::string &path,
                                   const std::string &parent) {
     if (t.what.find("failed session check") != std::string::npos)
-      throw Error(OFFKV_EEPHEMERAL, "cannot create '" + show(path) + "': parent '" +
-                                        show(parent) + "' is ephemeral" + words(t));
-    throw Error(OFFKV_ENOENT, "cannot create '" + show(path) + "': parent '" +
-                                  show(parent) + "' does not exist" + words(t));
+      throw Error(Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
+                                       show(parent) + "' is ephemeral" + words(t));
+    throw Error(Err::enoent, "cannot create '" + show(path) + "': parent '" +
+                                 show(parent) + "' does not exist" + words(t));
   }
 
   [[noreturn]] void unexpected(const TxnAnswer &t, const std::string &what) {
-    throw Error(OFFKV_ESERVICE,
+    throw Error(Err::eservice,
                 "consul: cannot " + what + ": unexpected refusal" + words(t));
   }
 
@@ -480,10 +480,10 @@ class ConsulBackend : public Backend {
     auto ms = std::chrono::milliseconds(
         1 + static_cast<int>(rng() % static_cast<unsigned>(cap)));
     if (Clock::now() + ms >= deadline)
-      throw Error(OFFKV_ETIMEOUT, "consul: cannot " + what +
-                                      ": the data kept changing for " +
-                                      std::to_string(options_.operation_timeout_ms) +
-                                      " ms (operation_timeout_ms); nothing was written");
+      throw Error(Err::etimeout, "consul: cannot " + what +
+                                     ": the data kept changing for " +
+                                     std::to_string(options_.operation_timeout_ms) +
+                                     " ms (operation_timeout_ms); nothing was written");
     std::this_thread::sleep_for(ms);
   }
 
@@ -533,8 +533,9 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
   bool ephemeral = false;
   for (const auto &c : txn_in.checks) want(node_key(c.path));
   for (const auto &op : txn_in.ops) {
-    bool sequential = op.kind == TxnOpKind::Create && (op.flags & OFFKV_SEQUENTIAL);
-    if (op.kind == TxnOpKind::Create && (op.flags & OFFKV_EPHEMERAL)) ephemeral = true;
+    bool sequential = op.kind == TxnOpKind::Create && (op.flags & NodeFlag::sequential);
+    if (op.kind == TxnOpKind::Create && (op.flags & NodeFlag::ephemeral))
+      ephemeral = true;
     if (!sequential) want(node_key(op.path));
     if ((op.kind == TxnOpKind::Create || op.kind == TxnOpKind::Set) &&
         needs_parent(op.path))
@@ -593,7 +594,7 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
     std::vector<Marker> absent_checks;
     std::vector<OpResult> results(txn_in.ops.size());
     std::size_t failed = SIZE_MAX;
-    int code = OFFKV_OK;
+    int code = Err::ok;
     std::string message;
     auto failure = [&](std::size_t index, int c, std::string m) {
       failed = index;
@@ -605,16 +606,16 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
       const TxnOp &c = txn_in.checks[i];
       State s = lookup(node_key(c.path));
       std::int64_t actual = s.present ? s.version : 0;
-      bool ok = c.version == OFFKV_ANY_VERSION ? actual != 0 : actual == c.version;
+      bool ok = c.version == kAnyVersion ? actual != 0 : actual == c.version;
       if (ok) continue;
-      int fc = (c.version != 0 && actual == 0) ? OFFKV_ENOENT
-               : (c.version == 0)              ? OFFKV_EEXIST
-                                               : OFFKV_EVERSION;
+      int fc = (c.version != 0 && actual == 0) ? Err::enoent
+               : (c.version == 0)              ? Err::eexist
+                                               : Err::eversion;
       failure(
           i, fc,
           "check on '" + show(c.path) + "': expected " +
-              (c.version == OFFKV_ANY_VERSION ? std::string("any version")
-                                              : "version " + std::to_string(c.version)) +
+              (c.version == kAnyVersion ? std::string("any version")
+                                        : "version " + std::to_string(c.version)) +
               ", found " +
               (actual ? "version " + std::to_string(actual) : std::string("no node")));
     }
@@ -623,13 +624,13 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
       std::string parent = parent_path(path);
       State p = lookup(node_key(parent));
       if (!p.present) {
-        failure(index, OFFKV_ENOENT,
+        failure(index, Err::enoent,
                 "cannot create '" + show(path) + "': parent '" + show(parent) +
                     "' does not exist");
         return false;
       }
       if (p.ephemeral) {
-        failure(index, OFFKV_EEPHEMERAL,
+        failure(index, Err::eephemeral,
                 "cannot create '" + show(path) + "': parent '" + show(parent) +
                     "' is ephemeral");
         return false;
@@ -645,20 +646,20 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
         case TxnOpKind::Create: {
           if (!parent_ok(index, op.path)) break;
           std::string actual = op.path;
-          if (op.flags & OFFKV_SEQUENTIAL)
+          if (op.flags & NodeFlag::sequential)
             actual =
                 sequential_path(op.path, counters[counter_key(parent_path(op.path))]++);
           const std::string key = node_key(actual);
           State s = lookup(key);
           if (s.present) {
-            failure(index, OFFKV_EEXIST, "'" + show(actual) + "' already exists");
+            failure(index, Err::eexist, "'" + show(actual) + "' already exists");
             break;
           }
           if (!s.known) {
             absent_checks.push_back({writes.size(), index, actual});
             writes.push_back(op_check_absent(key));
           }
-          bool eph = (op.flags & OFFKV_EPHEMERAL) != 0;
+          bool eph = (op.flags & NodeFlag::ephemeral) != 0;
           writes.push_back(eph ? op_lock(key, op.value, 1, sid)
                                : op_set(key, op.value, 1));
           overlay[key] = {true, 1, eph, true};
@@ -685,12 +686,12 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
           const std::string key = node_key(op.path);
           State s = lookup(key);
           if (!s.present) {
-            failure(index, OFFKV_ENOENT,
+            failure(index, Err::enoent,
                     "cannot erase '" + show(op.path) + "': no such node");
             break;
           }
           if (op.version != 0 && s.version != op.version) {
-            failure(index, OFFKV_EVERSION,
+            failure(index, Err::eversion,
                     "erase of '" + show(op.path) + "': expected version " +
                         std::to_string(op.version) + ", found " +
                         std::to_string(s.version));
@@ -707,7 +708,7 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
           break;
         }
         case TxnOpKind::Check:
-          fail(OFFKV_EINTERNAL, "check among ops");
+          fail(Err::einternal, "check among ops");
       }
     }
 
@@ -735,7 +736,7 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
     if (t.failed < nguards) continue;  // stale snapshot
     for (const auto &m : absent_checks)
       if (t.failed == nguards + m.at)
-        throw TxnFailed(m.index, OFFKV_EEXIST,
+        throw TxnFailed(m.index, Err::eexist,
                         "'" + show(m.key) + "' already exists" + words(t));
     unexpected(t, what);
   }

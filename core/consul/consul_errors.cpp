@@ -1,7 +1,7 @@
 #include "consul_errors.hpp"
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace consul {
@@ -23,7 +23,7 @@ std::string shorten(const std::string &body) {
 int map_curl(CURLcode code) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
-      return OFFKV_ETIMEOUT;
+      return Err::etimeout;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -39,9 +39,9 @@ int map_curl(CURLcode code) {
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CLIENTCERT:
     case CURLE_USE_SSL_FAILED:
-      return OFFKV_ETLS;
+      return Err::etls;
     case CURLE_OUT_OF_MEMORY:
-      return OFFKV_ENOMEM;
+      return Err::enomem;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
@@ -50,33 +50,33 @@ int map_curl(CURLcode code) {
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-      return OFFKV_ECONNLOSS;
+      return Err::econnloss;
     case CURLE_URL_MALFORMAT:
-      return OFFKV_EINVAL;
+      return Err::einval;
     default:
-      return OFFKV_ESERVICE;
+      return Err::eservice;
   }
 }
 
 }  // namespace
 
 int map_error(const Response &r, bool closed) noexcept {
-  if (r.aborted) return closed ? OFFKV_ECLOSED : OFFKV_ECONNLOSS;
+  if (r.aborted) return closed ? Err::eclosed : Err::econnloss;
   if (r.curl != CURLE_OK) return map_curl(r.curl);
   const std::string &b = r.body;
   switch (r.status) {
     case 401:
     case 403:
-      return OFFKV_EAUTH;
+      return Err::eauth;
     case 413:
-      return OFFKV_ETOOBIG;
+      return Err::etoobig;
     case 400:
       // A plain-HTTP request reached an HTTPS port.
-      if (contains(b, "HTTPS server")) return OFFKV_ETLS;
-      return OFFKV_ESERVICE;
+      if (contains(b, "HTTPS server")) return Err::etls;
+      return Err::eservice;
     case 429:
     case 503:
-      return OFFKV_ECONNLOSS;
+      return Err::econnloss;
     case 500:
       // The agent could not reach a leader, or leadership changed under a write:
       // the server did not apply it, or its outcome is unknown.
@@ -84,12 +84,12 @@ int map_error(const Response &r, bool closed) noexcept {
           contains(b, "rpc error") || contains(b, "raft is already shutdown") ||
           contains(b, "not the leader") || contains(b, "EOF") ||
           contains(b, "connection refused") || contains(b, "timeout"))
-        return OFFKV_ECONNLOSS;
+        return Err::econnloss;
       if (contains(b, "Permission denied") || contains(b, "ACL not found"))
-        return OFFKV_EAUTH;
-      return OFFKV_ESERVICE;
+        return Err::eauth;
+      return Err::eservice;
     default:
-      return OFFKV_ESERVICE;
+      return Err::eservice;
   }
 }
 
@@ -107,16 +107,16 @@ std::string consul_words(const Response &r) {
 void fail_response(const Response &r, const std::string &what, bool closed) {
   int code = map_error(r, closed);
   std::string message = "consul: cannot " + what;
-  if (code == OFFKV_ECLOSED) message += ": the client was closed";
-  if (code == OFFKV_ETIMEOUT) message += ": no answer in time (operation_timeout_ms)";
-  if (code == OFFKV_ECONNLOSS && r.curl == CURLE_COULDNT_CONNECT)
+  if (code == Err::eclosed) message += ": the client was closed";
+  if (code == Err::etimeout) message += ": no answer in time (operation_timeout_ms)";
+  if (code == Err::econnloss && r.curl == CURLE_COULDNT_CONNECT)
     message += ": cannot connect to the Consul agent";
   throw Error(code, message + consul_words(r));
 }
 
 void fail_malformed(const Response &r, const std::string &what, const std::string &why) {
-  throw Error(OFFKV_ESERVICE, "consul: cannot " + what + ": unexpected answer (" + why +
-                                  ")" + consul_words(r));
+  throw Error(Err::eservice, "consul: cannot " + what + ": unexpected answer (" + why +
+                                 ")" + consul_words(r));
 }
 
 }  // namespace consul

@@ -8,7 +8,7 @@
 namespace offkv {
 namespace consul {
 
-// The offkv code for an answer that is not a success (never OFFKV_OK for one).
+// The offkv code for an answer that is not a success (never Err::ok for one).
 // closed: the client was closed meanwhile (an aborted request is then ECLOSED).
 int map_error(const Response &r, bool closed) noexcept;
 
@@ -20,7 +20,7 @@ std::string consul_words(const Response &r);
 // outcome of a write is unknown.
 [[noreturn]] void fail_response(const Response &r, const std::string &what, bool closed);
 
-// Throws OFFKV_ESERVICE for an answer that could not be understood.
+// Throws Err::eservice for an answer that could not be understood.
 [[noreturn]] void fail_malformed(const Response &r, const std::string &what,
                                  const std::string &why);
 

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace consul {
@@ -17,7 +17,7 @@ void global_init() {
   static CURLcode rc = CURLE_OK;
   std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (rc != CURLE_OK)
-    fail(OFFKV_EINTERNAL,
+    fail(Err::einternal,
          std::string("consul: libcurl cannot start: ") + curl_easy_strerror(rc));
 }
 
@@ -50,15 +50,15 @@ void Http::start() {
   global_init();
   for (char c : options_.token)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      fail(OFFKV_EINVAL, "consul: the ACL token contains a control character");
+      fail(Err::einval, "consul: the ACL token contains a control character");
   multi_ = curl_multi_init();
-  if (!multi_) fail(OFFKV_ENOMEM, "consul: cannot create a libcurl multi handle");
+  if (!multi_) fail(Err::enomem, "consul: cannot create a libcurl multi handle");
   // HTTP/2 multiplexing where the agent offers it (HTTPS); otherwise one connection
   // per request in flight, reused from the shared cache.
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   auto add_header = [&](const std::string &h) {
     curl_slist *next = curl_slist_append(headers_, h.c_str());
-    if (!next) fail(OFFKV_ENOMEM, "consul: out of memory for HTTP headers");
+    if (!next) fail(Err::enomem, "consul: out of memory for HTTP headers");
     headers_ = next;
   };
   add_header("Content-Type: application/json");
@@ -176,15 +176,15 @@ nlohmann::json decode(const Response &r) {
           return true;
         });
   } catch (const Late &) {
-    fail(OFFKV_ETIMEOUT, "consul: an answer of " + std::to_string(r.body.size()) +
-                             " bytes was not decoded within the call's time "
-                             "(operation_timeout_ms)");
+    fail(Err::etimeout, "consul: an answer of " + std::to_string(r.body.size()) +
+                            " bytes was not decoded within the call's time "
+                            "(operation_timeout_ms)");
   }
 }
 
 Response Http::call_once(Request request) {
   if (on_http_thread())
-    fail(OFFKV_EINTERNAL, "consul: a synchronous request from the HTTP thread");
+    fail(Err::einternal, "consul: a synchronous request from the HTTP thread");
   struct State {
     std::mutex mutex;
     std::condition_variable cv;
@@ -240,7 +240,7 @@ std::vector<Response> Http::call_all(std::vector<Request> requests) {
 
 std::vector<Response> Http::call_all_once(std::vector<Request> requests) {
   if (on_http_thread())
-    fail(OFFKV_EINTERNAL, "consul: a synchronous request from the HTTP thread");
+    fail(Err::einternal, "consul: a synchronous request from the HTTP thread");
   struct State {
     std::mutex mutex;
     std::condition_variable cv;

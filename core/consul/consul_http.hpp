@@ -44,9 +44,9 @@ struct Request {
   bool past_cut = false;
 };
 
-// The largest answer read (docs/consul-notes.md): a bigger one is OFFKV_ESERVICE, never
+// The largest answer read (docs/consul-notes.md): a bigger one is Err::eservice, never
 // read into memory whole. offkv's own largest answers (a transaction of
-// OFFKV_MAX_TXN_OPS values, base64) are under 6 MiB.
+// Limit::max_txn_ops values, base64) are under 6 MiB.
 constexpr std::size_t kMaxAnswerBytes = 32u << 20;
 
 struct Response {
@@ -64,7 +64,7 @@ struct Response {
   }
 };
 
-// The JSON of an answer, decoded within its deadline: OFFKV_ETIMEOUT (not a hang)
+// The JSON of an answer, decoded within its deadline: Err::etimeout (not a hang)
 // when decoding would outlast it; std::exception on bad JSON.
 nlohmann::json decode(const Response &r);
 

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../error.hpp"
+#include "codes.hpp"
 #include "consul_errors.hpp"
-#include "offkv.h"
 
 namespace offkv {
 namespace consul {
@@ -108,18 +108,18 @@ void Session::start(SessionListener listener) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     id_ = id;
-    state_ = OFFKV_SESSION_CONNECTED;
+    state_ = SessionState::connected;
     last_ok_ = sent;
     schedule(ttl_ms_ / 3);
   }
-  report(OFFKV_SESSION_CONNECTED, "consul session " + id);
+  report(SessionState::connected, "consul session " + id);
 }
 
 std::string Session::id() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+  if (closed_) fail(Err::eclosed, "client is closed");
   if (id_.empty())
-    fail(OFFKV_ESESSION, "consul: the session expired; a new one is being created");
+    fail(Err::esession, "consul: the session expired; a new one is being created");
   return id_;
 }
 
@@ -180,11 +180,11 @@ void Session::renewed(Response &&r, Clock::time_point sent, const std::string &i
   if (r.ok()) {
     last_ok_ = sent;
     backoff_ms_ = 0;
-    bool changed = state_ != OFFKV_SESSION_CONNECTED;
-    state_ = OFFKV_SESSION_CONNECTED;
+    bool changed = state_ != SessionState::connected;
+    state_ = SessionState::connected;
     schedule(interval);
     lock.unlock();
-    if (changed) report(OFFKV_SESSION_CONNECTED, "consul session " + id + " renewed");
+    if (changed) report(SessionState::connected, "consul session " + id + " renewed");
     return;
   }
   if (r.curl == CURLE_OK && r.status == 404) {
@@ -200,22 +200,22 @@ void Session::renewed(Response &&r, Clock::time_point sent, const std::string &i
     return;
   }
   backoff_ms_ = backoff_ms_ ? std::min(backoff_ms_ * 2, interval) : kFirstBackoffMs;
-  bool changed = state_ != OFFKV_SESSION_SUSPENDED;
-  state_ = OFFKV_SESSION_SUSPENDED;
+  bool changed = state_ != SessionState::suspended;
+  state_ = SessionState::suspended;
   schedule(std::min(backoff_ms_, left));
   lock.unlock();
   if (changed)
-    report(OFFKV_SESSION_SUSPENDED,
+    report(SessionState::suspended,
            "consul: cannot renew session " + id + consul_words(r));
 }
 
 void Session::lose(std::unique_lock<std::mutex> &lock, const std::string &why) {
   id_.clear();
-  state_ = OFFKV_SESSION_LOST;
+  state_ = SessionState::lost;
   backoff_ms_ = 0;
   schedule(0);  // a new session
   lock.unlock();
-  report(OFFKV_SESSION_LOST, why);
+  report(SessionState::lost, why);
 }
 
 void Session::create_async() {
@@ -253,12 +253,12 @@ void Session::create_async() {
       return;
     }
     id_ = id;
-    state_ = OFFKV_SESSION_CONNECTED;
+    state_ = SessionState::connected;
     last_ok_ = sent;
     backoff_ms_ = 0;
     schedule(std::max(100, ttl_ms_ / 3));
     lock.unlock();
-    report(OFFKV_SESSION_CONNECTED, "new consul session " + id);
+    report(SessionState::connected, "new consul session " + id);
   });
   if (request_ == 0) busy_ = false;
 }
@@ -297,8 +297,8 @@ void Session::testkit_expire() {
   std::string id;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
-    if (state_ == OFFKV_SESSION_LOST || id_.empty()) return;  // no session right now
+    if (closed_) fail(Err::eclosed, "client is closed");
+    if (state_ == SessionState::lost || id_.empty()) return;  // no session right now
     id = id_;
   }
   Request rq;

@@ -5,7 +5,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace consul {
@@ -57,14 +57,14 @@ std::vector<Change> diff_node(const std::string &path, bool present, const Known
   std::vector<Change> out;
   if (present) {
     if (!n.present || n.create_index != was.create_index) {
-      out.push_back({OFFKV_EVENT_DELETED, path, 0, n.present ? n.create_index : key_index,
+      out.push_back({EventType::deleted, path, 0, n.present ? n.create_index : key_index,
                      n.present ? kGoneBeforeRecreate : kGone});
     } else if (n.modify_index > was.modify_index && n.version != was.version) {
       out.push_back(
-          {OFFKV_EVENT_CHANGED, path, was.version + 1, n.modify_index, kChanged});
+          {EventType::changed, path, was.version + 1, n.modify_index, kChanged});
     }
   } else if (n.present) {
-    out.push_back({OFFKV_EVENT_CREATED, path, 1, n.create_index, kCreated});
+    out.push_back({EventType::created, path, 1, n.create_index, kCreated});
   }
   return out;
 }
@@ -75,10 +75,10 @@ std::vector<Change> diff_children(const std::string &path, bool present, const K
                                   const std::vector<std::string> &now_names,
                                   std::uint64_t names_index) {
   if (present && (!n.present || n.create_index != was.create_index))
-    return {{OFFKV_EVENT_DELETED, path, 0, n.present ? n.create_index : key_index,
+    return {{EventType::deleted, path, 0, n.present ? n.create_index : key_index,
              n.present ? kGoneBeforeRecreate : kGone}};
   std::set<std::string> now(now_names.begin(), now_names.end());
-  if (now != names) return {{OFFKV_EVENT_CHILDREN, path, -1, names_index, kChanged}};
+  if (now != names) return {{EventType::children, path, -1, names_index, kChanged}};
   return {};
 }
 
@@ -104,25 +104,25 @@ std::vector<Change> diff_tree(const std::string &root,
     std::int64_t from = 0;  // the last version reported for this incarnation
     if (was != known.end()) {
       if (is == now.end()) {
-        out.push_back({OFFKV_EVENT_DELETED, path, 0, gone_index, kGone});
+        out.push_back({EventType::deleted, path, 0, gone_index, kGone});
         continue;
       }
       if (is->second.create_index != was->second.create_index) {
         out.push_back(
-            {OFFKV_EVENT_DELETED, path, 0, is->second.create_index, kGoneBeforeRecreate});
+            {EventType::deleted, path, 0, is->second.create_index, kGoneBeforeRecreate});
       } else {
         from = was->second.version;
       }
     }
     const Known &cur = is->second;
     if (from == 0)
-      out.push_back({OFFKV_EVENT_CREATED, path, 1, cur.create_index, kCreated});
+      out.push_back({EventType::created, path, 1, cur.create_index, kCreated});
     std::int64_t first = std::max<std::int64_t>(from, 1) + 1;
     // Every set is +1: the versions in between are reported one by one (a version
     // that jumped by more than kMaxSteps was not written by offkv).
     if (cur.version - first >= kMaxSteps) first = cur.version;
     for (std::int64_t v = first; v <= cur.version; ++v)
-      out.push_back({OFFKV_EVENT_CHANGED, path, v, cur.modify_index, kChanged});
+      out.push_back({EventType::changed, path, v, cur.modify_index, kChanged});
   }
   known.swap(now);
   return out;
@@ -503,7 +503,7 @@ void WatchHub::round_done(const std::shared_ptr<Round> &round) {
       std::string path = t.substr(1);
       Answer &a = answers[t];
       a.index = r.index;
-      if (r.aborted) throw Error(OFFKV_ECLOSED, "aborted");
+      if (r.aborted) throw Error(Err::eclosed, "aborted");
       if (t[0] == 'k') a.node = parse_key_read(r, "watch '" + path + "'", false);
       if (t[0] == 'c')
         a.names = parse_children_read(r, path, "watch '" + path + "'", false);

@@ -40,7 +40,7 @@ struct Known {
 // wake-up: by the Consul index it happened at, then by phase (a node gone before it is
 // created again, created, changed, gone).
 struct Change {
-  int type;  // OFFKV_EVENT_*
+  int type;  // EventType::*
   std::string path;
   std::int64_t version;
   std::uint64_t index;

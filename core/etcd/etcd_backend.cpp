@@ -11,12 +11,12 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "codes.hpp"
 #include "etcd_conn.hpp"
 #include "etcd_errors.hpp"
 #include "etcd_keys.hpp"
 #include "etcd_txn.hpp"
 #include "etcd_watches.hpp"
-#include "offkv.h"
 
 namespace offkv {
 namespace etcd {
@@ -36,12 +36,11 @@ KeyState state_of(const v3::RangeResponse &r) {
   s.alt = info.alt;
   std::int64_t version = 0;
   if (info.kind == KeyKind::Node && !node_version(info, s.etcd_version, version))
-    offkv::fail(OFFKV_ESERVICE,
-                "etcd: the node '" + info.path +
-                    "' has a version out of offkv's range (etcd version " +
-                    std::to_string(s.etcd_version) +
-                    " in a slot that is not offkv's): foreign or "
-                    "damaged data, left as it is");
+    offkv::fail(Err::eservice, "etcd: the node '" + info.path +
+                                   "' has a version out of offkv's range (etcd version " +
+                                   std::to_string(s.etcd_version) +
+                                   " in a slot that is not offkv's): foreign or "
+                                   "damaged data, left as it is");
   return s;
 }
 
@@ -56,10 +55,10 @@ CounterState counter_of(const KeyState &s) {
   bool ok = !s.value.empty() && s.value.size() <= 18;
   for (char ch : s.value) ok = ok && ch >= '0' && ch <= '9';
   if (!ok)
-    offkv::fail(OFFKV_ESERVICE, "etcd: a sequential counter holds '" +
-                                    s.value.substr(0, 40) +
-                                    "', not a number offkv wrote: foreign or damaged "
-                                    "data, left as it is");
+    offkv::fail(Err::eservice, "etcd: a sequential counter holds '" +
+                                   s.value.substr(0, 40) +
+                                   "', not a number offkv wrote: foreign or damaged "
+                                   "data, left as it is");
   c.next = std::strtoll(s.value.c_str(), nullptr, 10);
   return c;
 }
@@ -69,10 +68,10 @@ const v3::ResponseOp &response_at(const v3::TxnResponse &r, int i,
   // One response per op of the branch that ran: fewer, or another kind, is not an
   // answer to what offkv sent (and protobuf does not check the index).
   if (i < 0 || i >= r.responses_size() || r.responses(i).response_case() != kind)
-    offkv::fail(OFFKV_ESERVICE, "etcd: unexpected transaction answer (" +
-                                    std::to_string(r.responses_size()) +
-                                    " responses; response " + std::to_string(i) +
-                                    " is missing or " + "not of the kind asked for)");
+    offkv::fail(Err::eservice, "etcd: unexpected transaction answer (" +
+                                   std::to_string(r.responses_size()) +
+                                   " responses; response " + std::to_string(i) +
+                                   " is missing or " + "not of the kind asked for)");
   return r.responses(i);
 }
 
@@ -159,7 +158,7 @@ class EtcdBackend : public Backend {
   void start(SessionListener listener) override {
     conn_.start([this, listener](int state, const std::string &message) {
       // The core ends every watch on LOST; stop their etcd watchers first.
-      if (state == OFFKV_SESSION_LOST) watches_.drop_all();
+      if (state == SessionState::lost) watches_.drop_all();
       listener(state, message);
     });
   }
@@ -168,8 +167,8 @@ class EtcdBackend : public Backend {
                      int flags) override {
     std::string what = "create '" + show(path) + "'";
     auto deadline = conn_.deadline();
-    std::int64_t lease = (flags & OFFKV_EPHEMERAL) ? conn_.lease(what) : 0;
-    bool sequential = flags & OFFKV_SEQUENTIAL;
+    std::int64_t lease = (flags & NodeFlag::ephemeral) ? conn_.lease(what) : 0;
+    bool sequential = flags & NodeFlag::sequential;
     std::string parent = parent_path(path);
     bool check_parent = has_parent(path);
     // This client's sequential creates under one parent take turns: they would only
@@ -209,7 +208,7 @@ class EtcdBackend : public Backend {
         if (now.exists != counter.exists || now.mod != counter.mod) continue;
       }
       if (target.exists)
-        throw Error(OFFKV_EEXIST, "'" + show(actual) + "' already exists");
+        throw Error(Err::eexist, "'" + show(actual) + "' already exists");
     }
     kept_changing(what);
   }
@@ -289,9 +288,9 @@ class EtcdBackend : public Backend {
         std::string key = where.alt ? where.key : node_key(path);
         std::int64_t etcd_version = expected - (where.alt ? where.offset : 0);
         if (etcd_version < 1)
-          throw Error(OFFKV_EVERSION, what + ": expected version " +
-                                          std::to_string(expected) + ", found " +
-                                          std::to_string(where.version()));
+          throw Error(Err::eversion, what + ": expected version " +
+                                         std::to_string(expected) + ", found " +
+                                         std::to_string(where.version()));
         add_compare(t, key, Compare::VERSION, Compare::EQUAL, etcd_version);
         add_put(t.mutable_success(), key, value, 0, true);
       }
@@ -305,19 +304,19 @@ class EtcdBackend : public Backend {
       KeyState s = state_of(range_at(resp, 0));
       if (expected == 0) {
         if (s.exists)
-          throw Error(OFFKV_EVERSION, what + ": expected no node, found version " +
-                                          std::to_string(s.version()));
+          throw Error(Err::eversion, what + ": expected no node, found version " +
+                                         std::to_string(s.version()));
         if (check_parent) parent_ok(state_of(range_at(resp, 1)), path, parent);
         continue;
       }
       if (!s.exists)
-        throw Error(OFFKV_EVERSION, what + ": expected version " +
-                                        std::to_string(expected) +
-                                        ", node does not exist");
+        throw Error(Err::eversion, what + ": expected version " +
+                                       std::to_string(expected) +
+                                       ", node does not exist");
       if (s.version() != expected)
-        throw Error(OFFKV_EVERSION, what + ": expected version " +
-                                        std::to_string(expected) + ", found " +
-                                        std::to_string(s.version()));
+        throw Error(Err::eversion, what + ": expected version " +
+                                       std::to_string(expected) + ", found " +
+                                       std::to_string(s.version()));
       where = s;  // right version, another slot
     }
     kept_changing(what);
@@ -329,7 +328,7 @@ class EtcdBackend : public Backend {
     auto resp = read_node(path, false, deadline, what);
     KeyState s = state_of(resp);
     if (!s.exists)
-      throw Error(OFFKV_ENOENT, "cannot get '" + show(path) + "': no such node");
+      throw Error(Err::enoent, "cannot get '" + show(path) + "': no such node");
     if (watch)
       watches_.add(watch, path, revision_after(resp.header().revision()), true, deadline,
                    {s.version(), 0});
@@ -362,7 +361,7 @@ class EtcdBackend : public Backend {
     std::vector<std::string> out = children_of(resp, path, version, found);
     if (path == root_ || path == "/") found = true;
     if (!found)
-      throw Error(OFFKV_ENOENT, "cannot list '" + show(path) + "': no such node");
+      throw Error(Err::enoent, "cannot list '" + show(path) + "': no such node");
     if (watch)
       watches_.add(watch, path, revision_after(resp.header().revision()), true, deadline,
                    {version, out.size()});
@@ -393,11 +392,11 @@ class EtcdBackend : public Backend {
       }
       KeyState s = state_of(range_at(resp, 0));
       if (!s.exists)
-        throw Error(OFFKV_ENOENT, "cannot erase '" + show(path) + "': no such node");
+        throw Error(Err::enoent, "cannot erase '" + show(path) + "': no such node");
       if (expected != 0 && s.version() != expected)
-        throw Error(OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
-                                        std::to_string(expected) + ", found " +
-                                        std::to_string(s.version()));
+        throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
+                                       std::to_string(expected) + ", found " +
+                                       std::to_string(s.version()));
       where = s;
     }
     kept_changing(what);
@@ -412,9 +411,9 @@ class EtcdBackend : public Backend {
     for (const auto &op : txn.ops) {
       paths.insert(op.path);
       if (has_parent(op.path)) paths.insert(parent_path(op.path));
-      if (op.kind == TxnOpKind::Create && (op.flags & OFFKV_SEQUENTIAL))
+      if (op.kind == TxnOpKind::Create && (op.flags & NodeFlag::sequential))
         counters.insert(parent_path(op.path));
-      if (op.kind == TxnOpKind::Create && (op.flags & OFFKV_EPHEMERAL) && lease == 0)
+      if (op.kind == TxnOpKind::Create && (op.flags & NodeFlag::ephemeral) && lease == 0)
         lease = conn_.lease(what);
     }
     Snapshot snap = read_snapshot(paths, counters, deadline, what);
@@ -488,11 +487,10 @@ class EtcdBackend : public Backend {
   }
 
   [[noreturn]] void kept_changing(const std::string &what) {
-    fail(OFFKV_ETIMEOUT,
-         "etcd: cannot " + what +
-             ": the nodes it depends on kept changing until the operation "
-             "timeout (" +
-             std::to_string(conn_.operation_timeout_ms()) + " ms)");
+    fail(Err::etimeout, "etcd: cannot " + what +
+                            ": the nodes it depends on kept changing until the operation "
+                            "timeout (" +
+                            std::to_string(conn_.operation_timeout_ms()) + " ms)");
   }
 
   // The parent exists and is not ephemeral: checked inside the same Txn as the write.
@@ -512,11 +510,11 @@ class EtcdBackend : public Backend {
 
   void parent_ok(const KeyState &p, const std::string &path, const std::string &parent) {
     if (!p.exists)
-      throw Error(OFFKV_ENOENT, "cannot create '" + show(path) + "': parent '" +
-                                    show(parent) + "' does not exist");
+      throw Error(Err::enoent, "cannot create '" + show(path) + "': parent '" +
+                                   show(parent) + "' does not exist");
     if (p.lease != 0)
-      throw Error(OFFKV_EEPHEMERAL, "cannot create '" + show(path) + "': parent '" +
-                                        show(parent) + "' is ephemeral");
+      throw Error(Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
+                                       show(parent) + "' is ephemeral");
   }
 
   CounterState cached_counter(const std::string &parent) {

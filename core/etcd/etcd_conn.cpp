@@ -13,8 +13,8 @@
 
 #include "../error.hpp"
 #include "../log.hpp"
+#include "codes.hpp"
 #include "etcd_errors.hpp"
-#include "offkv.h"
 
 namespace offkv {
 namespace etcd {
@@ -49,7 +49,7 @@ void mark_grpc_used() {
 
 void refuse_forked_child(const std::string &what) {
   if (forked_after_grpc.load(std::memory_order_relaxed))
-    offkv::fail(OFFKV_EUNSUPPORTED,
+    offkv::fail(Err::eunsupported,
                 "etcd: " + what +
                     ": this process was forked from one that had already used etcd:// "
                     "(gRPC), and gRPC cannot work in such a child (it would share the "
@@ -67,7 +67,7 @@ std::chrono::system_clock::time_point wall(Clock::time_point t) {
 std::string read_file(const std::string &path, const char *what) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    offkv::fail(OFFKV_ETLS, std::string("etcd: cannot read ") + what + " '" + path + "'");
+    offkv::fail(Err::etls, std::string("etcd: cannot read ") + what + " '" + path + "'");
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
@@ -108,7 +108,7 @@ Conn::Conn(const Endpoint &endpoint, Options options)
       addrinfo hints{}, *res = nullptr;
       hints.ai_socktype = SOCK_STREAM;
       if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || !res)
-        offkv::fail(OFFKV_ECONNLOSS, "etcd: cannot resolve host '" + host + "'");
+        offkv::fail(Err::econnloss, "etcd: cannot resolve host '" + host + "'");
       for (addrinfo *ai = res; ai; ai = ai->ai_next) {
         char buf[INET6_ADDRSTRLEN] = {0};
         if (ai->ai_family == AF_INET) {
@@ -132,7 +132,7 @@ Conn::Conn(const Endpoint &endpoint, Options options)
 Conn::~Conn() { close(); }
 
 bool Conn::serializable_reads() const {
-  return options_.read_consistency == OFFKV_READ_SERIALIZABLE;
+  return options_.read_consistency == ReadMode::serializable;
 }
 
 Clock::time_point Conn::deadline() const {
@@ -148,7 +148,7 @@ void Conn::open_channel() {
     if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
       if (options_.tls_cert_file.empty() || options_.tls_key_file.empty())
         offkv::fail(
-            OFFKV_EINVAL,
+            Err::einval,
             "etcd: a client certificate needs both tls_cert_file and tls_key_file");
       ssl.pem_cert_chain = read_file(options_.tls_cert_file, "tls_cert_file");
       ssl.pem_private_key = read_file(options_.tls_key_file, "tls_key_file");
@@ -156,12 +156,12 @@ void Conn::open_channel() {
     creds = grpc::SslCredentials(ssl);
   } else {
     if (!options_.tls_ca_file.empty() || !options_.tls_cert_file.empty())
-      offkv::fail(OFFKV_EINVAL,
+      offkv::fail(Err::einval,
                   "etcd: TLS files given for a plain etcd:// URL (use etcds://)");
     creds = grpc::InsecureChannelCredentials();
   }
   grpc::ChannelArguments args;
-  // A transaction may carry OFFKV_MAX_TXN_OPS values of OFFKV_MAX_VALUE_SIZE.
+  // A transaction may carry Limit::max_txn_ops values of Limit::max_value_size.
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
   // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
@@ -215,7 +215,7 @@ void Conn::authenticate(Clock::time_point deadline) {
     if (st.error_message().find("authentication is not enabled") != std::string::npos)
       return;  // the server checks nothing: go on without a token
     int code = map_status(st);
-    if (code == OFFKV_EINVAL || code == OFFKV_ESERVICE) code = OFFKV_EAUTH;
+    if (code == Err::einval || code == Err::eservice) code = Err::eauth;
     throw Error(code, "etcd: cannot authenticate as '" + options_.username + "' at " +
                           hosts_ + etcd_words(st));
   }
@@ -251,7 +251,7 @@ grpc::Status Conn::unary(const UnaryFn &fn, Clock::time_point deadline, bool ide
       continue;
     }
     if (idempotent && st.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        map_status(st) != OFFKV_ETLS && Clock::now() + kRetryPause < deadline) {
+        map_status(st) != Err::etls && Clock::now() + kRetryPause < deadline) {
       std::this_thread::sleep_for(kRetryPause);  // no leader yet, member going away
       continue;
     }
@@ -260,15 +260,15 @@ grpc::Status Conn::unary(const UnaryFn &fn, Clock::time_point deadline, bool ide
 }
 
 void Conn::fail(const grpc::Status &status, const std::string &what) {
-  if (closed_) offkv::fail(OFFKV_ECLOSED, "etcd: " + what + ": client is closed");
+  if (closed_) offkv::fail(Err::eclosed, "etcd: " + what + ": client is closed");
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     std::string limit =
         std::to_string(options_.operation_timeout_ms) + " ms (operation_timeout_ms)";
     if (channel_->GetState(false) != GRPC_CHANNEL_READY)
-      throw Error(OFFKV_ECONNLOSS, "etcd: " + what + ": not connected to etcd at " +
-                                       hosts_ + " within " + limit + etcd_words(status));
-    throw Error(OFFKV_ETIMEOUT, "etcd: " + what + ": etcd did not answer within " +
-                                    limit + "; outcome unknown" + etcd_words(status));
+      throw Error(Err::econnloss, "etcd: " + what + ": not connected to etcd at " +
+                                      hosts_ + " within " + limit + etcd_words(status));
+    throw Error(Err::etimeout, "etcd: " + what + ": etcd did not answer within " + limit +
+                                   "; outcome unknown" + etcd_words(status));
   }
   fail_status(status, "etcd: cannot " + what);
 }
@@ -313,11 +313,11 @@ void Conn::start(SessionListener listener) {
     grpc::ClientContext ctx;
     ctx.set_deadline(wall(Clock::now() + std::chrono::milliseconds(20)));
     grpc::Status st = kv_->Range(&ctx, req, &resp);
-    if (map_status(st) == OFFKV_ETLS)
-      throw Error(OFFKV_ETLS,
+    if (map_status(st) == Err::etls)
+      throw Error(Err::etls,
                   "etcd: TLS handshake with " + hosts_ + " failed" + etcd_words(st));
     if (!st.ok() || !channel_->WaitForConnected(std::chrono::system_clock::now()))
-      throw Error(OFFKV_ETIMEOUT,
+      throw Error(Err::etimeout,
                   "etcd: could not connect to etcd at " + hosts_ + " within " +
                       std::to_string(options_.connect_timeout_ms) +
                       " ms (connect_timeout_ms)" + (st.ok() ? "" : etcd_words(st)));
@@ -326,15 +326,15 @@ void Conn::start(SessionListener listener) {
   std::string error;
   grpc::Status st = grant(error);
   if (!st.ok()) fail(st, "grant the session lease at " + hosts_);
-  if (!error.empty()) offkv::fail(OFFKV_ESERVICE, "etcd: " + error);
+  if (!error.empty()) offkv::fail(Err::eservice, "etcd: " + error);
   std::int64_t id;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    state_ = OFFKV_SESSION_CONNECTED;
+    state_ = SessionState::connected;
     id = lease_id_;
   }
   if (listener_)
-    listener_(OFFKV_SESSION_CONNECTED,
+    listener_(SessionState::connected,
               "connected to etcd at " + hosts_ + ", lease " + std::to_string(id));
   session_thread_ = std::thread([this] { run_session(); });
 }
@@ -355,11 +355,11 @@ int Conn::session_state() const {
 
 std::int64_t Conn::lease(const std::string &what) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) offkv::fail(OFFKV_ECLOSED, "etcd: " + what + ": client is closed");
-  if (lease_id_ == 0 || state_ == OFFKV_SESSION_LOST)
-    offkv::fail(OFFKV_ESESSION, "etcd: " + what +
-                                    ": the session's lease expired; a new one is being "
-                                    "granted");
+  if (closed_) offkv::fail(Err::eclosed, "etcd: " + what + ": client is closed");
+  if (lease_id_ == 0 || state_ == SessionState::lost)
+    offkv::fail(Err::esession, "etcd: " + what +
+                                   ": the session's lease expired; a new one is being "
+                                   "granted");
   return lease_id_;
 }
 
@@ -390,7 +390,7 @@ void Conn::run_session() {
       lease_id_ = 0;
     }
     if (closed_) break;
-    report(OFFKV_SESSION_LOST, "etcd lease " + std::to_string(old) + " expired");
+    report(SessionState::lost, "etcd lease " + std::to_string(old) + " expired");
     // If only we thought it expired, make it so (best effort, short).
     v3::LeaseRevokeRequest req;
     req.set_id(old);
@@ -475,13 +475,13 @@ bool Conn::keep_alive_once() {
       send_now_ = false;
       next_send = now;
     }
-    if (acked && state_ != OFFKV_SESSION_CONNECTED) {
+    if (acked && state_ != SessionState::connected) {
       std::string message =
-          (state_ == OFFKV_SESSION_LOST ? "new etcd lease "
+          (state_ == SessionState::lost ? "new etcd lease "
                                         : "reconnected to etcd; lease ") +
           std::to_string(id) + " kept alive";
       lock.unlock();
-      report(OFFKV_SESSION_CONNECTED, message);
+      report(SessionState::connected, message);
       lock.lock();
       continue;
     }
@@ -511,7 +511,7 @@ bool Conn::keep_alive_once() {
   if (closed_) return true;
   if (merely_broken) {
     if (token_expired(st)) refresh_token(deadline());
-    report(OFFKV_SESSION_SUSPENDED, why + "; reconnecting (the lease may still live)" +
+    report(SessionState::suspended, why + "; reconnecting (the lease may still live)" +
                                         (st.ok() ? "" : etcd_words(st)));
     std::unique_lock<std::mutex> relock(mutex_);
     changed_.wait_for(relock, std::chrono::milliseconds(200),
@@ -571,7 +571,7 @@ void Conn::untrack_stream(grpc::ClientContext *ctx) {
 void Conn::testkit_cut(bool cut) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) offkv::fail(OFFKV_ECLOSED, "client is closed");
+    if (closed_) offkv::fail(Err::eclosed, "client is closed");
     if (cut_ == cut) return;
     cut_ = cut;
     if (cut) {
@@ -589,9 +589,9 @@ void Conn::testkit_expire() {
   std::int64_t id;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) offkv::fail(OFFKV_ECLOSED, "client is closed");
+    if (closed_) offkv::fail(Err::eclosed, "client is closed");
     id = lease_id_;
-    if (id == 0 || state_ == OFFKV_SESSION_LOST) return;  // no session right now
+    if (id == 0 || state_ == SessionState::lost) return;  // no session right now
   }
   // As an operator (or etcd itself at the TTL) would: not through the cut.
   v3::LeaseRevokeRequest req;
@@ -603,7 +603,7 @@ void Conn::testkit_expire() {
   std::string t = token();
   if (!t.empty()) ctx.AddMetadata("token", t);
   grpc::Status st = lease_stub_->LeaseRevoke(&ctx, req, &resp);
-  if (!st.ok() && map_status(st) != OFFKV_ESESSION)  // NOT_FOUND: gone already
+  if (!st.ok() && map_status(st) != Err::esession)  // NOT_FOUND: gone already
     fail(st, "revoke lease " + std::to_string(id) + " (testkit_expire)");
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -1,7 +1,7 @@
 #include "etcd_errors.hpp"
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace etcd {
@@ -64,42 +64,42 @@ int map_status(const grpc::Status &status) noexcept {
   using C = grpc::StatusCode;
   switch (status.error_code()) {
     case C::OK:
-      return OFFKV_OK;
+      return Err::ok;
     case C::DEADLINE_EXCEEDED:
-      return OFFKV_ETIMEOUT;
+      return Err::etimeout;
     case C::UNAVAILABLE:
       // "etcdserver: no leader", "leader changed", "request timed out", a member
       // down: the request may or may not have been applied.
-      if (tls_failure(status)) return OFFKV_ETLS;
-      return OFFKV_ECONNLOSS;
+      if (tls_failure(status)) return Err::etls;
+      return Err::econnloss;
     case C::CANCELLED:
-      return OFFKV_ECONNLOSS;
+      return Err::econnloss;
     case C::UNAUTHENTICATED:
     case C::PERMISSION_DENIED:
-      return OFFKV_EAUTH;
+      return Err::eauth;
     case C::INVALID_ARGUMENT:
       if (says(status, "user name or password") || says(status, "auth"))
-        return OFFKV_EAUTH;
+        return Err::eauth;
       if (says(status, "too large") || says(status, "too many operations"))
-        return OFFKV_ETOOBIG;
-      return OFFKV_EINVAL;
+        return Err::etoobig;
+      return Err::einval;
     case C::FAILED_PRECONDITION:
       if (says(status, "auth") || says(status, "token") || says(status, "user"))
-        return OFFKV_EAUTH;
-      return OFFKV_ESERVICE;
+        return Err::eauth;
+      return Err::eservice;
     case C::RESOURCE_EXHAUSTED:
       // gRPC's message size limit, or etcd's "database space exceeded".
       if (says(status, "larger than max") || says(status, "too large"))
-        return OFFKV_ETOOBIG;
-      return OFFKV_ESERVICE;
+        return Err::etoobig;
+      return Err::eservice;
     case C::NOT_FOUND:
-      if (says(status, "lease")) return OFFKV_ESESSION;
-      return OFFKV_ESERVICE;
+      if (says(status, "lease")) return Err::esession;
+      return Err::eservice;
     case C::UNKNOWN:
-      if (tls_failure(status)) return OFFKV_ETLS;
-      return OFFKV_ESERVICE;
+      if (tls_failure(status)) return Err::etls;
+      return Err::eservice;
     default:
-      return OFFKV_ESERVICE;
+      return Err::eservice;
   }
 }
 

@@ -8,7 +8,7 @@
 namespace offkv {
 namespace etcd {
 
-// The offkv code for a failed gRPC call to etcd (OK -> OFFKV_OK).
+// The offkv code for a failed gRPC call to etcd (OK -> Err::ok).
 int map_status(const grpc::Status &status) noexcept;
 
 // " [etcd: <gRPC code name>: <server's message>]", appended to every message built

@@ -4,8 +4,8 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "codes.hpp"
 #include "etcd_keys.hpp"
-#include "offkv.h"
 
 namespace offkv {
 namespace etcd {
@@ -99,7 +99,7 @@ class Planner {
             erase(op.path, op.version);
             break;
           case TxnOpKind::Check:
-            offkv::fail(OFFKV_EINTERNAL, "check among ops");
+            offkv::fail(Err::einternal, "check among ops");
         }
         plan_.results.push_back(std::move(r));
         ++index;
@@ -179,16 +179,16 @@ class Planner {
   void check(const TxnOp &c) {
     const Cur &n = look(c.path, false);
     std::int64_t actual = n.exists ? n.version : 0;
-    bool ok = c.version == OFFKV_ANY_VERSION ? actual != 0 : actual == c.version;
+    bool ok = c.version == kAnyVersion ? actual != 0 : actual == c.version;
     if (ok) return;
-    int code = (c.version != 0 && actual == 0) ? OFFKV_ENOENT
-               : (c.version == 0)              ? OFFKV_EEXIST
-                                               : OFFKV_EVERSION;
+    int code = (c.version != 0 && actual == 0) ? Err::enoent
+               : (c.version == 0)              ? Err::eexist
+                                               : Err::eversion;
     throw Failed{
         code,
         "check on '" + show(c.path) + "': expected " +
-            (c.version == OFFKV_ANY_VERSION ? std::string("any version")
-                                            : "version " + std::to_string(c.version)) +
+            (c.version == kAnyVersion ? std::string("any version")
+                                      : "version " + std::to_string(c.version)) +
             ", found " +
             (actual ? "version " + std::to_string(actual) : std::string("no node"))};
   }
@@ -198,26 +198,26 @@ class Planner {
     if (parent == root_ || parent == "/") return;
     const Cur &p = look(parent, true);
     if (!p.exists)
-      throw Failed{OFFKV_ENOENT, "cannot create '" + show(path) + "': parent '" +
-                                     show(parent) + "' does not exist"};
+      throw Failed{Err::enoent, "cannot create '" + show(path) + "': parent '" +
+                                    show(parent) + "' does not exist"};
     if (p.lease != 0)
-      throw Failed{OFFKV_EEPHEMERAL, "cannot create '" + show(path) + "': parent '" +
-                                         show(parent) + "' is ephemeral"};
+      throw Failed{Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
+                                        show(parent) + "' is ephemeral"};
   }
 
   std::string create(const std::string &path, const std::string &value, int flags) {
     check_parent(path);
     std::string actual = path;
-    if (flags & OFFKV_SEQUENTIAL) {
+    if (flags & NodeFlag::sequential) {
       std::string parent = parent_path(path);
       actual = sequential_path(path, counter(parent)++);
       step(StepKind::Counter, parent);
     }
     Cur &n = look(actual, false);
-    if (n.exists) throw Failed{OFFKV_EEXIST, "'" + show(actual) + "' already exists"};
+    if (n.exists) throw Failed{Err::eexist, "'" + show(actual) + "' already exists"};
     n.exists = true;
     n.version = 1;
-    n.lease = (flags & OFFKV_EPHEMERAL) ? lease_ : 0;
+    n.lease = (flags & NodeFlag::ephemeral) ? lease_ : 0;
     n.value = value;
     step(StepKind::Node, actual);
     return actual;
@@ -238,11 +238,11 @@ class Planner {
   void erase(const std::string &path, std::int64_t expected) {
     const Cur &n = look(path, false);
     if (!n.exists)
-      throw Failed{OFFKV_ENOENT, "cannot erase '" + show(path) + "': no such node"};
+      throw Failed{Err::enoent, "cannot erase '" + show(path) + "': no such node"};
     if (expected != 0 && n.version != expected)
-      throw Failed{OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
-                                       std::to_string(expected) + ", found " +
-                                       std::to_string(n.version)};
+      throw Failed{Err::eversion, "erase of '" + show(path) + "': expected version " +
+                                      std::to_string(expected) + ", found " +
+                                      std::to_string(n.version)};
     for (auto &entry : cur_)
       if (path_covers(path, entry.first)) {
         entry.second.exists = false;

@@ -5,8 +5,8 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "codes.hpp"
 #include "etcd_errors.hpp"
-#include "offkv.h"
 
 namespace offkv {
 namespace etcd {
@@ -19,7 +19,7 @@ void Watches::add(const WatchPtr &watch, const std::string &path,
                   std::int64_t start_revision, bool wait_created,
                   Clock::time_point deadline, Armed armed) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (closed_) fail(OFFKV_ECLOSED, "etcd: watch '" + show(path) + "': client is closed");
+  if (closed_) fail(Err::eclosed, "etcd: watch '" + show(path) + "': client is closed");
   std::int64_t id = next_id_++;
   Entry e;
   e.watch = watch;
@@ -48,7 +48,7 @@ void Watches::add(const WatchPtr &watch, const std::string &path,
     return closed_ || it == entries_.end() || it->second.created || it->second.refused;
   });
   auto it = entries_.find(id);
-  if (closed_) fail(OFFKV_ECLOSED, "etcd: watch '" + show(path) + "': client is closed");
+  if (closed_) fail(Err::eclosed, "etcd: watch '" + show(path) + "': client is closed");
   // Confirmed, then fired or ended before we woke up: the watch holds its outcome.
   if (it == entries_.end() && watch->finished()) return;
   if (it != entries_.end()) it->second.waiting = false;
@@ -60,11 +60,11 @@ void Watches::add(const WatchPtr &watch, const std::string &path,
       entries_.erase(it);
     }
     if (!answered)
-      fail(OFFKV_ETIMEOUT, "etcd: watch '" + show(path) +
-                               "': etcd did not confirm it within " +
-                               std::to_string(conn_.operation_timeout_ms()) + " ms");
-    fail(reason.find("permission denied") != std::string::npos ? OFFKV_EAUTH
-                                                               : OFFKV_ESERVICE,
+      fail(Err::etimeout, "etcd: watch '" + show(path) +
+                              "': etcd did not confirm it within " +
+                              std::to_string(conn_.operation_timeout_ms()) + " ms");
+    fail(reason.find("permission denied") != std::string::npos ? Err::eauth
+                                                               : Err::eservice,
          "etcd: cannot watch '" + show(path) + "' [etcd: " + reason + "]");
   }
 }
@@ -238,8 +238,8 @@ void Watches::handle(const v3::WatchResponse &resp) {
       changed_.notify_all();
       return;
     }
-    e.watch->end(reason.find("permission denied") != std::string::npos ? OFFKV_EAUTH
-                                                                       : OFFKV_ESERVICE,
+    e.watch->end(reason.find("permission denied") != std::string::npos ? Err::eauth
+                                                                       : Err::eservice,
                  conn_.session_state(),
                  "etcd ended the watch on '" + show(e.path) + "': " + reason);
     entries_.erase(it);
@@ -294,7 +294,7 @@ std::vector<Seen> expand(const v3::WatchResponse &resp) {
     const auto &ev = resp.events(i);
     const KeyInfo &k = infos[static_cast<std::size_t>(i)];
     if (k.kind == KeyKind::Child) {
-      out.push_back({true, make_event(OFFKV_EVENT_CHILDREN, k.path, -1)});
+      out.push_back({true, make_event(EventType::children, k.path, -1)});
       continue;
     }
     // A slot that is not offkv's (foreign or damaged): nothing to report for it.
@@ -302,7 +302,7 @@ std::vector<Seen> expand(const v3::WatchResponse &resp) {
     if (ev.type() == v3::Event::DELETE) {
       auto m = moved.find(k.path);
       if (m != moved.end() && m->second != ev.kv().key()) continue;  // moved, not erased
-      out.push_back({false, make_event(OFFKV_EVENT_DELETED, k.path, 0)});
+      out.push_back({false, make_event(EventType::deleted, k.path, 0)});
       continue;
     }
     std::int64_t version = 0;
@@ -312,17 +312,17 @@ std::vector<Seen> expand(const v3::WatchResponse &resp) {
       if (k.how == 'b') {
         from = k.from;
       } else {
-        out.push_back({false, make_event(OFFKV_EVENT_CREATED, k.path, 1)});
+        out.push_back({false, make_event(EventType::created, k.path, 1)});
         from = 1;
       }
       if (version - from > 10000) from = version - 1;
       for (std::int64_t v = from + 1; v <= version; ++v)
-        out.push_back({false, make_event(OFFKV_EVENT_CHANGED, k.path, v)});
+        out.push_back({false, make_event(EventType::changed, k.path, v)});
       continue;
     }
     out.push_back(
-        {false, make_event(version == 1 ? OFFKV_EVENT_CREATED : OFFKV_EVENT_CHANGED,
-                           k.path, version)});
+        {false, make_event(version == 1 ? EventType::created : EventType::changed, k.path,
+                           version)});
   }
   return out;
 }
@@ -364,13 +364,13 @@ std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
     case WatchKind::Exists: {
       NodeSeen now = node_in(resp, path);
       if (armed.version > 0 && now.version == 0)
-        out.push_back(make_event(OFFKV_EVENT_DELETED, path, 0));
+        out.push_back(make_event(EventType::deleted, path, 0));
       else if (armed.version == 0 && now.version > 0)
-        out.push_back(make_event(OFFKV_EVENT_CREATED, path, now.version));
+        out.push_back(make_event(EventType::created, path, now.version));
       else if (now.version > 0 && now.mod_revision >= since)
         out.push_back(now.version > armed.version
-                          ? make_event(OFFKV_EVENT_CHANGED, path, now.version)
-                          : make_event(OFFKV_EVENT_DELETED, path, 0));
+                          ? make_event(EventType::changed, path, now.version)
+                          : make_event(EventType::deleted, path, 0));
       break;
     }
     case WatchKind::Children: {
@@ -378,7 +378,7 @@ std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
       if (armed.version > 0 &&
           (parent.version == 0 ||
            (parent.mod_revision >= since && parent.version <= armed.version))) {
-        out.push_back(make_event(OFFKV_EVENT_DELETED, path, 0));
+        out.push_back(make_event(EventType::deleted, path, 0));
         break;
       }
       std::size_t count = 0;
@@ -390,7 +390,7 @@ std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
         added = added || kv.create_revision() >= since;
       }
       if (added || count != armed.children)
-        out.push_back(make_event(OFFKV_EVENT_CHILDREN, path, -1));
+        out.push_back(make_event(EventType::children, path, -1));
       break;
     }
     case WatchKind::Persistent: {
@@ -402,9 +402,9 @@ std::vector<Event> missed_changes(WatchKind kind, const std::string &path,
             kv.mod_revision() < since || !node_version(info, kv.version(), version))
           continue;
         bool created = kv.create_revision() >= since && !(info.alt && info.how == 'b');
-        changed.emplace_back(kv.mod_revision(), make_event(created ? OFFKV_EVENT_CREATED
-                                                                   : OFFKV_EVENT_CHANGED,
-                                                           info.path, version));
+        changed.emplace_back(kv.mod_revision(),
+                             make_event(created ? EventType::created : EventType::changed,
+                                        info.path, version));
       }
       std::stable_sort(changed.begin(), changed.end(),
                        [](const auto &a, const auto &b) { return a.first < b.first; });
@@ -495,8 +495,8 @@ std::vector<Event> watch_events(WatchKind kind, const std::string &path,
       // not news about path).
       for (auto &s : seen) {
         if (s.child && parent_path(s.event.path) == path)
-          return {make_event(OFFKV_EVENT_CHILDREN, path, -1)};
-        if (s.event.path == path && s.event.type == OFFKV_EVENT_DELETED)
+          return {make_event(EventType::children, path, -1)};
+        if (s.event.path == path && s.event.type == EventType::deleted)
           return {std::move(s.event)};
       }
       return {};
@@ -509,8 +509,8 @@ std::vector<Event> watch_events(WatchKind kind, const std::string &path,
           out.push_back(std::move(s.event));
       for (std::size_t i = 0; i < out.size();) {
         std::size_t j = i + 1;
-        if (out[i].type == OFFKV_EVENT_DELETED)
-          while (j < out.size() && out[j].type == OFFKV_EVENT_DELETED &&
+        if (out[i].type == EventType::deleted)
+          while (j < out.size() && out[j].type == EventType::deleted &&
                  out[j].path != out[i].path && path_covers(out[i].path, out[j].path))
             ++j;
         std::reverse(out.begin() + static_cast<std::ptrdiff_t>(i),

@@ -12,7 +12,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 
@@ -93,27 +93,27 @@ class Change {
     if (parent == root || parent == "/") return;
     const MemNode *p = find(parent);
     if (!p)
-      fail(OFFKV_ENOENT, "cannot create '" + display(path) + "': parent '" +
-                             display(parent) + "' does not exist");
+      fail(Err::enoent, "cannot create '" + display(path) + "': parent '" +
+                            display(parent) + "' does not exist");
     if (p->owner != 0)
-      fail(OFFKV_EEPHEMERAL, "cannot create '" + display(path) + "': parent '" +
-                                 display(parent) + "' is ephemeral");
+      fail(Err::eephemeral, "cannot create '" + display(path) + "': parent '" +
+                                display(parent) + "' is ephemeral");
   }
 
   std::string create(const std::string &path, const std::string &value, int flags,
                      std::uint64_t session, const std::string &root) {
     check_parent(path, root);
     std::string actual = path;
-    if (flags & OFFKV_SEQUENTIAL) {
+    if (flags & NodeFlag::sequential) {
       std::string parent = parent_path(path);
       auto &counter = s_.sequence[parent];
       undo_.push_back([this, parent, old = counter] { s_.sequence[parent] = old; });
       actual = sequential_path(path, counter++);
     }
-    if (find(actual)) fail(OFFKV_EEXIST, "'" + display(actual) + "' already exists");
-    MemNode node{value, 1, (flags & OFFKV_EPHEMERAL) ? session : 0};
+    if (find(actual)) fail(Err::eexist, "'" + display(actual) + "' already exists");
+    MemNode node{value, 1, (flags & NodeFlag::ephemeral) ? session : 0};
     insert(actual, node);
-    event(OFFKV_EVENT_CREATED, actual, 1);
+    event(EventType::created, actual, 1);
     return actual;
   }
 
@@ -133,35 +133,35 @@ class Change {
     const MemNode *node = find(path);
     if (expected == 0) {
       if (node)
-        fail(OFFKV_EVERSION, "cas on '" + display(path) +
-                                 "': expected no node, found version " +
-                                 std::to_string(node->version));
+        fail(Err::eversion, "cas on '" + display(path) +
+                                "': expected no node, found version " +
+                                std::to_string(node->version));
       create(path, value, 0, session, root);
       return 1;
     }
     if (!node)
-      fail(OFFKV_EVERSION, "cas on '" + display(path) + "': expected version " +
-                               std::to_string(expected) + ", node does not exist");
+      fail(Err::eversion, "cas on '" + display(path) + "': expected version " +
+                              std::to_string(expected) + ", node does not exist");
     if (node->version != expected)
-      fail(OFFKV_EVERSION, "cas on '" + display(path) + "': expected version " +
-                               std::to_string(expected) + ", found " +
-                               std::to_string(node->version));
+      fail(Err::eversion, "cas on '" + display(path) + "': expected version " +
+                              std::to_string(expected) + ", found " +
+                              std::to_string(node->version));
     return replace(path, value);
   }
 
   void erase(const std::string &path, std::int64_t expected) {
     const MemNode *node = find(path);
-    if (!node) fail(OFFKV_ENOENT, "cannot erase '" + display(path) + "': no such node");
+    if (!node) fail(Err::enoent, "cannot erase '" + display(path) + "': no such node");
     if (expected != 0 && node->version != expected)
-      fail(OFFKV_EVERSION, "erase of '" + display(path) + "': expected version " +
-                               std::to_string(expected) + ", found " +
-                               std::to_string(node->version));
+      fail(Err::eversion, "erase of '" + display(path) + "': expected version " +
+                              std::to_string(expected) + ", found " +
+                              std::to_string(node->version));
     std::vector<std::string> doomed;
     collect_subtree(path, doomed);
     // Deepest first, as ZooKeeper's multi would delete them.
     for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
       remove(*it);
-      event(OFFKV_EVENT_DELETED, *it, 0);
+      event(EventType::deleted, *it, 0);
     }
     children_event(parent_path(path));
   }
@@ -169,15 +169,15 @@ class Change {
   void check(const std::string &path, std::int64_t version) {
     const MemNode *node = find(path);
     std::int64_t actual = node ? node->version : 0;
-    bool ok = version == OFFKV_ANY_VERSION ? actual != 0 : actual == version;
+    bool ok = version == kAnyVersion ? actual != 0 : actual == version;
     if (!ok) {
-      int code = (version != 0 && actual == 0) ? OFFKV_ENOENT
-                 : (version == 0)              ? OFFKV_EEXIST
-                                               : OFFKV_EVERSION;
+      int code = (version != 0 && actual == 0) ? Err::enoent
+                 : (version == 0)              ? Err::eexist
+                                               : Err::eversion;
       fail(code,
            "check on '" + display(path) + "': expected " +
-               (version == OFFKV_ANY_VERSION ? std::string("any version")
-                                             : "version " + std::to_string(version)) +
+               (version == kAnyVersion ? std::string("any version")
+                                       : "version " + std::to_string(version)) +
                ", found " +
                (actual ? "version " + std::to_string(actual) : std::string("no node")));
     }
@@ -201,7 +201,7 @@ class Change {
     undo_.push_back([this, path, old = node] { s_.nodes[path] = old; });
     node.value = value;
     ++node.version;
-    event(OFFKV_EVENT_CHANGED, path, node.version);
+    event(EventType::changed, path, node.version);
     return node.version;
   }
 
@@ -249,7 +249,7 @@ class Change {
     events_.push_back({type, path, version});
   }
   void children_event(const std::string &parent) {
-    events_.push_back({OFFKV_EVENT_CHILDREN, parent, -1});
+    events_.push_back({EventType::children, parent, -1});
   }
 
   static void fire_at(std::multimap<std::string, Registration> &watches,
@@ -265,19 +265,19 @@ class Change {
     ev.path = p.path;
     ev.version = p.version;
     switch (p.type) {
-      case OFFKV_EVENT_CREATED:
+      case EventType::created:
         fire_at(s_.exists_watches, p.path, ev);
         break;
-      case OFFKV_EVENT_CHANGED:
+      case EventType::changed:
         fire_at(s_.data_watches, p.path, ev);
         fire_at(s_.exists_watches, p.path, ev);
         break;
-      case OFFKV_EVENT_DELETED:
+      case EventType::deleted:
         fire_at(s_.data_watches, p.path, ev);
         fire_at(s_.exists_watches, p.path, ev);
         fire_at(s_.child_watches, p.path, ev);
         break;
-      case OFFKV_EVENT_CHILDREN:
+      case EventType::children:
         fire_at(s_.child_watches, p.path, ev);
         return;  // persistent watches report the child's own event instead
     }
@@ -312,9 +312,9 @@ class MemBackend : public Backend {
     {
       std::lock_guard<std::mutex> lock(store_->mutex);
       id = session_ = store_->next_session++;
-      state_ = OFFKV_SESSION_CONNECTED;
+      state_ = SessionState::connected;
     }
-    report(OFFKV_SESSION_CONNECTED, "mem store ready, session " + std::to_string(id));
+    report(SessionState::connected, "mem store ready, session " + std::to_string(id));
   }
 
   std::string create(const std::string &path, const std::string &value,
@@ -347,7 +347,7 @@ class MemBackend : public Backend {
     auto lock = locked();
     auto it = store_->nodes.find(path);
     if (it == store_->nodes.end())
-      fail(OFFKV_ENOENT,
+      fail(Err::enoent,
            "cannot get '" + to_client_key(prefix_, path) + "': no such node");
     if (watch) store_->data_watches.emplace(path, registration(watch));
     return Node{it->second.value, it->second.version};
@@ -364,7 +364,7 @@ class MemBackend : public Backend {
                                     const WatchPtr &watch) override {
     auto lock = locked();
     if (path != root_ && !store_->nodes.count(path))
-      fail(OFFKV_ENOENT,
+      fail(Err::enoent,
            "cannot list '" + to_client_key(prefix_, path) + "': no such node");
     std::vector<std::string> out;
     auto it = store_->children.find(path);
@@ -404,7 +404,7 @@ class MemBackend : public Backend {
             change.erase(op.path, op.version);
             break;
           case TxnOpKind::Check:
-            fail(OFFKV_EINTERNAL, "check among ops");
+            fail(Err::einternal, "check among ops");
         }
         results.push_back(std::move(r));
         ++index;
@@ -459,8 +459,8 @@ class MemBackend : public Backend {
     std::uint64_t old, id;
     {
       std::unique_lock<std::mutex> lock(store_->mutex);
-      if (closed_) fail(OFFKV_ECLOSED, "client is closed");
-      if (state_ == OFFKV_SESSION_LOST || expired_) return;  // no session to expire
+      if (closed_) fail(Err::eclosed, "client is closed");
+      if (state_ == SessionState::lost || expired_) return;  // no session to expire
       old = session_;
       end_session_locked();
       if (link_->cut) {
@@ -471,33 +471,33 @@ class MemBackend : public Backend {
       }
       id = session_ = store_->next_session++;
     }
-    report(OFFKV_SESSION_LOST,
+    report(SessionState::lost,
            "mem session " + std::to_string(old) + " expired (offkv_testkit_expire)");
     forget_finished();
-    report(OFFKV_SESSION_CONNECTED, "new mem session " + std::to_string(id));
+    report(SessionState::connected, "new mem session " + std::to_string(id));
   }
 
  private:
   std::unique_lock<std::mutex> locked() {
     std::unique_lock<std::mutex> lock(store_->mutex);
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (closed_) fail(Err::eclosed, "client is closed");
     if (!link_->cut) return lock;
     // Cut off (SUSPENDED): wait for the connection, as the other backends do.
     auto until = std::chrono::steady_clock::now() +
                  std::chrono::milliseconds(operation_timeout_ms_);
     link_changed_.wait_until(lock, until, [&] {
-      return closed_ || !link_->cut || state_ == OFFKV_SESSION_LOST;
+      return closed_ || !link_->cut || state_ == SessionState::lost;
     });
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
-    if (state_ == OFFKV_SESSION_LOST)
-      fail(OFFKV_ESESSION,
+    if (closed_) fail(Err::eclosed, "client is closed");
+    if (state_ == SessionState::lost)
+      fail(Err::esession,
            "mem: the session expired while the connection was cut; a new one is "
            "made when it is back");
     if (link_->cut)
-      fail(OFFKV_ECONNLOSS, "mem: not connected within " +
-                                std::to_string(operation_timeout_ms_) +
-                                " ms (operation_timeout_ms): the connection is cut "
-                                "(offkv_testkit_suspend); not sent");
+      fail(Err::econnloss, "mem: not connected within " +
+                               std::to_string(operation_timeout_ms_) +
+                               " ms (operation_timeout_ms): the connection is cut "
+                               "(offkv_testkit_suspend); not sent");
     return lock;
   }
 
@@ -532,19 +532,19 @@ class MemBackend : public Backend {
     std::lock_guard<std::mutex> reporting(report_mutex_);
     {
       std::lock_guard<std::mutex> lock(store_->mutex);
-      if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+      if (closed_) fail(Err::eclosed, "client is closed");
       if (link_->cut) return;
       // The watchdog of an earlier cut has ended: resume joined it.
       if (watchdog_.joinable()) watchdog_.join();
       link_->cut = true;
       stop_watchdog_ = false;
-      state_ = OFFKV_SESSION_SUSPENDED;
+      state_ = SessionState::suspended;
       // Started here, so that close() (which sets closed_ under this lock) joins it.
       auto since = std::chrono::steady_clock::now();
       watchdog_ = std::thread([this, since] { watch_session(since); });
     }
     if (listener_)
-      listener_(OFFKV_SESSION_SUSPENDED,
+      listener_(SessionState::suspended,
                 "connection to the mem store cut (offkv_testkit_suspend); the session "
                 "lives for " +
                     std::to_string(session_timeout_ms_) + " ms (session_timeout_ms)");
@@ -558,10 +558,10 @@ class MemBackend : public Backend {
     if (!expired_) end_session_locked();
     expired_ = false;
     session_ = 0;
-    state_ = OFFKV_SESSION_LOST;
+    state_ = SessionState::lost;
     lock.unlock();
     link_changed_.notify_all();  // waiting operations fail with ESESSION
-    report(OFFKV_SESSION_LOST,
+    report(SessionState::lost,
            "no connection to the mem store for the session timeout (" +
                std::to_string(session_timeout_ms_) + " ms): session expired");
     forget_finished();
@@ -570,7 +570,7 @@ class MemBackend : public Backend {
   void resume() {
     {
       std::lock_guard<std::mutex> lock(store_->mutex);
-      if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+      if (closed_) fail(Err::eclosed, "client is closed");
       if (!link_->cut) return;
       stop_watchdog_ = true;
     }
@@ -581,28 +581,28 @@ class MemBackend : public Backend {
     if (expired_) {
       // Expired while cut off: told now, as a server tells a reconnecting client.
       expired_ = false;
-      state_ = OFFKV_SESSION_LOST;
+      state_ = SessionState::lost;
       lock.unlock();
-      report(OFFKV_SESSION_LOST,
+      report(SessionState::lost,
              "mem session expired while the connection was cut (offkv_testkit_expire)");
       forget_finished();
       lock.lock();
       if (closed_) return;
     }
-    if (state_ == OFFKV_SESSION_LOST) {
+    if (state_ == SessionState::lost) {
       std::uint64_t id = session_ = store_->next_session++;
       link_->cut = false;
-      state_ = OFFKV_SESSION_CONNECTED;
+      state_ = SessionState::connected;
       lock.unlock();
       link_changed_.notify_all();
-      report(OFFKV_SESSION_CONNECTED,
+      report(SessionState::connected,
              "connection to the mem store back; new session " + std::to_string(id));
       return;
     }
-    state_ = OFFKV_SESSION_CONNECTED;
+    state_ = SessionState::connected;
     std::uint64_t id = session_;
     lock.unlock();
-    report(OFFKV_SESSION_CONNECTED,
+    report(SessionState::connected,
            "connection to the mem store back; session " + std::to_string(id) + " kept");
     // What the watches got meanwhile, in order, before anything newer.
     lock.lock();

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace recipes {
@@ -29,7 +29,7 @@ std::shared_ptr<Detector> Detector::open(std::shared_ptr<Client> client,
   }
   if (!self->run_on_loop([&] { self->evaluate(); })) {
     self->unlisten();
-    fail(OFFKV_ECLOSED, "client is closed");
+    fail(Err::eclosed, "client is closed");
   }
   return self;
 }
@@ -54,7 +54,7 @@ std::optional<Member> Detector::wait(const std::string &previous, int timeout_ms
     *changed = false;
     return current_;
   }
-  if (finished_) fail(OFFKV_ECLOSED, "detector on '" + group_ + "' is closed");
+  if (finished_) fail(Err::eclosed, "detector on '" + group_ + "' is closed");
   return current_;
 }
 
@@ -68,7 +68,7 @@ void Detector::update_locked(const std::optional<Member> &leader, int error,
   current_ = leader;
   changed_.notify_all();
   RecipeEvent event;
-  event.type = OFFKV_EVENT_DETECTED;
+  event.type = EventType::detected;
   event.has_member = leader.has_value();
   if (leader) event.member = *leader;
   event.group = group_;
@@ -92,16 +92,16 @@ void Detector::session_changed(int state, const std::string &message) {
   session_ = state;
   ++generation_;
   switch (state) {
-    case OFFKV_SESSION_LOST:
+    case SessionState::lost:
       // Our watches ended; we cannot tell who leads until a new session looks.
       group_watch_.reset();
       leader_watch_.reset();
-      update_locked(std::nullopt, OFFKV_ESESSION, "session lost: " + message);
+      update_locked(std::nullopt, Err::esession, "session lost: " + message);
       break;
-    case OFFKV_SESSION_CONNECTED:
+    case SessionState::connected:
       if (started_) post([this] { evaluate(); });
       break;
-    case OFFKV_SESSION_CLOSED:
+    case SessionState::closed:
       finished_ = true;
       changed_.notify_all();
       break;
@@ -114,10 +114,10 @@ void Detector::on_watch(std::uint64_t generation, const Event &event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != generation_) return;
-    if (event.type == OFFKV_EVENT_ENDED) {
+    if (event.type == EventType::ended) {
       // Session loss and close are the session listener's; a watch that ended under
       // a live session (a server-side cancel) must not stop the reports.
-      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+      if (finished_ || session_ != SessionState::connected) return;
       post_later([this] { evaluate(); });
       return;
     }
@@ -130,7 +130,7 @@ void Detector::evaluate() {
   WatchPtr old_group, old_leader;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!started_ || finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    if (!started_ || finished_ || session_ != SessionState::connected) return;
     generation = ++generation_;
     old_group = std::move(group_watch_);
     old_leader = std::move(leader_watch_);
@@ -150,7 +150,7 @@ void Detector::evaluate() {
       if (!stale) {
         group_watch_ = group_watch;
         leader_watch_ = leader_watch;
-        if (leader) update_locked(*leader, OFFKV_OK, message);
+        if (leader) update_locked(*leader, Err::ok, message);
       }
     }
     if (stale) {
@@ -164,7 +164,7 @@ void Detector::evaluate() {
     try {
       members = list_members(*client_, group_, naming_, &callback, &group_watch);
     } catch (const Error &e) {
-      if (e.code() != OFFKV_ENOENT) throw;
+      if (e.code() != Err::enoent) throw;
       // No group yet: wait for it to be created.
       std::int64_t version = client_->exists(group_, &callback, &group_watch);
       if (version != 0) {
@@ -191,7 +191,7 @@ void Detector::evaluate() {
       leader->payload = std::move(node.value);
       leader->version = node.version;
     } catch (const Error &e) {
-      if (e.code() != OFFKV_ENOENT) {
+      if (e.code() != Err::enoent) {
         client_->cancel(group_watch);
         throw;
       }
@@ -203,9 +203,9 @@ void Detector::evaluate() {
            "lowest " + naming_.describe() + " of '" + group_ + "'");
     reset_backoff();
   } catch (const Error &e) {
-    if (e.code() == OFFKV_ECLOSED) return;
+    if (e.code() == Err::eclosed) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;  // CONNECTED re-runs
+    if (finished_ || session_ != SessionState::connected) return;  // CONNECTED re-runs
     post_later([this] { evaluate(); });
   }
 }

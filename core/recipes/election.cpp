@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace recipes {
@@ -75,8 +75,8 @@ bool Election::wait(bool leader, int timeout_ms) {
     return false;
   }
   if (leader_ != leader)
-    fail(OFFKV_ECLOSED, "election in '" + group_ + "' has ended (" +
-                            (withdrawn_ ? "withdrawn" : "client closed") + ")");
+    fail(Err::eclosed, "election in '" + group_ + "' has ended (" +
+                           (withdrawn_ ? "withdrawn" : "client closed") + ")");
   return true;
 }
 
@@ -98,7 +98,7 @@ void Election::set_leader_locked(bool leader, int error, const std::string &mess
   leader_ = leader;
   changed_.notify_all();
   RecipeEvent event;
-  event.type = leader ? OFFKV_EVENT_LEADER : OFFKV_EVENT_NOT_LEADER;
+  event.type = leader ? EventType::leader : EventType::not_leader;
   event.has_member = !member_.empty();
   if (event.has_member) event.member = member_locked();
   event.group = group_;
@@ -113,7 +113,7 @@ void Election::set_leader_locked(bool leader, int error, const std::string &mess
 void Election::deliver(const RecipeEvent &event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    bool leader = event.type == OFFKV_EVENT_LEADER;
+    bool leader = event.type == EventType::leader;
     if (silenced_ || told_leader_ == leader) return;
     told_leader_ = leader;
   }
@@ -126,21 +126,21 @@ void Election::session_changed(int state, const std::string &message) {
   session_ = state;
   ++generation_;  // a step in flight must not decide on what it read before this
   switch (state) {
-    case OFFKV_SESSION_SUSPENDED:
+    case SessionState::suspended:
       if (leader_)
-        set_leader_locked(false, OFFKV_ECONNLOSS, "session suspended: " + message);
+        set_leader_locked(false, Err::econnloss, "session suspended: " + message);
       break;
-    case OFFKV_SESSION_LOST:
-      if (leader_) set_leader_locked(false, OFFKV_ESESSION, "session lost: " + message);
+    case SessionState::lost:
+      if (leader_) set_leader_locked(false, Err::esession, "session lost: " + message);
       member_.clear();  // it went with the session
       member_unknown_ = false;
       watch_.reset();  // ended by the core
       break;
-    case OFFKV_SESSION_CONNECTED:
+    case SessionState::connected:
       if (started_) post([this] { evaluate(); });
       break;
-    case OFFKV_SESSION_CLOSED:
-      if (leader_) set_leader_locked(false, OFFKV_ECLOSED, "client closed");
+    case SessionState::closed:
+      if (leader_) set_leader_locked(false, Err::eclosed, "client closed");
       finished_ = true;
       changed_.notify_all();
       break;
@@ -151,10 +151,10 @@ void Election::on_watch(std::uint64_t generation, const Event &event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != generation_) return;  // a newer step re-armed its own watch
-    if (event.type == OFFKV_EVENT_ENDED) {
+    if (event.type == EventType::ended) {
       // Session loss and close are the session listener's; a watch that ended under
       // a live session (a server-side cancel) must not leave us waiting forever.
-      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+      if (finished_ || session_ != SessionState::connected) return;
       watch_.reset();
       post_later([this] { evaluate(); });
       return;
@@ -177,7 +177,7 @@ void Election::member_gone(std::uint64_t generation, const std::string &member) 
     if (generation != generation_ || finished_) return;
     if (member_ == member) member_.clear();
     if (leader_)
-      set_leader_locked(false, OFFKV_ENOENT,
+      set_leader_locked(false, Err::enoent,
                         "member node '" + member + "' was erased by someone else");
   }
   post([this] { evaluate(); });  // contend again with a new member
@@ -185,12 +185,12 @@ void Election::member_gone(std::uint64_t generation, const std::string &member) 
 
 void Election::failed(const Error &error) {
   int code = error.code();
-  if (code == OFFKV_ECLOSED) return;
+  if (code == Err::eclosed) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_) return;
     // The next CONNECTED runs a new step.
-    if (session_ != OFFKV_SESSION_CONNECTED) return;
+    if (session_ != SessionState::connected) return;
   }
   post_later([this] { evaluate(); });
 }
@@ -203,7 +203,7 @@ void Election::evaluate() {
   WatchPtr old;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!started_ || finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    if (!started_ || finished_ || session_ != SessionState::connected) return;
     generation = ++generation_;
     member = member_;
     unknown = member_unknown_;
@@ -246,7 +246,7 @@ void Election::evaluate() {
     try {
       members = list_members(*client_, group_, naming_);
     } catch (const Error &e) {
-      if (e.code() != OFFKV_ENOENT) throw;  // the group itself was erased
+      if (e.code() != Err::enoent) throw;  // the group itself was erased
     }
     int index = index_of(members, member);
     if (index < 0) {
@@ -280,13 +280,13 @@ void Election::evaluate() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stale =
-          generation != generation_ || finished_ || session_ != OFFKV_SESSION_CONNECTED;
+          generation != generation_ || finished_ || session_ != SessionState::connected;
       if (!stale) {
         watch_ = watch;
         bool lead = index == 0;
         if (lead != leader_)
           set_leader_locked(
-              lead, OFFKV_OK,
+              lead, Err::ok,
               lead ? "lowest " + naming_.describe() + " of '" + group_ + "'"
                    : "a lower " + naming_.describe() + " of '" + group_ + "' exists");
       }
@@ -323,12 +323,12 @@ void Election::withdraw() {
       tell = may_call && told_leader_ && !silenced_;
       told_leader_ = false;
       silenced_ = true;
-      event.type = OFFKV_EVENT_NOT_LEADER;
+      event.type = EventType::not_leader;
       event.has_member = !member_.empty();
       if (event.has_member) event.member = member_locked();
       event.group = group_;
       event.session_state = session_;
-      event.error = OFFKV_OK;
+      event.error = Err::ok;
       event.message = "withdrawn";
     }
     if (tell && callback_) callback_(event);
@@ -349,7 +349,7 @@ void Election::withdraw() {
       if (auto own = find_own_or_none(*client_, group_, naming_, claim))
         erase_member(*client_, own->key);
     } catch (const Error &e) {
-      if (e.code() != OFFKV_ECLOSED && e.code() != OFFKV_ESESSION) throw;
+      if (e.code() != Err::eclosed && e.code() != Err::esession) throw;
     }
   }
 }

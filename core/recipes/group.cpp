@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace recipes {
@@ -28,7 +28,7 @@ std::shared_ptr<Group> Group::open(std::shared_ptr<Client> client,
   }
   if (self->callback_ && !self->run_on_loop([&] { self->observe(); })) {
     self->unlisten();
-    fail(OFFKV_ECLOSED, "client is closed");
+    fail(Err::eclosed, "client is closed");
   }
   return self;
 }
@@ -40,17 +40,17 @@ void Group::session_changed(int state, const std::string &message) {
   ++membership_generation_;
   ++observe_generation_;
   switch (state) {
-    case OFFKV_SESSION_LOST:
+    case SessionState::lost:
       member_.clear();  // it went with the session
       member_unknown_ = false;
       self_watch_.reset();
       if (callback_) post([this] { drop_view(); });
       break;
-    case OFFKV_SESSION_CONNECTED:
+    case SessionState::connected:
       post([this] { maintain(); });
       if (callback_) post([this] { observe(); });
       break;
-    case OFFKV_SESSION_CLOSED:
+    case SessionState::closed:
       finished_ = true;
       break;
     default:
@@ -72,10 +72,10 @@ void Group::join(std::string payload) {
   std::string token = new_token();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_) fail(OFFKV_ECLOSED, "group handle on '" + group_ + "' is closed");
+    if (finished_) fail(Err::eclosed, "group handle on '" + group_ + "' is closed");
     if (joined_)
-      fail(OFFKV_EINVAL, "this handle is already a member of '" + group_ + "'" +
-                             (member_.empty() ? "" : " (as '" + member_ + "')"));
+      fail(Err::einval, "this handle is already a member of '" + group_ + "'" +
+                            (member_.empty() ? "" : " (as '" + member_ + "')"));
     joined_ = true;
     joining_ = true;
     token_ = token;
@@ -130,7 +130,7 @@ void Group::maintain() {
   WatchPtr old;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_ || !joined_ || joining_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    if (finished_ || !joined_ || joining_ || session_ != SessionState::connected) return;
     generation = ++membership_generation_;
     member = member_;
     unknown = member_unknown_;
@@ -219,9 +219,9 @@ void Group::maintain() {
     if (publish) publish_payload();
     reset_backoff();
   } catch (const Error &e) {
-    if (e.code() == OFFKV_ECLOSED) return;
+    if (e.code() == Err::eclosed) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    if (finished_ || session_ != SessionState::connected) return;
     post_later([this] { maintain(); }, kMaintainStep);
   }
 }
@@ -230,10 +230,10 @@ void Group::on_self_watch(std::uint64_t generation, const Event &event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != membership_generation_) return;
-    if (event.type == OFFKV_EVENT_ENDED) {
+    if (event.type == EventType::ended) {
       // Under a live session (a server-side cancel): re-arm, with backoff. Session
       // loss and close are the session listener's.
-      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+      if (finished_ || session_ != SessionState::connected) return;
       post_later([this] { maintain(); }, kMaintainStep);
       return;
     }
@@ -255,7 +255,7 @@ void Group::publish_payload() {
   TxnOp check;
   check.kind = TxnOpKind::Check;
   check.path = member;
-  check.version = OFFKV_ANY_VERSION;
+  check.version = kAnyVersion;
   txn.checks.push_back(check);
   TxnOp set;
   set.kind = TxnOpKind::Set;
@@ -280,13 +280,12 @@ void Group::update(std::string payload) {
   check_payload("group member", payload);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_) fail(OFFKV_ECLOSED, "group handle on '" + group_ + "' is closed");
-    if (!joined_) fail(OFFKV_EINVAL, "this handle is not a member of '" + group_ + "'");
+    if (finished_) fail(Err::eclosed, "group handle on '" + group_ + "' is closed");
+    if (!joined_) fail(Err::einval, "this handle is not a member of '" + group_ + "'");
     payload_ = std::move(payload);
   }
   // Serialised with maintain() on the event thread.
-  if (!run_on_loop([this] { publish_payload(); }))
-    fail(OFFKV_ECLOSED, "client is closed");
+  if (!run_on_loop([this] { publish_payload(); })) fail(Err::eclosed, "client is closed");
 }
 
 void Group::take_membership(std::string *member, bool *unknown, Claim *claim,
@@ -309,7 +308,7 @@ void Group::drop_membership(const std::string &member, bool unknown, const Claim
       if (auto own = find_own_or_none(*client_, group_, naming_, claim))
         erase_member(*client_, own->key);
     } catch (const Error &e) {
-      if (e.code() != OFFKV_ECLOSED && e.code() != OFFKV_ESESSION) throw;
+      if (e.code() != Err::eclosed && e.code() != Err::esession) throw;
     }
   }
 }
@@ -317,7 +316,7 @@ void Group::drop_membership(const std::string &member, bool unknown, const Claim
 void Group::leave() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!joined_) fail(OFFKV_EINVAL, "this handle is not a member of '" + group_ + "'");
+    if (!joined_) fail(Err::einval, "this handle is not a member of '" + group_ + "'");
     joined_ = false;
     ++membership_generation_;
   }
@@ -349,7 +348,7 @@ std::vector<Member> Group::members() {
   try {
     listed = list_members(*client_, group_, naming_);
   } catch (const Error &e) {
-    if (e.code() != OFFKV_ENOENT) throw;
+    if (e.code() != Err::enoent) throw;
     return out;
   }
   for (auto &m : listed) {
@@ -359,7 +358,7 @@ std::vector<Member> Group::members() {
       m.version = node.version;
       out.push_back(std::move(m));
     } catch (const Error &e) {
-      if (e.code() != OFFKV_ENOENT) throw;  // left meanwhile
+      if (e.code() != Err::enoent) throw;  // left meanwhile
     }
   }
   return out;
@@ -410,7 +409,7 @@ bool Group::read_member(Member &member) {
     member.payload = std::move(node.value);
     member.version = node.version;
   } catch (const Error &e) {
-    if (e.code() != OFFKV_ENOENT) throw;
+    if (e.code() != Err::enoent) throw;
     return false;  // left meanwhile; the children watch tells
   }
   Watched &w = snapshot_[key];
@@ -425,7 +424,7 @@ void Group::observe() {
   std::uint64_t generation;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_ || !callback_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    if (finished_ || !callback_ || session_ != SessionState::connected) return;
     generation = ++observe_generation_;
   }
   WatchPtr old = std::move(children_watch_);
@@ -439,7 +438,7 @@ void Group::observe() {
     try {
       listed = list_members(*client_, group_, naming_, &callback, &watch);
     } catch (const Error &e) {
-      if (e.code() != OFFKV_ENOENT) throw;
+      if (e.code() != Err::enoent) throw;
       if (client_->exists(group_, &callback, &watch) != 0) {
         client_->cancel(watch);  // created meanwhile
         post([this] { observe(); });
@@ -477,12 +476,12 @@ void Group::observe() {
       return;
     }
     children_watch_ = watch;
-    publish_snapshot(OFFKV_OK, "");
+    publish_snapshot(Err::ok, "");
     reset_backoff();
   } catch (const Error &e) {
-    if (e.code() == OFFKV_ECLOSED) return;
+    if (e.code() == Err::eclosed) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    if (finished_ || session_ != SessionState::connected) return;
     post_later([this] { observe(); }, kObserveStep);
   }
 }
@@ -491,8 +490,8 @@ void Group::on_children(std::uint64_t generation, const Event &event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (generation != observe_generation_) return;
-    if (event.type == OFFKV_EVENT_ENDED) {
-      if (finished_ || session_ != OFFKV_SESSION_CONNECTED) return;
+    if (event.type == EventType::ended) {
+      if (finished_ || session_ != SessionState::connected) return;
       post_later([this] { observe(); },
                  kObserveStep);  // ended under a live session: look again
       return;
@@ -505,16 +504,16 @@ void Group::on_data(const std::string &key, std::uint64_t id, const Event &event
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_) return;
-    if (event.type == OFFKV_EVENT_ENDED) {
+    if (event.type == EventType::ended) {
       // Under a live session: re-read every member (observe re-arms what is spent).
-      if (session_ == OFFKV_SESSION_CONNECTED)
+      if (session_ == SessionState::connected)
         post_later([this] { observe(); }, kObserveStep);
       return;
     }
   }
   auto it = snapshot_.find(key);
   if (it == snapshot_.end() || it->second.id != id) return;  // superseded
-  if (event.type == OFFKV_EVENT_DELETED) {
+  if (event.type == EventType::deleted) {
     snapshot_.erase(it);
   } else {
     Member m = it->second.member;
@@ -525,7 +524,7 @@ void Group::on_data(const std::string &key, std::uint64_t id, const Event &event
       return;
     }
   }
-  publish_snapshot(OFFKV_OK, "");
+  publish_snapshot(Err::ok, "");
 }
 
 void Group::drop_view() {
@@ -536,7 +535,7 @@ void Group::drop_view() {
   // The session's watches have ended: forget them.
   children_watch_.reset();
   snapshot_.clear();
-  publish_snapshot(OFFKV_ESESSION, "session lost: membership unknown until reconnected");
+  publish_snapshot(Err::esession, "session lost: membership unknown until reconnected");
 }
 
 void Group::publish_snapshot(int error, const std::string &message) {
@@ -546,14 +545,13 @@ void Group::publish_snapshot(int error, const std::string &message) {
             [](const Member &a, const Member &b) { return a.sequence < b.sequence; });
   std::vector<std::pair<std::string, std::string>> view;
   for (const auto &m : members) view.emplace_back(m.key, m.payload);
-  if (delivered_ && error == OFFKV_OK && last_error_ == OFFKV_OK &&
-      view == last_delivered_)
+  if (delivered_ && error == Err::ok && last_error_ == Err::ok && view == last_delivered_)
     return;
   delivered_ = true;
   last_error_ = error;
   last_delivered_ = view;
   RecipeEvent event;
-  event.type = OFFKV_EVENT_MEMBERS;
+  event.type = EventType::members;
   event.group = group_;
   event.members = std::move(members);
   std::lock_guard<std::mutex> lock(mutex_);

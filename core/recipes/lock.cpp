@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace recipes {
@@ -29,13 +29,13 @@ void Lock::session_changed(int state, const std::string &message) {
   std::lock_guard<std::mutex> lock(mutex_);
   session_ = state;
   switch (state) {
-    case OFFKV_SESSION_LOST:
-    case OFFKV_SESSION_CLOSED:
+    case SessionState::lost:
+    case SessionState::closed:
       ++losses_;
       if (state_ == State::Held) lost_ = true;
       leftovers_.clear();  // they went with the session
       break;
-    case OFFKV_SESSION_CONNECTED:
+    case SessionState::connected:
       if (!leftovers_.empty()) post([this] { cleanup(); });
       break;
     default:
@@ -47,7 +47,7 @@ void Lock::session_changed(int state, const std::string &message) {
 void Lock::leftover(Leftover left) {
   std::lock_guard<std::mutex> lock(mutex_);
   leftovers_.push_back(std::move(left));
-  if (session_ == OFFKV_SESSION_CONNECTED) post_later([this] { cleanup(); });
+  if (session_ == SessionState::connected) post_later([this] { cleanup(); });
 }
 
 void Lock::cleanup() {
@@ -64,7 +64,7 @@ void Lock::cleanup() {
         erase_member(*client_, own->key);
       }
     } catch (const Error &e) {
-      if (e.code() == OFFKV_ECLOSED || e.code() == OFFKV_ESESSION) continue;
+      if (e.code() == Err::eclosed || e.code() == Err::esession) continue;
       leftover(left);  // retried later
     }
   }
@@ -121,7 +121,7 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
           try {
             members = list_members(*client_, key_, Naming());
           } catch (const Error &e) {
-            if (e.code() != OFFKV_ENOENT) throw;  // the lock node was erased
+            if (e.code() != Err::enoent) throw;  // the lock node was erased
           }
           int index = index_of(members, member);
           if (index < 0) {
@@ -129,9 +129,9 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
               ++again;
               continue;  // stale listing
             }
-            fail(OFFKV_ESESSION, "lock '" + key_ + "': our member node '" + member +
-                                     "' vanished while waiting (session ended or node "
-                                     "erased)");
+            fail(Err::esession, "lock '" + key_ + "': our member node '" + member +
+                                    "' vanished while waiting (session ended or node "
+                                    "erased)");
           }
           if (index == 0) return member;
           WatchPtr watch;
@@ -146,14 +146,14 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
           if (left != 0) event = watch->wait(left);
           client_->cancel(watch);
           if (!event) throw TimedOut{};
-          if (event->type == OFFKV_EVENT_ENDED) {
+          if (event->type == EventType::ended) {
             // Ended under a live session (a server-side cancel): look again.
-            if (event->error != OFFKV_ESESSION && event->error != OFFKV_ECLOSED &&
-                client_->session_state() == OFFKV_SESSION_CONNECTED) {
+            if (event->error != Err::esession && event->error != Err::eclosed &&
+                client_->session_state() == SessionState::connected) {
               ++again;
               continue;
             }
-            fail(event->error ? event->error : OFFKV_ESESSION,
+            fail(event->error ? event->error : Err::esession,
                  "lock '" + key_ + "': waiting ended: " + event->message);
           }
         } catch (const Error &e) {
@@ -177,7 +177,7 @@ std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
       throw;
     }
   } catch (const TimedOut &) {
-    fail(OFFKV_ETIMEOUT,
+    fail(Err::etimeout,
          "lock '" + key_ + "' not acquired within " + std::to_string(timeout_ms) + " ms");
   }
 }
@@ -186,12 +186,11 @@ void Lock::acquire(int timeout_ms) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (state_ == State::Held)
-      fail(
-          OFFKV_EINVAL,
-          "lock '" + key_ + "' is already held by this handle (locks are not reentrant)");
+      fail(Err::einval, "lock '" + key_ +
+                            "' is already held by this handle (locks are not reentrant)");
     if (state_ == State::Acquiring)
-      fail(OFFKV_EINVAL, "lock '" + key_ + "' is being acquired on this handle already");
-    if (session_ == OFFKV_SESSION_CLOSED) fail(OFFKV_ECLOSED, "client is closed");
+      fail(Err::einval, "lock '" + key_ + "' is being acquired on this handle already");
+    if (session_ == SessionState::closed) fail(Err::eclosed, "client is closed");
     state_ = State::Acquiring;
   }
   std::string member;
@@ -213,14 +212,14 @@ void Lock::release() {
   std::string member;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (state_ != State::Held) fail(OFFKV_EINVAL, "lock '" + key_ + "' is not held");
+    if (state_ != State::Held) fail(Err::einval, "lock '" + key_ + "' is not held");
     member = member_;
     member_.clear();
     state_ = State::Idle;
     lost_ = false;
   }
-  if (client_->session_state() == OFFKV_SESSION_CLOSED)
-    fail(OFFKV_ECLOSED, "client is closed (the lock went with its session)");
+  if (client_->session_state() == SessionState::closed)
+    fail(Err::eclosed, "client is closed (the lock went with its session)");
   bool erased;
   try {
     erased = erase_member(*client_, member);
@@ -229,13 +228,13 @@ void Lock::release() {
     throw;
   }
   if (!erased)
-    fail(OFFKV_ESESSION, "lock '" + key_ + "' had been lost before release: its node '" +
-                             member + "' was gone (session ended or node erased)");
+    fail(Err::esession, "lock '" + key_ + "' had been lost before release: its node '" +
+                            member + "' was gone (session ended or node erased)");
 }
 
 bool Lock::held() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return state_ == State::Held && !lost_ && session_ == OFFKV_SESSION_CONNECTED;
+  return state_ == State::Held && !lost_ && session_ == SessionState::connected;
 }
 
 std::optional<Member> Lock::member() const {

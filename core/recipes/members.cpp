@@ -10,7 +10,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace recipes {
@@ -70,9 +70,9 @@ std::string member_prefix(const std::string &group, const std::string &token) {
 constexpr std::size_t kMaxLabel = 255 - 1 - kSeqLen;
 
 void check_label(const std::string &label) {
-  if (label.empty()) fail(OFFKV_EINVAL, "member label is empty (give none instead)");
+  if (label.empty()) fail(Err::einval, "member label is empty (give none instead)");
   auto bad = [&](const std::string &why) {
-    fail(OFFKV_EINVAL, "member label '" + label + "' " + why);
+    fail(Err::einval, "member label '" + label + "' " + why);
   };
   if (label.find('/') != std::string::npos)
     bad("contains '/' (a member's name is one key segment: <label>_<10 digits>)");
@@ -191,14 +191,12 @@ void ensure_path(Client &client, const std::string &key) {
     try {
       client.create(part, "", 0);
     } catch (const Error &e) {
-      if (e.code() != OFFKV_EEXIST) throw;
+      if (e.code() != Err::eexist) throw;
     }
   }
 }
 
-bool outcome_unknown(int code) {
-  return code == OFFKV_ECONNLOSS || code == OFFKV_ETIMEOUT;
-}
+bool outcome_unknown(int code) { return code == Err::econnloss || code == Err::etimeout; }
 
 std::optional<Member> find_own(Client &client, const std::string &group,
                                const Naming &naming, const Claim &claim) {
@@ -218,7 +216,7 @@ std::optional<Member> find_own(Client &client, const std::string &group,
         m.payload = std::move(node.value);
         m.version = node.version;
       } catch (const Error &e) {
-        if (e.code() != OFFKV_ENOENT) throw;
+        if (e.code() != Err::enoent) throw;
         continue;  // gone meanwhile
       }
     }
@@ -236,16 +234,16 @@ std::optional<Member> find_own_or_none(Client &client, const std::string &group,
   try {
     return find_own(client, group, naming, claim);
   } catch (const Error &e) {
-    if (e.code() != OFFKV_ENOENT) throw;
+    if (e.code() != Err::enoent) throw;
     return std::nullopt;
   }
 }
 
 void check_payload(const std::string &what, const std::string &payload) {
-  if (payload.size() > OFFKV_MAX_VALUE_SIZE)
-    fail(OFFKV_ETOOBIG, what + " payload is " + std::to_string(payload.size()) +
-                            " bytes; the limit is " +
-                            std::to_string(OFFKV_MAX_VALUE_SIZE));
+  if (payload.size() > Limit::max_value_size)
+    fail(Err::etoobig, what + " payload is " + std::to_string(payload.size()) +
+                           " bytes; the limit is " +
+                           std::to_string(Limit::max_value_size));
 }
 
 std::string create_member(Client &client, const std::string &group, const Naming &naming,
@@ -260,7 +258,7 @@ std::string create_member(Client &client, const std::string &group, const Naming
         for (auto &m : list_members(client, group, naming))
           claim.before.push_back(std::move(m.key));
       } catch (const Error &e) {
-        if (e.code() != OFFKV_ENOENT) throw;
+        if (e.code() != Err::enoent) throw;
       }
       std::sort(claim.before.begin(), claim.before.end());
       claim.listed = true;
@@ -269,7 +267,7 @@ std::string create_member(Client &client, const std::string &group, const Naming
   }
   for (int attempt = 0;; ++attempt) {
     try {
-      return client.create(prefix, payload, OFFKV_EPHEMERAL | OFFKV_SEQUENTIAL);
+      return client.create(prefix, payload, NodeFlag::ephemeral | NodeFlag::sequential);
     } catch (const Error &e) {
       if (!outcome_unknown(e.code()) || attempt + 1 >= kAttempts) throw;
       // Did it happen? Look for our token before trying again.
@@ -293,7 +291,7 @@ bool erase_member(Client &client, const std::string &key) {
       return true;
     } catch (const Error &e) {
       int code = e.code();
-      if (code == OFFKV_ENOENT || code == OFFKV_ECLOSED || code == OFFKV_ESESSION)
+      if (code == Err::enoent || code == Err::eclosed || code == Err::esession)
         return false;
       if (!outcome_unknown(code) || attempt + 1 >= kAttempts) throw;
       pause(attempt);

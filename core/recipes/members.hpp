@@ -51,7 +51,7 @@ class Naming {
 
   bool labeled() const { return !label_.empty(); }
   const std::string &label() const { return label_; }
-  // The key to create with OFFKV_SEQUENTIAL: "G/member-<token>-" or "G/<label>_".
+  // The key to create with NodeFlag::sequential: "G/member-<token>-" or "G/<label>_".
   std::string prefix(const std::string &group, const std::string &token) const;
   // Parses a member key; nullopt for children that are not members of this naming.
   std::optional<Member> parse(const std::string &key) const;
@@ -119,7 +119,7 @@ std::optional<Member> find_own(Client &client, const std::string &group,
 std::optional<Member> find_own_or_none(Client &client, const std::string &group,
                                        const Naming &naming, const Claim &claim);
 
-// Throws ETOOBIG for a payload above OFFKV_MAX_VALUE_SIZE (before any write).
+// Throws ETOOBIG for a payload above Limit::max_value_size (before any write).
 void check_payload(const std::string &what, const std::string &payload);
 
 // Erases the member node; retries unknown outcomes a few times. A node already gone

@@ -6,7 +6,7 @@
 #include <future>
 #include <thread>
 
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace recipes {
@@ -71,13 +71,13 @@ void Recipe::post_later(std::function<void()> fn, unsigned step) {
 
 const char *session_state_name(int state) {
   switch (state) {
-    case OFFKV_SESSION_CONNECTED:
+    case SessionState::connected:
       return "CONNECTED";
-    case OFFKV_SESSION_SUSPENDED:
+    case SessionState::suspended:
       return "SUSPENDED";
-    case OFFKV_SESSION_LOST:
+    case SessionState::lost:
       return "LOST";
-    case OFFKV_SESSION_CLOSED:
+    case SessionState::closed:
       return "CLOSED";
     default:
       return "UNKNOWN";

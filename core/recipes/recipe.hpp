@@ -28,7 +28,7 @@ namespace recipes {
 
 // One notification from a recipe (offkv_recipe_event in the C API).
 struct RecipeEvent {
-  int type = 0;  // OFFKV_EVENT_LEADER, _NOT_LEADER, _DETECTED, _MEMBERS
+  int type = 0;  // EventType::leader, _NOT_LEADER, _DETECTED, _MEMBERS
   // LEADER / NOT_LEADER: this contender's member; DETECTED: the leader (absent when
   // there is none).
   bool has_member = false;
@@ -36,7 +36,7 @@ struct RecipeEvent {
   std::string group;            // the group (or lock) key
   std::vector<Member> members;  // MEMBERS: the whole membership, by sequence
   int session_state = 0;        // the session state when the change was decided
-  int error = 0;                // why, for losses (OFFKV_ECONNLOSS, OFFKV_ESESSION...)
+  int error = 0;                // why, for losses (Err::econnloss, Err::esession...)
   std::string message;
 };
 

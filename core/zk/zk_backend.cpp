@@ -8,7 +8,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 #include "zk_conn.hpp"
 #include "zk_errors.hpp"
 #include "zk_watches.hpp"
@@ -51,14 +51,14 @@ class ZkBackend : public Backend {
   ZkBackend(const Endpoint &endpoint, const Options &options)
       : prefix_(endpoint.prefix),
         root_(prefix_.empty() ? "/" : prefix_),
-        linearizable_(options.read_consistency == OFFKV_READ_LINEARIZABLE),
+        linearizable_(options.read_consistency == ReadMode::linearizable),
         acl_(created_acl(options)),
         conn_(endpoint.hosts, options) {
     // The ZooKeeper C client offkv builds against (Debian's libzookeeper-mt) has no
     // TLS; never ignore TLS settings silently.
     if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
         !options.tls_key_file.empty())
-      fail(OFFKV_EUNSUPPORTED,
+      fail(Err::eunsupported,
            "zk: TLS options were given, but the ZooKeeper C client offkv uses has no "
            "TLS support; connect over plain zk:// without tls_* options");
   }
@@ -110,8 +110,8 @@ class ZkBackend : public Backend {
 
   std::string create_op(const std::string &path, const std::string &value, int flags,
                         Clock::time_point deadline) {
-    int mode = ((flags & OFFKV_EPHEMERAL) ? ZOO_EPHEMERAL : 0) |
-               ((flags & OFFKV_SEQUENTIAL) ? ZOO_SEQUENCE : 0);
+    int mode = ((flags & NodeFlag::ephemeral) ? ZOO_EPHEMERAL : 0) |
+               ((flags & NodeFlag::sequential) ? ZOO_SEQUENCE : 0);
     CallPtr call =
         issue_create(path, value, mode, "create '" + show(path) + "'", deadline);
     int rc = conn_.wait(call, deadline, "create '" + show(path) + "'");
@@ -134,8 +134,8 @@ class ZkBackend : public Backend {
       if (rc != ZNODEEXISTS) create_failed(rc, path);
       // Created by someone else in between: replace it.
     }
-    fail(OFFKV_ESERVICE, "zk: cannot " + what + ": the node kept being created and " +
-                             "erased concurrently");
+    fail(Err::eservice, "zk: cannot " + what + ": the node kept being created and " +
+                            "erased concurrently");
   }
 
   std::int64_t cas_op(const std::string &path, const std::string &value,
@@ -146,24 +146,23 @@ class ZkBackend : public Backend {
       int rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return 1;
       if (rc == ZNODEEXISTS)
-        throw Error(OFFKV_EVERSION,
+        throw Error(Err::eversion,
                     what + ": expected no node, but it exists" + zk_words(rc));
       create_failed(rc, path);
     }
     if (!fits(expected))
-      fail(OFFKV_EVERSION, what + ": expected version " + std::to_string(expected) +
-                               ", which no ZooKeeper node can have");
+      fail(Err::eversion, what + ": expected version " + std::to_string(expected) +
+                              ", which no ZooKeeper node can have");
     CallPtr call = issue_set(path, value, static_cast<int>(expected - 1), what, deadline);
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZOK) return version_of(call->stat);
     if (rc == ZBADVERSION)
-      throw Error(OFFKV_EVERSION, what + ": expected version " +
-                                      std::to_string(expected) + ", found " +
-                                      found_version(path, deadline) + zk_words(rc));
+      throw Error(Err::eversion, what + ": expected version " + std::to_string(expected) +
+                                     ", found " + found_version(path, deadline) +
+                                     zk_words(rc));
     if (rc == ZNONODE)
-      throw Error(OFFKV_EVERSION, what + ": expected version " +
-                                      std::to_string(expected) + ", node does not exist" +
-                                      zk_words(rc));
+      throw Error(Err::eversion, what + ": expected version " + std::to_string(expected) +
+                                     ", node does not exist" + zk_words(rc));
     fail_zk(rc, "zk: " + what);
   }
 
@@ -180,7 +179,7 @@ class ZkBackend : public Backend {
         what, deadline);
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZNONODE)
-      throw Error(OFFKV_ENOENT,
+      throw Error(Err::enoent,
                   "cannot get '" + show(path) + "': no such node" + zk_words(rc));
     if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
     return Node{call->value, version_of(call->stat)};
@@ -221,7 +220,7 @@ class ZkBackend : public Backend {
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZNONODE) {
       if (path == root_) return {};  // the root always exists for offkv
-      throw Error(OFFKV_ENOENT,
+      throw Error(Err::enoent,
                   "cannot list '" + show(path) + "': no such node" + zk_words(rc));
     }
     if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
@@ -237,9 +236,9 @@ class ZkBackend : public Backend {
                 Clock::time_point deadline) {
     std::string what = "erase '" + show(path) + "'";
     if (expected != 0 && !fits(expected))
-      throw Error(OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
-                                      std::to_string(expected) + ", found " +
-                                      found_version(path, deadline));
+      throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
+                                     std::to_string(expected) + ", found " +
+                                     found_version(path, deadline));
     int top_version = expected == 0 ? -1 : static_cast<int>(expected - 1);
     // A leaf (the common case) goes in one round trip.
     CallPtr call = conn_.submit(
@@ -252,16 +251,16 @@ class ZkBackend : public Backend {
       if (attempt > 0) count_retry();
       if (rc == ZOK) return;
       if (rc == ZNONODE)
-        throw Error(OFFKV_ENOENT,
+        throw Error(Err::enoent,
                     "cannot erase '" + show(path) + "': no such node" + zk_words(rc));
       if (rc == ZBADVERSION)
-        throw Error(OFFKV_EVERSION, "erase of '" + show(path) + "': expected version " +
-                                        std::to_string(expected) + ", found " +
-                                        found_version(path, deadline) + zk_words(rc));
+        throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
+                                       std::to_string(expected) + ", found " +
+                                       found_version(path, deadline) + zk_words(rc));
       if (rc != ZNOTEMPTY && rc != ZRUNTIMEINCONSISTENCY)
         fail_zk(rc, "zk: cannot " + what);
       if (attempt >= kEraseAttempts)
-        throw Error(OFFKV_ENOTEMPTY,
+        throw Error(Err::enotempty,
                     "zk: cannot " + what + ": its subtree kept changing (" +
                         std::to_string(kEraseAttempts) + " attempts)" + zk_words(rc));
       // The whole subtree, deepest first, in one multi; the top keeps the version
@@ -348,11 +347,11 @@ class ZkBackend : public Backend {
         for (std::size_t i = 0; i < nchecks; ++i) {
           const TxnOp &c = txn.checks[i];
           std::int64_t actual = state[c.path];
-          bool ok = c.version == OFFKV_ANY_VERSION ? actual != 0 : actual == c.version;
+          bool ok = c.version == kAnyVersion ? actual != 0 : actual == c.version;
           if (ok) continue;
-          int code = (c.version != 0 && actual == 0) ? OFFKV_ENOENT
-                     : (c.version == 0)              ? OFFKV_EEXIST
-                                                     : OFFKV_EVERSION;
+          int code = (c.version != 0 && actual == 0) ? Err::enoent
+                     : (c.version == 0)              ? Err::eexist
+                                                     : Err::eversion;
           throw TxnFailed(i, code, check_message(c, actual));
         }
       }
@@ -382,7 +381,7 @@ class ZkBackend : public Backend {
             raws->push_back({index, Role::Create, op.path});
             std::string name = op.path;
             auto parent = cversions.find(parent_path(op.path));
-            if (op.flags & OFFKV_SEQUENTIAL) {
+            if (op.flags & NodeFlag::sequential) {
               // ZooKeeper's suffix: the parent's cversion, 10 digits (a wrong guess,
               // after a concurrent change, fails the multi and the plan is redone).
               if (parent == cversions.end()) break;
@@ -431,7 +430,7 @@ class ZkBackend : public Backend {
             break;
           }
           case TxnOpKind::Check:
-            fail(OFFKV_EINTERNAL, "check among ops");
+            fail(Err::einternal, "check among ops");
         }
       }
       std::vector<OpResult> results(txn.ops.size());
@@ -450,21 +449,21 @@ class ZkBackend : public Backend {
                 case Role::Check: {
                   const TxnOp &chk = txn.checks[r.index];
                   zoo_check_op_init(o, r.path.c_str(),
-                                    chk.version == OFFKV_ANY_VERSION
+                                    chk.version == kAnyVersion
                                         ? -1
                                         : static_cast<int>(chk.version - 1));
                   break;
                 }
                 case Role::Create: {
                   const TxnOp &op = txn.ops[r.index - nchecks];
-                  int mode = ((op.flags & OFFKV_EPHEMERAL) ? ZOO_EPHEMERAL : 0) |
-                             ((op.flags & OFFKV_SEQUENTIAL) ? ZOO_SEQUENCE : 0);
+                  int mode = ((op.flags & NodeFlag::ephemeral) ? ZOO_EPHEMERAL : 0) |
+                             ((op.flags & NodeFlag::sequential) ? ZOO_SEQUENCE : 0);
                   c.buffers.emplace_back(r.path.size() + 32, '\0');
                   zoo_create_op_init(o, r.path.c_str(), op.value.data(),
                                      static_cast<int>(op.value.size()), acl_, mode,
                                      c.buffers.back().data(),
                                      static_cast<int>(c.buffers.back().size()));
-                  if (!(op.flags & OFFKV_SEQUENTIAL)) ov[r.path] = 1;
+                  if (!(op.flags & NodeFlag::sequential)) ov[r.path] = 1;
                   break;
                 }
                 case Role::SetUpdate: {
@@ -538,9 +537,9 @@ class ZkBackend : public Backend {
     if (!ctx->walked.wait_until(lock, deadline,
                                 [&] { return ctx->pending == 0 || ctx->error != 0; })) {
       ctx->cancelled = true;
-      fail(OFFKV_ETIMEOUT, "zk: cannot " + what + ": ZooKeeper did not answer within " +
-                               std::to_string(conn_.operation_timeout_ms()) +
-                               " ms (operation_timeout_ms)");
+      fail(Err::etimeout, "zk: cannot " + what + ": ZooKeeper did not answer within " +
+                              std::to_string(conn_.operation_timeout_ms()) +
+                              " ms (operation_timeout_ms)");
     }
     if (ctx->error) {
       int rc = conn_.closing_code(ctx->error);
@@ -618,13 +617,13 @@ class ZkBackend : public Backend {
   [[noreturn]] void create_failed(int rc, const std::string &path) {
     std::string parent = parent_path(path);
     if (rc == ZNONODE)
-      throw Error(OFFKV_ENOENT, "cannot create '" + show(path) + "': parent '" +
-                                    show(parent) + "' does not exist" + zk_words(rc));
+      throw Error(Err::enoent, "cannot create '" + show(path) + "': parent '" +
+                                   show(parent) + "' does not exist" + zk_words(rc));
     if (rc == ZNODEEXISTS)
-      throw Error(OFFKV_EEXIST, "'" + show(path) + "' already exists" + zk_words(rc));
+      throw Error(Err::eexist, "'" + show(path) + "' already exists" + zk_words(rc));
     if (rc == ZNOCHILDRENFOREPHEMERALS)
-      throw Error(OFFKV_EEPHEMERAL, "cannot create '" + show(path) + "': parent '" +
-                                        show(parent) + "' is ephemeral" + zk_words(rc));
+      throw Error(Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
+                                       show(parent) + "' is ephemeral" + zk_words(rc));
     fail_zk(rc, "zk: cannot create '" + show(path) + "'");
   }
 
@@ -720,7 +719,7 @@ class ZkBackend : public Backend {
   // them open to anyone, as without credentials.
   static const ACL_vector *created_acl(const Options &options) {
     if (options.zk_acl == "creator" && options.username.empty())
-      fail(OFFKV_EINVAL, "zk: zk_acl=creator needs a digest user (username, password)");
+      fail(Err::einval, "zk: zk_acl=creator needs a digest user (username, password)");
     if (options.username.empty() || options.zk_acl == "open") return &ZOO_OPEN_ACL_UNSAFE;
     return &ZOO_CREATOR_ALL_ACL;
   }
@@ -746,8 +745,8 @@ int first_failure(const std::vector<zoo_op_result_t> &results) {
 std::string check_message(const TxnOp &c, std::int64_t actual,
                           const std::string &prefix) {
   return "check on '" + to_client_key(prefix, c.path) + "': expected " +
-         (c.version == OFFKV_ANY_VERSION ? std::string("any version")
-                                         : "version " + std::to_string(c.version)) +
+         (c.version == kAnyVersion ? std::string("any version")
+                                   : "version " + std::to_string(c.version)) +
          ", found " +
          (actual == -2  ? std::string("another version")
           : actual != 0 ? "version " + std::to_string(actual)

@@ -8,7 +8,7 @@
 
 #include "../error.hpp"
 #include "../log.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 #include "zk_errors.hpp"
 
 namespace offkv {
@@ -172,7 +172,7 @@ void Conn::open_generation(std::unique_lock<std::mutex> &lock) {
   if (!gen->zh) {
     int err = errno;
     fail(
-        err == EINVAL ? OFFKV_EINVAL : OFFKV_ESERVICE,
+        err == EINVAL ? Err::einval : Err::eservice,
         "zk: cannot open a ZooKeeper handle for '" + hosts_ + "': " + std::strerror(err));
   }
   if (!options_.username.empty()) {
@@ -201,14 +201,14 @@ void Conn::start(SessionListener listener) {
   std::unique_lock<std::mutex> lock(mutex_);
   open_generation(lock);
   bool connected = changed_.wait_until(lock, connect_deadline, [&] {
-    return state_ == OFFKV_SESSION_CONNECTED || closed_;
+    return state_ == SessionState::connected || closed_;
   });
   if (!connected || closed_) {
     lock.unlock();
     close();
-    fail(OFFKV_ETIMEOUT, "zk: could not connect to ZooKeeper at '" + hosts_ +
-                             "' within " + std::to_string(options_.connect_timeout_ms) +
-                             " ms (connect_timeout_ms)");
+    fail(Err::etimeout, "zk: could not connect to ZooKeeper at '" + hosts_ + "' within " +
+                            std::to_string(options_.connect_timeout_ms) +
+                            " ms (connect_timeout_ms)");
   }
   lock.unlock();
   verify_server(connect_deadline);
@@ -228,16 +228,16 @@ void Conn::verify_server(Clock::time_point deadline) {
         what, deadline);
     int rc = wait(call, deadline, what);
     if (rc == ZOK || rc == ZNONODE) return;
-    fail(OFFKV_ESERVICE, "zk: the server at '" + hosts_ +
-                             "' did not answer a first request as ZooKeeper does (" +
-                             zerror(rc) + ", code " + std::to_string(rc) + ")");
+    fail(Err::eservice, "zk: the server at '" + hosts_ +
+                            "' did not answer a first request as ZooKeeper does (" +
+                            zerror(rc) + ", code " + std::to_string(rc) + ")");
   } catch (const Error &e) {
     close();
-    if (e.code() == OFFKV_ESERVICE) throw;
-    fail(OFFKV_ETIMEOUT, "zk: the server at '" + hosts_ +
-                             "' did not answer as ZooKeeper within " +
-                             std::to_string(options_.connect_timeout_ms) +
-                             " ms (connect_timeout_ms): " + e.what());
+    if (e.code() == Err::eservice) throw;
+    fail(Err::etimeout, "zk: the server at '" + hosts_ +
+                            "' did not answer as ZooKeeper within " +
+                            std::to_string(options_.connect_timeout_ms) +
+                            " ms (connect_timeout_ms): " + e.what());
   }
 }
 
@@ -249,8 +249,8 @@ void Conn::on_session_event(Generation *gen, zhandle_t *zh, int zstate) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_ || gen->retired || gen != gen_.get()) return;
     if (zstate == ZOO_CONNECTED_STATE || zstate == ZOO_READONLY_STATE) {
-      report = OFFKV_SESSION_CONNECTED;
-      resync = state_ == OFFKV_SESSION_SUSPENDED;
+      report = SessionState::connected;
+      resync = state_ == SessionState::suspended;
       const clientid_t *id = zoo_client_id(zh);
       char sid[32];
       std::snprintf(sid, sizeof sid, "0x%llx",
@@ -266,12 +266,12 @@ void Conn::on_session_event(Generation *gen, zhandle_t *zh, int zstate) {
                    " ms; bounded by the server's min/maxSessionTimeout)";
     } else if (zstate == ZOO_CONNECTING_STATE || zstate == ZOO_ASSOCIATING_STATE ||
                zstate == ZOO_NOTCONNECTED_STATE) {
-      if (state_ != OFFKV_SESSION_CONNECTED) return;
-      report = OFFKV_SESSION_SUSPENDED;
+      if (state_ != SessionState::connected) return;
+      report = SessionState::suspended;
       suspended_since_ = Clock::now();
       message = "connection to ZooKeeper lost; reconnecting (session may still live)";
     } else if (zstate == ZOO_EXPIRED_SESSION_STATE || zstate == ZOO_AUTH_FAILED_STATE) {
-      report = OFFKV_SESSION_LOST;
+      report = SessionState::lost;
       message = zstate == ZOO_EXPIRED_SESSION_STATE
                     ? "ZooKeeper session expired"
                     : "ZooKeeper authentication failed; session closed";
@@ -299,7 +299,7 @@ void Conn::supervise() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     while (!closed_ && !replace_) {
-      if (state_ != OFFKV_SESSION_SUSPENDED || session_timeout_ms_ <= 0) {
+      if (state_ != SessionState::suspended || session_timeout_ms_ <= 0) {
         changed_.wait(lock);
         continue;
       }
@@ -316,10 +316,10 @@ void Conn::supervise() {
                             " ms): session presumed expired; opening a new one";
       if (gen_) gen_->retired = true;
       replace_ = true;
-      state_ = OFFKV_SESSION_LOST;
+      state_ = SessionState::lost;
       lock.unlock();
       changed_.notify_all();
-      if (listener_) listener_(OFFKV_SESSION_LOST, message);
+      if (listener_) listener_(SessionState::lost, message);
       lock.lock();
     }
     if (closed_) return;
@@ -400,7 +400,7 @@ void Conn::close() {
       point_handle();
       changed_.wait_for(
           lock, std::chrono::milliseconds(std::min(options_.operation_timeout_ms, 5000)),
-          [&] { return state_ != OFFKV_SESSION_SUSPENDED; });
+          [&] { return state_ != SessionState::suspended; });
     }
     closed_ = true;
     gen = std::move(gen_);
@@ -431,15 +431,15 @@ void Conn::with_handle(const WithHandle &fn, const std::string &what,
     std::unique_lock<std::mutex> lock(mutex_);
     // SUSPENDED: the connection may come back within the call's time.
     changed_.wait_until(lock, deadline,
-                        [&] { return closed_ || state_ != OFFKV_SESSION_SUSPENDED; });
-    if (closed_) fail(OFFKV_ECLOSED, "zk: " + what + ": client is closed");
-    if (state_ == OFFKV_SESSION_LOST || !gen_)
-      fail(OFFKV_ESESSION,
+                        [&] { return closed_ || state_ != SessionState::suspended; });
+    if (closed_) fail(Err::eclosed, "zk: " + what + ": client is closed");
+    if (state_ == SessionState::lost || !gen_)
+      fail(Err::esession,
            "zk: " + what + ": the ZooKeeper session expired; a new one is being opened");
-    if (state_ == OFFKV_SESSION_SUSPENDED)
-      fail(OFFKV_ECONNLOSS, "zk: " + what + ": not connected to ZooKeeper within " +
-                                std::to_string(options_.operation_timeout_ms) +
-                                " ms (operation_timeout_ms); not sent");
+    if (state_ == SessionState::suspended)
+      fail(Err::econnloss, "zk: " + what + ": not connected to ZooKeeper within " +
+                               std::to_string(options_.operation_timeout_ms) +
+                               " ms (operation_timeout_ms); not sent");
     gen = gen_;
   }
   // Never wait for a handle being closed (that can take seconds): it is gone.
@@ -449,8 +449,8 @@ void Conn::with_handle(const WithHandle &fn, const std::string &what,
     std::this_thread::yield();
   }
   if (!use.owns_lock() || !gen->zh || gen->retired) {
-    if (closed()) fail(OFFKV_ECLOSED, "zk: " + what + ": client is closed");
-    fail(OFFKV_ESESSION, "zk: " + what + ": the ZooKeeper session ended");
+    if (closed()) fail(Err::eclosed, "zk: " + what + ": client is closed");
+    fail(Err::esession, "zk: " + what + ": the ZooKeeper session ended");
   }
   fn(gen->zh, gen);
 }
@@ -482,9 +482,9 @@ int Conn::wait(const CallPtr &call, Clock::time_point deadline, const std::strin
     if (!call->cv.wait_until(lock, deadline, [&] { return call->done; })) {
       if (!call->completing) {
         call->abandoned = true;
-        fail(OFFKV_ETIMEOUT, "zk: " + what + ": ZooKeeper did not answer within " +
-                                 std::to_string(options_.operation_timeout_ms) +
-                                 " ms (operation_timeout_ms); outcome unknown");
+        fail(Err::etimeout, "zk: " + what + ": ZooKeeper did not answer within " +
+                                std::to_string(options_.operation_timeout_ms) +
+                                " ms (operation_timeout_ms); outcome unknown");
       }
       // The answer is in and being settled on the completion thread (never blocks).
       call->cv.wait(lock, [&] { return call->done; });
@@ -542,7 +542,7 @@ void Conn::point_handle() {
 void Conn::testkit_cut(bool cut) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
+    if (closed_) fail(Err::eclosed, "client is closed");
     if (cut_ == cut) return;
     cut_ = cut;
     point_handle();
@@ -597,8 +597,8 @@ void Conn::testkit_expire() {
   bool was_cut;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) fail(OFFKV_ECLOSED, "client is closed");
-    if (state_ == OFFKV_SESSION_LOST || !gen_ || !gen_->zh) return;  // no session
+    if (closed_) fail(Err::eclosed, "client is closed");
+    if (state_ == SessionState::lost || !gen_ || !gen_->zh) return;  // no session
     const clientid_t *current = zoo_client_id(gen_->zh);
     if (!current || current->client_id == 0) return;
     id = *current;
@@ -623,8 +623,8 @@ void Conn::testkit_expire() {
                                       options_.session_timeout_ms, &id, &w, 0, zk_log);
   if (!killer) {
     restore();
-    fail(OFFKV_ESERVICE, "zk: testkit_expire: cannot open a second handle for '" +
-                             hosts_ + "': " + std::strerror(errno));
+    fail(Err::eservice, "zk: testkit_expire: cannot open a second handle for '" + hosts_ +
+                            "': " + std::strerror(errno));
   }
   int state;
   {
@@ -642,10 +642,10 @@ void Conn::testkit_expire() {
   char sid[32];
   std::snprintf(sid, sizeof sid, "0x%llx", static_cast<unsigned long long>(id.client_id));
   if (state == ZOO_CONNECTED_STATE || state == ZOO_EXPIRED_SESSION_STATE) return;
-  fail(OFFKV_ETIMEOUT, std::string("zk: testkit_expire: could not reach ZooKeeper at '") +
-                           hosts_ + "' within " +
-                           std::to_string(options_.connect_timeout_ms) +
-                           " ms (connect_timeout_ms) to end session " + sid);
+  fail(Err::etimeout, std::string("zk: testkit_expire: could not reach ZooKeeper at '") +
+                          hosts_ + "' within " +
+                          std::to_string(options_.connect_timeout_ms) +
+                          " ms (connect_timeout_ms) to end session " + sid);
 }
 
 }  // namespace zk

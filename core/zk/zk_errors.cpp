@@ -3,7 +3,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "../error.hpp"
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace zk {
@@ -11,41 +11,41 @@ namespace zk {
 int map_error(int zrc) noexcept {
   switch (zrc) {
     case ZOK:
-      return OFFKV_OK;
+      return Err::ok;
     case ZNONODE:
-      return OFFKV_ENOENT;
+      return Err::enoent;
     case ZNODEEXISTS:
-      return OFFKV_EEXIST;
+      return Err::eexist;
     case ZBADVERSION:
-      return OFFKV_EVERSION;
+      return Err::eversion;
     case ZNOCHILDRENFOREPHEMERALS:
-      return OFFKV_EEPHEMERAL;
+      return Err::eephemeral;
     case ZNOTEMPTY:
-      return OFFKV_ENOTEMPTY;
+      return Err::enotempty;
     case ZNOAUTH:
     case ZAUTHFAILED:
     case ZINVALIDACL:
     case ZSESSIONCLOSEDREQUIRESASLAUTH:
-      return OFFKV_EAUTH;
+      return Err::eauth;
     case ZCONNECTIONLOSS:
-      return OFFKV_ECONNLOSS;
+      return Err::econnloss;
     case ZOPERATIONTIMEOUT:
-      return OFFKV_ETIMEOUT;
+      return Err::etimeout;
     case ZSESSIONEXPIRED:
     case ZSESSIONMOVED:
     case ZINVALIDSTATE:
-      return OFFKV_ESESSION;
+      return Err::esession;
     case ZCLOSING:
-      return OFFKV_ECLOSED;
+      return Err::eclosed;
     case ZBADARGUMENTS:
-      return OFFKV_EINVAL;
+      return Err::einval;
     case ZMARSHALLINGERROR:
-      return OFFKV_ENOMEM;  // the C client's words: "possibly, out of memory"
+      return Err::enomem;  // the C client's words: "possibly, out of memory"
     case ZSSLCONNECTIONERROR:
-      return OFFKV_ETLS;
+      return Err::etls;
     case ZINVALIDCALLBACK:
     case ZAPIERROR:
-      return OFFKV_EINTERNAL;
+      return Err::einternal;
     case ZUNIMPLEMENTED:
     case ZNOTREADONLY:
     case ZEPHEMERALONLOCALSESSION:
@@ -58,7 +58,7 @@ int map_error(int zrc) noexcept {
     case ZRUNTIMEINCONSISTENCY:
     case ZDATAINCONSISTENCY:
     default:
-      return OFFKV_ESERVICE;
+      return Err::eservice;
   }
 }
 

@@ -6,7 +6,7 @@
 namespace offkv {
 namespace zk {
 
-// The offkv code for a ZooKeeper return code (ZOK -> OFFKV_OK).
+// The offkv code for a ZooKeeper return code (ZOK -> Err::ok).
 int map_error(int zrc) noexcept;
 
 // " [zookeeper: <zerror text>]", appended to every message built from a ZK code.

@@ -4,7 +4,7 @@
 #include <set>
 #include <vector>
 
-#include "offkv.h"
+#include "codes.hpp"
 
 namespace offkv {
 namespace zk {
@@ -30,9 +30,9 @@ void children_checked(int rc, const struct Stat *, const void *data) {
   auto *ctx = static_cast<OneShotContext *>(const_cast<void *>(data));
   if (!ctx->cancelled) {
     if (rc == ZNONODE)
-      fire(ctx->watch, OFFKV_EVENT_DELETED, ctx->path, 0);
+      fire(ctx->watch, EventType::deleted, ctx->path, 0);
     else
-      fire(ctx->watch, OFFKV_EVENT_CHILDREN, ctx->path, -1);
+      fire(ctx->watch, EventType::children, ctx->path, -1);
   }
   ctx->gen->release(ctx);
 }
@@ -47,15 +47,15 @@ void oneshot_watcher(zhandle_t *zh, int type, int, const char *, void *context) 
     // watch CHILDREN, mem:// (and the contract) DELETED. The multi is atomic and
     // replies follow events, so an exists issued now says which it was.
     if (zoo_aexists(zh, ctx->path.c_str(), 0, children_checked, ctx) == ZOK) return;
-    fire(ctx->watch, OFFKV_EVENT_CHILDREN, ctx->path, -1);
+    fire(ctx->watch, EventType::children, ctx->path, -1);
   } else if (!ctx->cancelled) {
     if (type == ZOO_CREATED_EVENT)
-      fire(ctx->watch, OFFKV_EVENT_CREATED, ctx->path, 1);
+      fire(ctx->watch, EventType::created, ctx->path, 1);
     else if (type == ZOO_CHANGED_EVENT)
       // The first change after the read is exactly one set: version + 1.
-      fire(ctx->watch, OFFKV_EVENT_CHANGED, ctx->path, ctx->version + 1);
+      fire(ctx->watch, EventType::changed, ctx->path, ctx->version + 1);
     else if (type == ZOO_DELETED_EVENT)
-      fire(ctx->watch, OFFKV_EVENT_DELETED, ctx->path, 0);
+      fire(ctx->watch, EventType::deleted, ctx->path, 0);
   }
   ctx->gen->release(ctx);
 }
@@ -152,7 +152,7 @@ void report_deleted(PersistentContext *ctx, const std::string &path) {
             [&](const std::string &a, const std::string &b) { return key(a) < key(b); });
   for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
     ctx->known.erase(*it);
-    fire(ctx->watch, OFFKV_EVENT_DELETED, *it, 0);
+    fire(ctx->watch, EventType::deleted, *it, 0);
   }
 }
 
@@ -162,7 +162,7 @@ void report_changes(PersistentContext *ctx, const std::string &path, std::int64_
                     std::int64_t to) {
   if (to - from > 10000) from = to - 1;  // absurd gap: report the latest only
   for (std::int64_t v = from + 1; v <= to; ++v)
-    fire(ctx->watch, OFFKV_EVENT_CHANGED, path, v);
+    fire(ctx->watch, EventType::changed, path, v);
 }
 
 // The request died with the connection (the C client fails what is pending with
@@ -199,7 +199,7 @@ void exists_done(int rc, const struct Stat *stat, const void *data) {
     if (it == ctx->known.end()) {
       ctx->known[req->path] = {version, stat->czxid};
       if (req->mode != Mode::Initial) {
-        fire(ctx->watch, OFFKV_EVENT_CREATED, req->path, 1);
+        fire(ctx->watch, EventType::created, req->path, 1);
         report_changes(ctx, req->path, 1, version);
       }
       list(handle_of(ctx),
@@ -254,7 +254,7 @@ void children_done(int rc, const struct String_vector *strings, const struct Sta
         arm(handle_of(ctx), follow(req, child, Mode::Initial));
       } else {
         ctx->known[child] = {1, 0};
-        fire(ctx->watch, OFFKV_EVENT_CREATED, child, 1);
+        fire(ctx->watch, EventType::created, child, 1);
         arm(handle_of(ctx), follow(req, child, Mode::Discover));
       }
     }
@@ -281,7 +281,7 @@ void persistent_watcher(zhandle_t *zh, int type, int, const char *path, void *co
     // what followed (sets, or an erase and a new creation) from the node's stat.
     if (!ctx->known.count(p)) {
       ctx->known[p] = {1, 0};
-      fire(ctx->watch, OFFKV_EVENT_CREATED, p, 1);
+      fire(ctx->watch, EventType::created, p, 1);
     }
     arm(zh, new Request{ctx, p, Mode::Recheck, cause});
   } else if (type == ZOO_CHANGED_EVENT) {
@@ -290,7 +290,7 @@ void persistent_watcher(zhandle_t *zh, int type, int, const char *path, void *co
     auto it = ctx->known.find(p);
     if (it != ctx->known.end()) {
       ++it->second.version;
-      fire(ctx->watch, OFFKV_EVENT_CHANGED, p, it->second.version);
+      fire(ctx->watch, EventType::changed, p, it->second.version);
     }
     arm(zh, new Request{ctx, p, Mode::Recheck, cause});
   } else if (type == ZOO_DELETED_EVENT) {

@@ -20,6 +20,8 @@
 
 #include "client.hpp"
 #include "jute.hpp"
+// zkd speaks in the public numbers (OFFKV_E*, OFFKV_EVENT_*), equal to the core's.
+#include "offkv.h"
 
 namespace zkd {
 
