@@ -1,0 +1,220 @@
+// The AsyncRunner ordering rule (core/async.*): a call starts only after every
+// earlier call on a related key (the same key, or one below the other) has finished;
+// unrelated calls run side by side. Completions run on the event thread.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "async.hpp"
+#include "event_loop.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Keys = std::vector<std::string>;
+
+// A one-way flag a thread waits on.
+class Gate {
+ public:
+  void open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  bool wait_for(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// What happened, in order, from any thread.
+class Log {
+ public:
+  void add(const std::string &entry) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    entries_.push_back(entry);
+  }
+  std::vector<std::string> entries() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return entries_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> entries_;
+};
+
+// Waits until every call submitted has finished (shutdown would drop the ones not
+// started); false after 10 s.
+bool wait_idle(const offkv::AsyncRunner &runner) {
+  for (int i = 0; i < 10000 && runner.pending() != 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  return runner.pending() == 0;
+}
+
+// Submits a call on first_keys that holds until released, then a call on
+// second_keys; true if the second started while the first was still running. A second
+// call that waits is given 200 ms to (wrongly) start.
+bool second_runs_alongside(const Keys &first_keys, const Keys &second_keys) {
+  auto loop = offkv::EventLoop::start();
+  bool alongside = false;
+  {
+    offkv::AsyncRunner runner(loop, 4);
+    Gate release, second_started;
+    REQUIRE(runner.submit(
+        first_keys,
+        [&]() -> std::function<void()> {
+          release.wait_for(10s);
+          return nullptr;
+        },
+        nullptr));
+    REQUIRE(runner.submit(
+        second_keys,
+        [&]() -> std::function<void()> {
+          second_started.open();
+          return nullptr;
+        },
+        nullptr));
+    alongside = second_started.wait_for(200ms);
+    release.open();
+    // The second always runs in the end.
+    CHECK(second_started.wait_for(10s));
+    CHECK(wait_idle(runner));
+  }
+  loop->stop();
+  return alongside;
+}
+
+}  // namespace
+
+TEST_CASE("async: a call on the same key waits for the earlier one") {
+  CHECK_FALSE(second_runs_alongside({"/a"}, {"/a"}));
+}
+
+TEST_CASE("async: a call below an earlier call's key waits for it") {
+  CHECK_FALSE(second_runs_alongside({"/a"}, {"/a/b/c"}));
+}
+
+TEST_CASE("async: a call above an earlier call's key waits for it") {
+  CHECK_FALSE(second_runs_alongside({"/a/b"}, {"/a"}));
+}
+
+TEST_CASE("async: any related key of a multi-key call makes it wait") {
+  CHECK_FALSE(second_runs_alongside({"/x", "/a"}, {"/a/b"}));
+  CHECK_FALSE(second_runs_alongside({"/q"}, {"/z", "/y", "/q/r"}));
+}
+
+TEST_CASE("async: calls on unrelated keys run side by side") {
+  CHECK(second_runs_alongside({"/a"}, {"/b"}));
+  CHECK(second_runs_alongside({"/a/b"}, {"/a/c"}));
+}
+
+TEST_CASE("async: '/a' and '/ab' are unrelated (whole segments)") {
+  CHECK(second_runs_alongside({"/a"}, {"/ab"}));
+  CHECK(second_runs_alongside({"/ab/c"}, {"/a"}));
+}
+
+TEST_CASE("async: a blocked call does not hold back later unrelated calls") {
+  auto loop = offkv::EventLoop::start();
+  {
+    offkv::AsyncRunner runner(loop, 4);
+    Gate release, third_ran;
+    Log log;
+    auto record = [&](std::string name, Gate *wait, Gate *signal) {
+      return [&log, name, wait, signal]() -> std::function<void()> {
+        if (wait) wait->wait_for(10s);
+        log.add(name);
+        if (signal) signal->open();
+        return nullptr;
+      };
+    };
+    runner.submit({"/a"}, record("a", &release, nullptr), nullptr);
+    runner.submit({"/a/b"}, record("a/b", nullptr, nullptr), nullptr);
+    runner.submit({"/c"}, record("c", nullptr, &third_ran), nullptr);
+    CHECK(third_ran.wait_for(10s));
+    CHECK(log.entries() == std::vector<std::string>{"c"});
+    release.open();
+    REQUIRE(wait_idle(runner));
+    CHECK(log.entries() == std::vector<std::string>{"c", "a", "a/b"});
+  }
+  loop->stop();
+}
+
+TEST_CASE("async: completions of related calls run on the event thread in call order") {
+  auto loop = offkv::EventLoop::start();
+  Log log;
+  bool all_on_event_thread = true;
+  {
+    offkv::AsyncRunner runner(loop, 4);
+    for (int i = 0; i < 20; ++i) {
+      std::string key = i % 2 ? "/k" : "/k/child";
+      runner.submit(
+          {key},
+          [&, i]() -> std::function<void()> {
+            // Later calls would overtake this one if they were not held back.
+            std::this_thread::sleep_for(std::chrono::milliseconds(i % 3));
+            return [&, i] {
+              if (!loop->on_event_thread()) all_on_event_thread = false;
+              log.add(std::to_string(i));
+            };
+          },
+          nullptr);
+    }
+    REQUIRE(wait_idle(runner));
+    runner.shutdown();
+  }
+  loop->stop();  // runs every completion posted before
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back(std::to_string(i));
+  CHECK(log.entries() == expected);
+  CHECK(all_on_event_thread);
+}
+
+TEST_CASE("async: shutdown completes calls not started with their closed completion") {
+  auto loop = offkv::EventLoop::start();
+  Log log;
+  {
+    offkv::AsyncRunner runner(loop, 1);
+    Gate release, first_running;
+    runner.submit(
+        {"/a"},
+        [&]() -> std::function<void()> {
+          first_running.open();
+          release.wait_for(10s);
+          return [&] { log.add("first done"); };
+        },
+        [&] { log.add("first closed"); });
+    runner.submit(
+        {"/b"},
+        [&]() -> std::function<void()> { return [&] { log.add("second done"); }; },
+        [&] { log.add("second closed"); });
+    REQUIRE(first_running.wait_for(10s));
+    CHECK(runner.pending() == 2);
+    // Let the first finish only once shutdown has dropped the second.
+    std::thread releaser([&] {
+      while (runner.pending() != 1) std::this_thread::sleep_for(1ms);
+      release.open();
+    });
+    runner.shutdown();  // waits for the running call
+    releaser.join();
+    CHECK(runner.pending() == 0);
+    // Nothing is queued once shut down.
+    CHECK_FALSE(runner.submit(
+        {"/c"}, [&]() -> std::function<void()> { return [&] { log.add("third"); }; },
+        [&] { log.add("third closed"); }));
+    runner.shutdown();  // idempotent
+  }
+  loop->stop();
+  // The second (never started, one worker busy) got its closed completion first.
+  CHECK(log.entries() == std::vector<std::string>{"second closed", "first done"});
+}
