@@ -27,7 +27,8 @@ std::shared_ptr<Detector> Detector::open(std::shared_ptr<Client> client,
     if (!self->session_) self->session_ = state;
     self->started_ = true;
   }
-  if (!self->run_on_loop([&] { self->evaluate(); })) {
+  self->run_step([&] { self->evaluate(); });
+  if (self->client_->session_state() == SessionState::closed) {
     self->unlisten();
     fail(Err::eclosed, "client is closed");
   }
@@ -75,7 +76,7 @@ void Detector::update_locked(const std::optional<Member> &leader, int error,
   event.session_state = session_;
   event.error = error;
   event.message = message;
-  post([this, event] { deliver(event); });
+  notify([this, event] { deliver(event); });
 }
 
 void Detector::deliver(const RecipeEvent &event) {

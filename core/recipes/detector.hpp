@@ -1,5 +1,5 @@
 // Leader detection (Mesos' detector): follows the lowest member of a group without
-// contending. Each step, on the event thread: children-watch the group, get-watch the
+// contending. Each step, on the recipe's worker: children-watch the group, get-watch the
 // lowest member (its payload); either watch firing runs the next step. A group that
 // does not exist is exists-watched until it is created.
 #pragma once
@@ -37,7 +37,7 @@ class Detector : public Recipe {
   Detector(std::shared_ptr<Client> client, std::string group, RecipeCallback callback,
            Naming naming);
 
-  void evaluate();  // event thread
+  void evaluate();  // worker
   void on_watch(std::uint64_t generation, const Event &event);
   void session_changed(int state, const std::string &message) override;
   // mutex_ held: records the view and queues DETECTED if it changed.

@@ -48,7 +48,7 @@ std::shared_ptr<Election> Election::contend(std::shared_ptr<Client> client,
       self->unlisten();
       throw;
     }
-    unknown = true;  // the event thread finds out (or creates it) once it can
+    unknown = true;  // a step on the worker finds out (or creates it) once it can
   }
   {
     std::lock_guard<std::mutex> lock(self->mutex_);
@@ -107,7 +107,7 @@ void Election::set_leader_locked(bool leader, int error, const std::string &mess
   event.message = message;
   // Only the loop's queue lock is taken: fine under mutex_, and it keeps the
   // notifications in the order the belief changed.
-  post([this, event] { deliver(event); });
+  notify([this, event] { deliver(event); });
 }
 
 void Election::deliver(const RecipeEvent &event) {
@@ -235,8 +235,8 @@ void Election::evaluate() {
         }
       }
       std::lock_guard<std::mutex> lock(mutex_);
-      // Stored even if withdrawn meanwhile: withdraw's last step (queued after this
-      // one) erases it.
+      // Stored even if withdrawn meanwhile: withdraw waits for this step, then its
+      // last step takes and erases it.
       member_ = member;
       member_unknown_ = false;
       if (generation != generation_ || finished_) return;
@@ -313,8 +313,8 @@ void Election::withdraw() {
   bool unknown = false;
   Claim claim;
   WatchPtr watch;
-  // Runs after every notification queued so far, so NOT_LEADER follows a LEADER the
-  // user was told, and nothing is delivered after it.
+  // Runs on the event thread after every notification queued so far, so NOT_LEADER
+  // follows a LEADER the user was told, and nothing is delivered after it.
   auto last_step = [&](bool may_call) {
     bool tell;
     RecipeEvent event;
@@ -340,6 +340,9 @@ void Election::withdraw() {
     claim = claim_;
     watch = std::move(watch_);
   };
+  // First let a step in flight on the worker finish (it may still store a member it
+  // created); every later step sees finished_ and does nothing.
+  run_step([] {});
   if (!run_on_loop([&] { last_step(true); })) last_step(false);  // client closed
   if (watch) client_->cancel(watch);
   if (!member.empty()) {

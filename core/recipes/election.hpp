@@ -3,11 +3,11 @@
 // only its immediate predecessor (exists-watch), so a departure wakes one contender.
 //
 // States and transitions (docs/recipes.md):
-//  - leader_ (the belief) becomes true only on the event thread, after a children()
+//  - leader_ (the belief) becomes true only on the worker, after a children()
 //    read showed our member lowest, while the session is CONNECTED and nothing
 //    changed meanwhile (generation check).
 //  - It becomes false at once, on the reporting thread, on SUSPENDED, LOST and
-//    CLOSED; on the event thread when our member node is gone; in withdraw().
+//    CLOSED; on the worker when our member node is gone; in withdraw().
 //  - After LOST the member is forgotten; on the next CONNECTED a new one is created.
 //    After SUSPENDED -> CONNECTED the member survived and leadership is re-evaluated.
 #pragma once
@@ -27,7 +27,7 @@ namespace recipes {
 class Election : public Recipe {
  public:
   // Creates the group (if needed) and our member; returns at once. Throws for bad
-  // arguments and failures other than an unknown outcome (which the event thread
+  // arguments and failures other than an unknown outcome (which the worker
   // resolves by looking for our node). naming: offkv's member names, or Mesos' with a
   // label (then only members with that label take part).
   static std::shared_ptr<Election> contend(std::shared_ptr<Client> client,
@@ -48,7 +48,7 @@ class Election : public Recipe {
   Election(std::shared_ptr<Client> client, std::string group, std::string payload,
            RecipeCallback callback, Naming naming);
 
-  void evaluate();  // event thread
+  void evaluate();  // worker
   void on_watch(std::uint64_t generation, const Event &event);
   void member_gone(std::uint64_t generation, const std::string &member);
   void failed(const Error &error);

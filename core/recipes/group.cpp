@@ -26,7 +26,8 @@ std::shared_ptr<Group> Group::open(std::shared_ptr<Client> client,
     std::lock_guard<std::mutex> lock(self->mutex_);
     if (!self->session_) self->session_ = state;
   }
-  if (self->callback_ && !self->run_on_loop([&] { self->observe(); })) {
+  if (self->callback_) self->run_step([&] { self->observe(); });
+  if (self->client_->session_state() == SessionState::closed) {
     self->unlisten();
     fail(Err::eclosed, "client is closed");
   }
@@ -170,8 +171,8 @@ void Group::maintain() {
       bool stray;
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        // Kept even if leave() started meanwhile: its last step (queued after this
-        // one) takes and erases it. A different token means a later join().
+        // Kept even if leave() started meanwhile: its last step (run on the worker
+        // after this one) takes and erases it. A different token means a later join().
         stray = token_ != token;
         if (!stray) {
           member_ = member;
@@ -284,8 +285,8 @@ void Group::update(std::string payload) {
     if (!joined_) fail(Err::einval, "this handle is not a member of '" + group_ + "'");
     payload_ = std::move(payload);
   }
-  // Serialised with maintain() on the event thread.
-  if (!run_on_loop([this] { publish_payload(); })) fail(Err::eclosed, "client is closed");
+  // Serialised with maintain() on the worker.
+  run_step([this] { publish_payload(); });
 }
 
 void Group::take_membership(std::string *member, bool *unknown, Claim *claim,
@@ -324,11 +325,10 @@ void Group::leave() {
   Claim claim;
   bool unknown = false;
   WatchPtr watch;
-  auto last_step = [&] {
+  run_step([&] {
     std::lock_guard<std::mutex> lock(mutex_);
     take_membership(&member, &unknown, &claim, &watch);
-  };
-  if (!run_on_loop(last_step)) last_step();
+  });
   drop_membership(member, unknown, claim, watch);
 }
 
@@ -380,15 +380,21 @@ void Group::close() {
   bool unknown = false;
   WatchPtr watch, children;
   std::vector<WatchPtr> data;
-  auto last_step = [&] {
+  // The worker's state, once the step in flight (if any) is done; later steps see
+  // finished_ and do nothing.
+  run_step([&] {
     std::lock_guard<std::mutex> lock(mutex_);
-    silenced_ = true;
     take_membership(&member, &unknown, &claim, &watch);
     children = std::move(children_watch_);
     for (auto &entry : snapshot_) data.push_back(entry.second.watch);
     snapshot_.clear();
+  });
+  // After every notification queued so far: none is delivered after this.
+  auto silence = [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    silenced_ = true;
   };
-  if (!run_on_loop(last_step)) last_step();
+  if (!run_on_loop(silence)) silence();
   if (children) client_->cancel(children);
   for (auto &w : data)
     if (w) client_->cancel(w);
@@ -558,7 +564,7 @@ void Group::publish_snapshot(int error, const std::string &message) {
   event.session_state = session_;
   event.error = error;
   event.message = message;
-  post([this, event] { deliver(event); });
+  notify([this, event] { deliver(event); });
 }
 
 void Group::deliver(const RecipeEvent &event) {

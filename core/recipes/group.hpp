@@ -1,5 +1,5 @@
 // Group membership (Mesos' PIDGroup, Curator's ServiceDiscovery + PathChildrenCache).
-// Two independent halves on one handle, both stepping on the event thread:
+// Two independent halves on one handle, both stepping on the recipe's worker:
 //  - membership: our member node, kept present while joined (an exists-watch on it
 //    re-creates it when erased; after LOST it is re-created on the next CONNECTED),
 //    carrying the latest payload;
@@ -47,22 +47,22 @@ class Group : public Recipe {
   // Membership half.
   // Retries of the two steps are queued independently (Recipe::post_later).
   static constexpr unsigned kMaintainStep = 1, kObserveStep = 2;
-  void maintain();  // event thread
+  void maintain();  // worker
   void on_self_watch(std::uint64_t generation, const Event &event);
-  void publish_payload();  // event thread: our node's payload := payload_
+  void publish_payload();  // worker: our node's payload := payload_
   void take_membership(std::string *member, bool *unknown, Claim *claim,
                        WatchPtr *watch);  // mutex_ held
   void drop_membership(const std::string &member, bool unknown, const Claim &claim,
                        const WatchPtr &watch);
   Claim fresh_claim_locked() const;  // mutex_ held
 
-  // Observation half (its state is touched on the event thread only).
+  // Observation half (its state is touched on the worker only).
   void observe();
   void on_children(std::uint64_t generation, const Event &event);
   void on_data(const std::string &key, std::uint64_t id, const Event &event);
   bool read_member(Member &member);  // get + data watch; false if gone
   void publish_snapshot(int error, const std::string &message);
-  void drop_view();  // event thread, after LOST: the cached view is void
+  void drop_view();  // worker, after LOST: the cached view is void
   void deliver(const RecipeEvent &event);
 
   const std::string group_;
@@ -86,7 +86,7 @@ class Group : public Recipe {
   Claim claim_;  // while member_unknown_
   std::uint64_t membership_generation_ = 0;
   WatchPtr self_watch_;
-  // Observation (event thread; generation under mutex_).
+  // Observation (worker; generation under mutex_).
   std::uint64_t observe_generation_ = 0;
   WatchPtr children_watch_;
   struct Watched {

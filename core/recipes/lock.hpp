@@ -1,7 +1,7 @@
 // A mutex (Curator's InterProcessMutex without reentrancy): the member scheme of
 // members.hpp under the lock key; the lowest member holds the lock; a waiter watches
 // only its predecessor. acquire() runs on the caller's thread and waits on the
-// predecessor's watch with the remaining timeout; nothing runs on the event thread
+// predecessor's watch with the remaining timeout; nothing runs on the recipe's worker
 // except the clean-up of a member whose erase failed (retried on the next CONNECTED).
 #pragma once
 
@@ -42,7 +42,7 @@ class Lock : public Recipe {
     Claim claim;         // the claim of a create whose outcome stayed unknown
   };
   void leftover(Leftover left);
-  void cleanup();  // event thread: erase leftovers
+  void cleanup();  // worker: erase leftovers
 
   enum class State { Idle, Acquiring, Held };
 

@@ -13,7 +13,23 @@ namespace recipes {
 
 Recipe::Recipe(std::shared_ptr<Client> client) : client_(std::move(client)) {}
 
-Recipe::~Recipe() { unlisten(); }
+Recipe::~Recipe() {
+  unlisten();
+  std::shared_ptr<EventLoop> worker;
+  {
+    std::lock_guard<std::mutex> lock(worker_mutex_);
+    worker = std::move(worker_);
+  }
+  // Nothing of ours is queued (a queued step keeps us alive), so this returns at once;
+  // when the last step itself released us, the worker ends after it.
+  if (worker) worker->stop();
+}
+
+std::shared_ptr<EventLoop> Recipe::worker() {
+  std::lock_guard<std::mutex> lock(worker_mutex_);
+  if (!worker_) worker_ = EventLoop::start();
+  return worker_;
+}
 
 int Recipe::listen() {
   std::weak_ptr<Recipe> weak = shared_from_this();
@@ -29,12 +45,18 @@ void Recipe::unlisten() {
   if (id) client_->remove_session_listener(id);
 }
 
-bool Recipe::post(std::function<void()> fn) {
-  return client_->post([self = shared_from_this(), fn = std::move(fn)] { fn(); });
+void Recipe::post(std::function<void()> fn) {
+  // The worker stops only in our destructor, so this is never refused.
+  worker()->post([self = shared_from_this(), fn = std::move(fn)] { fn(); });
 }
 
-bool Recipe::run_on_loop(const std::function<void()> &fn) {
-  if (client_->on_event_thread()) {
+namespace {
+
+// Runs fn through post (a queue served by one thread) and waits for it; at once when
+// already on that thread. false if post refused it (fn did not run).
+bool run_and_wait(bool on_thread, const std::function<void()> &fn,
+                  const std::function<bool(std::function<void()>)> &post) {
+  if (on_thread) {
     fn();
     return true;
   }
@@ -42,7 +64,7 @@ bool Recipe::run_on_loop(const std::function<void()> &fn) {
   std::future<void> finished = done->get_future();
   // fn is captured by reference: this call waits until the task has run, and a
   // queued task always runs (a stopping loop drains its queue).
-  bool queued = client_->post([self = shared_from_this(), &fn, done] {
+  bool queued = post([&fn, done] {
     try {
       fn();
       done->set_value();
@@ -53,6 +75,25 @@ bool Recipe::run_on_loop(const std::function<void()> &fn) {
   if (!queued) return false;
   finished.get();
   return true;
+}
+
+}  // namespace
+
+void Recipe::run_step(const std::function<void()> &fn) {
+  std::shared_ptr<EventLoop> loop = worker();
+  run_and_wait(loop->on_event_thread(), fn, [&](std::function<void()> task) {
+    return loop->post([self = shared_from_this(), task = std::move(task)] { task(); });
+  });
+}
+
+bool Recipe::notify(std::function<void()> fn) {
+  return client_->post([self = shared_from_this(), fn = std::move(fn)] { fn(); });
+}
+
+bool Recipe::run_on_loop(const std::function<void()> &fn) {
+  return run_and_wait(client_->on_event_thread(), fn, [this](std::function<void()> task) {
+    return notify(std::move(task));
+  });
 }
 
 void Recipe::post_later(std::function<void()> fn, unsigned step) {
