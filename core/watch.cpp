@@ -113,4 +113,8 @@ bool Watch::finished() const {
   return cancelled_ || ended_ || (!persistent() && fired_);
 }
 
+std::int64_t first_version_to_report(std::int64_t seen, std::int64_t now) {
+  return now - seen > kMaxFilledVersions ? now : seen + 1;
+}
+
 }  // namespace offkv

@@ -26,6 +26,14 @@ enum class WatchKind {
 
 using EventCallback = std::function<void(const Event &)>;
 
+// Persistent watches report every version of a node (each offkv set adds one). A
+// backend that sees a node at `now` after last reporting it at `seen` (> 0) reports
+// the versions from the one this returns up to `now`: all those in between, unless
+// the gap is above kMaxFilledVersions — not offkv's writes (foreign data, a restore)
+// — and then only `now`. The same bound on every backend.
+constexpr std::int64_t kMaxFilledVersions = 10000;
+std::int64_t first_version_to_report(std::int64_t seen, std::int64_t now);
+
 class Watch : public std::enable_shared_from_this<Watch> {
  public:
   // path is the backend (full) path; prefix is stripped from event paths at delivery.

@@ -12,6 +12,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "../verdict.hpp"
 #include "codes.hpp"
 #include "consul_errors.hpp"
 #include "consul_http.hpp"
@@ -146,10 +147,9 @@ class ConsulBackend : public Backend {
       }
       TxnAnswer t = txn(ops, deadline, what, sid);
       if (t.ok) return actual;
-      if (check_parent && t.failed == 0) parent_failed(t, actual, parent);
+      if (check_parent && t.failed == 0) parent_failed(t, actual);
       if (t.failed == counter_at) continue;  // another sequential create got there first
-      if (t.failed == create_at)
-        throw Error(Err::eexist, "'" + show(actual) + "' already exists" + words(t));
+      if (t.failed == create_at) throw verdicts_.exists(actual, words(t));
       unexpected(t, what);
     }
   }
@@ -174,7 +174,7 @@ class ConsulBackend : public Backend {
       ops.push_back(op_cas(key, value, 1, 0));
       TxnAnswer t = txn(ops, deadline, what);
       if (t.ok) return 1;
-      if (check_parent && t.failed == 0) parent_failed(t, path, parent_path(path));
+      if (check_parent && t.failed == 0) parent_failed(t, path);
       // Created by someone else in between: replace it.
     }
   }
@@ -191,21 +191,14 @@ class ConsulBackend : public Backend {
       ops.push_back(op_cas(key, value, 1, 0));
       TxnAnswer t = txn(ops, deadline, what);
       if (t.ok) return 1;
-      if (check_parent && t.failed == 0) parent_failed(t, path, parent_path(path));
-      throw Error(Err::eversion, what + ": expected no node, found " +
-                                     found_version(path, deadline) + words(t));
+      if (check_parent && t.failed == 0) parent_failed(t, path);
+      throw verdicts_.cas_mismatch(path, 0, found_version(path, deadline), words(t));
     }
     auto serial = stripe(key);
     for (int attempt = 0;; pause(attempt++, deadline, what)) {
       Entry e = read_node(path, deadline, what);
-      if (!e.present)
-        throw Error(Err::eversion, what + ": expected version " +
-                                       std::to_string(expected) +
-                                       ", node does not exist");
-      if (e.version != expected)
-        throw Error(Err::eversion, what + ": expected version " +
-                                       std::to_string(expected) + ", found " +
-                                       std::to_string(e.version));
+      std::int64_t found = e.present ? e.version : 0;
+      if (found != expected) throw verdicts_.cas_mismatch(path, expected, found);
       TxnAnswer t = txn(json::array({op_cas(key, value, expected + 1, e.modify_index)}),
                         deadline, what);
       if (t.ok) return expected + 1;
@@ -216,8 +209,7 @@ class ConsulBackend : public Backend {
     const std::string what = "get '" + show(path) + "'";
     Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
     Entry e = parse_key_read(r, what, closed_);
-    if (!e.present)
-      throw Error(Err::enoent, "cannot get '" + show(path) + "': no such node");
+    if (!e.present) throw verdicts_.no_node("get", path);
     if (watch) hub_.add_key(watch, e, r.index);
     return Node{std::move(e.value), e.version};
   }
@@ -239,8 +231,7 @@ class ConsulBackend : public Backend {
     std::vector<Response> rs = http_.call_all(std::move(reads));
     std::vector<std::string> names = parse_children_read(rs[0], path, what, closed_);
     Entry node = path != "/" ? parse_key_read(rs[1], what, closed_) : Entry();
-    if (path != root_ && !node.present)
-      throw Error(Err::enoent, "cannot list '" + show(path) + "': no such node");
+    if (path != root_ && !node.present) throw verdicts_.no_node("list", path);
     if (watch) {
       std::uint64_t index = rs[0].index;
       if (rs.size() > 1) index = std::min(index, rs[1].index);
@@ -263,19 +254,15 @@ class ConsulBackend : public Backend {
                                      kv_op("delete-tree", key + "/")}),
                         deadline, what);
       if (t.ok) return;
-      if (t.failed == 0)
-        throw Error(Err::enoent, "cannot erase '" + show(path) + "': no such node");
+      if (t.failed == 0) throw verdicts_.no_node("erase", path);
       unexpected(t, what);
     }
     auto serial = stripe(key);
     for (int attempt = 0;; pause(attempt++, deadline, what)) {
       Entry e = read_node(path, deadline, what);
-      if (!e.present)
-        throw Error(Err::enoent, "cannot erase '" + show(path) + "': no such node");
+      if (!e.present) throw verdicts_.no_node("erase", path);
       if (e.version != expected)
-        throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
-                                       std::to_string(expected) + ", found " +
-                                       std::to_string(e.version));
+        throw verdicts_.erase_mismatch(path, expected, e.version);
       TxnAnswer t = txn(json::array({op_delete_cas(key, e.modify_index),
                                      kv_op("delete-tree", key + "/")}),
                         deadline, what);
@@ -284,6 +271,10 @@ class ConsulBackend : public Backend {
   }
 
   std::vector<OpResult> commit(const Txn &txn) override;
+  class TxnPlanner;
+  std::vector<std::string> txn_keys(const Txn &txn) const;
+  std::vector<std::unique_lock<std::mutex>> lock_stripes(
+      const std::vector<std::string> &keys);
 
   void watch_persistent(const std::string &path, const WatchPtr &watch) override {
     const std::string what = "watch '" + show(path) + "'";
@@ -347,7 +338,7 @@ class ConsulBackend : public Backend {
     return static_cast<int>(left.count());
   }
 
-  std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
+  std::string show(const std::string &path) const { return verdicts_.key(path); }
 
   // Keys directly under the client's root need no parent.
   bool needs_parent(const std::string &path) const {
@@ -381,12 +372,13 @@ class ConsulBackend : public Backend {
   }
 
   // For messages only: the node's version now ("another version" if unreadable).
-  std::string found_version(const std::string &path, Deadline deadline) {
+  // The version now there (0: absent), for a message; kVersionUnknown if unreadable.
+  std::int64_t found_version(const std::string &path, Deadline deadline) {
     try {
       Entry e = read_node(path, deadline, "read '" + show(path) + "'");
-      return e.present ? "version " + std::to_string(e.version) : std::string("no node");
+      return e.present ? e.version : 0;
     } catch (const Error &) {
-      return "another version";
+      return kVersionUnknown;
     }
   }
 
@@ -457,13 +449,11 @@ class ConsulBackend : public Backend {
     return t.what.empty() ? std::string() : " [consul: " + t.what + "]";
   }
 
-  [[noreturn]] void parent_failed(const TxnAnswer &t, const std::string &path,
-                                  const std::string &parent) {
+  // The parent guard failed: Consul's words say whether the parent is there.
+  [[noreturn]] void parent_failed(const TxnAnswer &t, const std::string &path) {
     if (t.what.find("failed session check") != std::string::npos)
-      throw Error(Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
-                                       show(parent) + "' is ephemeral" + words(t));
-    throw Error(Err::enoent, "cannot create '" + show(path) + "': parent '" +
-                                 show(parent) + "' does not exist" + words(t));
+      throw verdicts_.ephemeral_parent(path, words(t));
+    throw verdicts_.no_parent(path, words(t));
   }
 
   [[noreturn]] void unexpected(const TxnAnswer &t, const std::string &what) {
@@ -495,6 +485,7 @@ class ConsulBackend : public Backend {
   }
 
   const std::string prefix_;
+  const Verdicts verdicts_{prefix_};
   const std::string root_;
   const Options options_;
   const std::string consistency_;
@@ -518,226 +509,246 @@ class ConsulBackend : public Backend {
 //    stale: nothing was written, read again. When step 2 found a failure, the guards
 //    alone are sent: if they pass, the snapshot was one consistent state and the
 //    failing index is exact.
-std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
-  const std::string what = "commit a transaction";
-  if (txn_in.checks.empty() && txn_in.ops.empty()) return {};
-  auto deadline = new_deadline();
-  const std::size_t nchecks = txn_in.checks.size();
+// A transaction planned on a snapshot of every key it touches: each step is judged by
+// the core on the snapshot as earlier steps left it (an overlay), and turns into
+// Consul txn ops. The snapshot's keys are then guarded in the same txn, so a plan made
+// on a stale snapshot fails its guards and is made again.
+class ConsulBackend::TxnPlanner {
+ public:
+  TxnPlanner(ConsulBackend &backend, const std::map<std::string, Entry> &snapshot,
+             std::string sid, const std::string &what)
+      : b_(backend), sid_(std::move(sid)), what_(what) {
+    for (const auto &entry : snapshot) {
+      overlay_[entry.first] = {entry.second.present, entry.second.version,
+                               !entry.second.session.empty(), true};
+      if (entry.first.compare(0, 7, "offkv/s") == 0)
+        counters_[entry.first] = b_.counter_value(entry.second, what);
+    }
+  }
 
-  // The keys to pre-read, in a fixed order.
+  // Judges and translates every check and op, up to the first failure.
+  void plan(const Txn &txn) {
+    const std::size_t nchecks = txn.checks.size();
+    results_.resize(txn.ops.size());
+    for (std::size_t i = 0; i < nchecks && !failed(); ++i)
+      refused(i, b_.verdicts_.judge_check(txn.checks[i], facts(txn.checks[i].path)));
+    for (std::size_t j = 0; j < txn.ops.size() && !failed(); ++j) {
+      const TxnOp &op = txn.ops[j];
+      OpResult &out = results_[j];
+      out.path = op.path;
+      switch (op.kind) {
+        case TxnOpKind::Create:
+          create(nchecks + j, op, out);
+          break;
+        case TxnOpKind::Set:
+          set(nchecks + j, op, out);
+          break;
+        case TxnOpKind::Erase:
+          erase(nchecks + j, op, out);
+          break;
+        case TxnOpKind::Check:
+          Verdicts::check_among_ops();
+      }
+    }
+  }
+
+  // The guards of the snapshot, in key order: each key as read (a counter this plan
+  // advances is written with its own guard instead).
+  json guards(const std::vector<std::string> &keys,
+              const std::map<std::string, Entry> &snapshot) const {
+    json ops = json::array();
+    for (const auto &k : keys) {
+      const Entry &e = snapshot.at(k);
+      auto c = counters_.find(k);
+      if (!failed() && c != counters_.end() && c->second != b_.counter_value(e, what_))
+        ops.push_back(
+            op_cas(k, std::to_string(c->second), 0, e.present ? e.modify_index : 0));
+      else
+        ops.push_back(op_guard(e, k));
+    }
+    return ops;
+  }
+
+  bool failed() const { return failure_.has_value(); }
+  const std::optional<TxnFailed> &failure() const { return failure_; }
+  json &writes() { return writes_; }
+  const std::vector<OpResult> &results() const { return results_; }
+  // A create whose key was never read is guarded by a check-not-exists write: if
+  // Consul refuses the write at `at`, that create failed with EEXIST.
+  struct AbsentCheck {
+    std::size_t at;     // index in writes()
+    std::size_t index;  // the user's item
+    std::string path;   // the key it guards
+  };
+  const std::vector<AbsentCheck> &absent_checks() const { return absent_checks_; }
+
+ private:
+  struct State {
+    bool present = false;
+    std::int64_t version = 0;
+    bool ephemeral = false;
+    bool known = true;  // false: a sequential key never read (guarded in the txn)
+  };
+
+  State lookup(const std::string &key) const {
+    auto it = overlay_.find(key);
+    if (it != overlay_.end()) return it->second;
+    for (const auto &p : erased_)
+      if (key.compare(0, p.size(), p) == 0) return State{};
+    State unknown;
+    unknown.known = false;
+    return unknown;
+  }
+  NodeFacts facts(const std::string &path) const {
+    State s = lookup(node_key(path));
+    return {s.present, s.version, s.ephemeral};
+  }
+  bool refused(std::size_t index, const std::optional<Error> &verdict) {
+    if (verdict) failure_.emplace(index, verdict->code(), verdict->what());
+    return verdict.has_value();
+  }
+  bool parent_ok(std::size_t index, const std::string &path) {
+    return !b_.needs_parent(path) ||
+           !refused(index, b_.verdicts_.judge_parent(path, facts(parent_path(path))));
+  }
+
+  void create(std::size_t index, const TxnOp &op, OpResult &out) {
+    if (!parent_ok(index, op.path)) return;
+    std::string actual = op.path;
+    if (op.flags & NodeFlag::sequential)
+      actual = sequential_path(op.path, counters_[counter_key(parent_path(op.path))]++);
+    const std::string key = node_key(actual);
+    State s = lookup(key);
+    if (s.present) {
+      refused(index, b_.verdicts_.exists(actual));
+      return;
+    }
+    if (!s.known) {
+      absent_checks_.push_back({writes_.size(), index, actual});
+      writes_.push_back(op_check_absent(key));
+    }
+    bool eph = (op.flags & NodeFlag::ephemeral) != 0;
+    writes_.push_back(eph ? op_lock(key, op.value, 1, sid_) : op_set(key, op.value, 1));
+    overlay_[key] = {true, 1, eph, true};
+    out.path = actual;
+    out.version = 1;
+  }
+
+  void set(std::size_t index, const TxnOp &op, OpResult &out) {
+    const std::string key = node_key(op.path);
+    State s = lookup(key);
+    if (s.present) {
+      writes_.push_back(op_set(key, op.value, s.version + 1));  // keeps the session
+      overlay_[key] = {true, s.version + 1, s.ephemeral, true};
+      out.version = s.version + 1;
+      return;
+    }
+    if (!parent_ok(index, op.path)) return;
+    writes_.push_back(op_set(key, op.value, 1));
+    overlay_[key] = {true, 1, false, true};
+    out.version = 1;
+  }
+
+  void erase(std::size_t index, const TxnOp &op, OpResult &out) {
+    if (refused(index, b_.verdicts_.judge_erase(op.path, op.version, facts(op.path))))
+      return;
+    const std::string key = node_key(op.path);
+    const std::string below = key + "/";
+    writes_.push_back(kv_op("delete", key));
+    writes_.push_back(kv_op("delete-tree", below));
+    overlay_[key] = State{};
+    for (auto &entry : overlay_)
+      if (entry.first.compare(0, below.size(), below) == 0) entry.second = State{};
+    erased_.push_back(below);
+    out.version = 0;
+  }
+
+  ConsulBackend &b_;
+  const std::string sid_;
+  const std::string &what_;
+  std::map<std::string, State> overlay_;
+  std::vector<std::string> erased_;               // children prefixes erased so far
+  std::map<std::string, std::int64_t> counters_;  // counter key -> next number
+  json writes_ = json::array();
+  std::vector<AbsentCheck> absent_checks_;
+  std::vector<OpResult> results_;
+  std::optional<TxnFailed> failure_;
+};
+
+// The keys a transaction pre-reads, in a fixed order: its nodes, the parents of what
+// it may create, and the counters of its sequential creates.
+std::vector<std::string> ConsulBackend::txn_keys(const Txn &txn) const {
   std::vector<std::string> keys;
   std::set<std::string> seen;
   auto want = [&](const std::string &k) {
     if (seen.insert(k).second) keys.push_back(k);
   };
-  bool ephemeral = false;
-  for (const auto &c : txn_in.checks) want(node_key(c.path));
-  for (const auto &op : txn_in.ops) {
+  for (const auto &c : txn.checks) want(node_key(c.path));
+  for (const auto &op : txn.ops) {
     bool sequential = op.kind == TxnOpKind::Create && (op.flags & NodeFlag::sequential);
-    if (op.kind == TxnOpKind::Create && (op.flags & NodeFlag::ephemeral))
-      ephemeral = true;
     if (!sequential) want(node_key(op.path));
     if ((op.kind == TxnOpKind::Create || op.kind == TxnOpKind::Set) &&
         needs_parent(op.path))
       want(node_key(parent_path(op.path)));
     if (sequential) want(counter_key(parent_path(op.path)));
   }
+  return keys;
+}
 
+// This client's writes to the same keys go one at a time (taken in ascending stripe
+// order, so two transactions never deadlock).
+std::vector<std::unique_lock<std::mutex>> ConsulBackend::lock_stripes(
+    const std::vector<std::string> &keys) {
   std::vector<std::size_t> stripes;
   for (const auto &k : keys) stripes.push_back(std::hash<std::string>{}(k) % kStripes);
   std::sort(stripes.begin(), stripes.end());
   stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  std::vector<std::unique_lock<std::mutex>> serial;  // in ascending order: no deadlock
+  std::vector<std::unique_lock<std::mutex>> serial;
   for (auto s : stripes) serial.emplace_back(stripes_[s]);
+  return serial;
+}
+
+std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
+  const std::string what = "commit a transaction";
+  if (txn_in.checks.empty() && txn_in.ops.empty()) return {};
+  auto deadline = new_deadline();
+  bool ephemeral = false;
+  for (const auto &op : txn_in.ops)
+    if (op.kind == TxnOpKind::Create && (op.flags & NodeFlag::ephemeral))
+      ephemeral = true;
+  const std::vector<std::string> keys = txn_keys(txn_in);
+  auto serial = lock_stripes(keys);
 
   for (int attempt = 0;; pause(attempt++, deadline, what)) {
+    // 1. The snapshot: every key read at once.
     std::vector<Request> reads;
     for (const auto &k : keys) reads.push_back(kv_read(k, "", left_ms(deadline, what)));
     std::vector<Response> answers = http_.call_all(std::move(reads));
     std::map<std::string, Entry> snapshot;
     for (std::size_t i = 0; i < keys.size(); ++i)
       snapshot[keys[i]] = parse_key_read(answers[i], what, closed_);
+
+    // 2. The plan on it, judged by the core.
     const std::string sid = ephemeral ? session_.id() : std::string();
+    TxnPlanner planner(*this, snapshot, sid, what);
+    planner.plan(txn_in);
 
-    // 2. Local evaluation on an overlay of the snapshot.
-    struct State {
-      bool present = false;
-      std::int64_t version = 0;
-      bool ephemeral = false;
-      bool known = true;  // false: a sequential key never read (guarded in the txn)
-    };
-    std::map<std::string, State> overlay;
-    for (const auto &entry : snapshot)
-      overlay[entry.first] = {entry.second.present, entry.second.version,
-                              !entry.second.session.empty(), true};
-    std::vector<std::string> erased;  // children prefixes erased so far
-    auto lookup = [&](const std::string &key) -> State {
-      auto it = overlay.find(key);
-      if (it != overlay.end()) return it->second;
-      for (const auto &p : erased)
-        if (key.compare(0, p.size(), p) == 0) return State{};
-      State unknown;
-      unknown.known = false;
-      return unknown;
-    };
-    std::map<std::string, std::int64_t> counters;  // counter key -> next number
-    for (const auto &entry : snapshot)
-      if (entry.first.compare(0, 7, "offkv/s") == 0)
-        counters[entry.first] = counter_value(entry.second, what);
-
-    json writes = json::array();
-    struct Marker {
-      std::size_t at;     // index in writes
-      std::size_t index;  // user item
-      std::string key;    // the sequential key it guards
-    };
-    std::vector<Marker> absent_checks;
-    std::vector<OpResult> results(txn_in.ops.size());
-    std::size_t failed = SIZE_MAX;
-    int code = Err::ok;
-    std::string message;
-    auto failure = [&](std::size_t index, int c, std::string m) {
-      failed = index;
-      code = c;
-      message = std::move(m);
-    };
-
-    for (std::size_t i = 0; i < nchecks && failed == SIZE_MAX; ++i) {
-      const TxnOp &c = txn_in.checks[i];
-      State s = lookup(node_key(c.path));
-      std::int64_t actual = s.present ? s.version : 0;
-      bool ok = c.version == kAnyVersion ? actual != 0 : actual == c.version;
-      if (ok) continue;
-      int fc = (c.version != 0 && actual == 0) ? Err::enoent
-               : (c.version == 0)              ? Err::eexist
-                                               : Err::eversion;
-      failure(
-          i, fc,
-          "check on '" + show(c.path) + "': expected " +
-              (c.version == kAnyVersion ? std::string("any version")
-                                        : "version " + std::to_string(c.version)) +
-              ", found " +
-              (actual ? "version " + std::to_string(actual) : std::string("no node")));
-    }
-    auto parent_ok = [&](std::size_t index, const std::string &path) {
-      if (!needs_parent(path)) return true;
-      std::string parent = parent_path(path);
-      State p = lookup(node_key(parent));
-      if (!p.present) {
-        failure(index, Err::enoent,
-                "cannot create '" + show(path) + "': parent '" + show(parent) +
-                    "' does not exist");
-        return false;
-      }
-      if (p.ephemeral) {
-        failure(index, Err::eephemeral,
-                "cannot create '" + show(path) + "': parent '" + show(parent) +
-                    "' is ephemeral");
-        return false;
-      }
-      return true;
-    };
-    for (std::size_t j = 0; j < txn_in.ops.size() && failed == SIZE_MAX; ++j) {
-      const TxnOp &op = txn_in.ops[j];
-      const std::size_t index = nchecks + j;
-      OpResult &out = results[j];
-      out.path = op.path;
-      switch (op.kind) {
-        case TxnOpKind::Create: {
-          if (!parent_ok(index, op.path)) break;
-          std::string actual = op.path;
-          if (op.flags & NodeFlag::sequential)
-            actual =
-                sequential_path(op.path, counters[counter_key(parent_path(op.path))]++);
-          const std::string key = node_key(actual);
-          State s = lookup(key);
-          if (s.present) {
-            failure(index, Err::eexist, "'" + show(actual) + "' already exists");
-            break;
-          }
-          if (!s.known) {
-            absent_checks.push_back({writes.size(), index, actual});
-            writes.push_back(op_check_absent(key));
-          }
-          bool eph = (op.flags & NodeFlag::ephemeral) != 0;
-          writes.push_back(eph ? op_lock(key, op.value, 1, sid)
-                               : op_set(key, op.value, 1));
-          overlay[key] = {true, 1, eph, true};
-          out.path = actual;
-          out.version = 1;
-          break;
-        }
-        case TxnOpKind::Set: {
-          const std::string key = node_key(op.path);
-          State s = lookup(key);
-          if (s.present) {
-            writes.push_back(op_set(key, op.value, s.version + 1));  // keeps the session
-            overlay[key] = {true, s.version + 1, s.ephemeral, true};
-            out.version = s.version + 1;
-          } else {
-            if (!parent_ok(index, op.path)) break;
-            writes.push_back(op_set(key, op.value, 1));
-            overlay[key] = {true, 1, false, true};
-            out.version = 1;
-          }
-          break;
-        }
-        case TxnOpKind::Erase: {
-          const std::string key = node_key(op.path);
-          State s = lookup(key);
-          if (!s.present) {
-            failure(index, Err::enoent,
-                    "cannot erase '" + show(op.path) + "': no such node");
-            break;
-          }
-          if (op.version != 0 && s.version != op.version) {
-            failure(index, Err::eversion,
-                    "erase of '" + show(op.path) + "': expected version " +
-                        std::to_string(op.version) + ", found " +
-                        std::to_string(s.version));
-            break;
-          }
-          writes.push_back(kv_op("delete", key));
-          writes.push_back(kv_op("delete-tree", key + "/"));
-          const std::string below = key + "/";
-          overlay[key] = State{};
-          for (auto &entry : overlay)
-            if (entry.first.compare(0, below.size(), below) == 0) entry.second = State{};
-          erased.push_back(below);
-          out.version = 0;
-          break;
-        }
-        case TxnOpKind::Check:
-          fail(Err::einternal, "check among ops");
-      }
-    }
-
-    // 3. Guards (the snapshot), then the writes.
-    json ops = json::array();
-    for (const auto &k : keys) {
-      const Entry &e = snapshot[k];
-      auto c = counters.find(k);
-      if (failed == SIZE_MAX && c != counters.end() &&
-          c->second != counter_value(e, what))
-        ops.push_back(
-            op_cas(k, std::to_string(c->second), 0, e.present ? e.modify_index : 0));
-      else
-        ops.push_back(op_guard(e, k));
-    }
+    // 3. Guards (the snapshot), then the writes. A failure the plan found is only
+    //    reported once the guards confirm the snapshot was one state.
+    json ops = planner.guards(keys, snapshot);
     const std::size_t nguards = ops.size();
-    if (failed != SIZE_MAX) {
+    if (planner.failed()) {
       TxnAnswer t = this->txn(ops, deadline, what, std::string(), true);
-      if (t.ok) throw TxnFailed(failed, code, message);
+      if (t.ok) throw *planner.failure();
       continue;  // the snapshot was not one state: read again
     }
-    for (auto &w : writes) ops.push_back(std::move(w));
+    for (auto &w : planner.writes()) ops.push_back(std::move(w));
     TxnAnswer t = this->txn(ops, deadline, what, sid);
-    if (t.ok) return results;
+    if (t.ok) return planner.results();
     if (t.failed < nguards) continue;  // stale snapshot
-    for (const auto &m : absent_checks)
+    for (const auto &m : planner.absent_checks())
       if (t.failed == nguards + m.at)
-        throw TxnFailed(m.index, Err::eexist,
-                        "'" + show(m.key) + "' already exists" + words(t));
+        throw TxnFailed(m.index, Err::eexist, verdicts_.exists(m.path, words(t)).what());
     unexpected(t, what);
   }
 }

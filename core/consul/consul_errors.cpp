@@ -20,42 +20,45 @@ std::string shorten(const std::string &body) {
   return out;
 }
 
+// curl's failures that mean something to offkv; any other is ESERVICE.
+struct CurlMeaning {
+  CURLcode code;
+  int error;
+};
+constexpr CurlMeaning kCurlMeanings[] = {
+    {CURLE_OPERATION_TIMEDOUT, Err::etimeout},
+    {CURLE_SSL_CONNECT_ERROR, Err::etls},
+    {CURLE_PEER_FAILED_VERIFICATION, Err::etls},
+    {CURLE_SSL_CERTPROBLEM, Err::etls},
+    {CURLE_SSL_CIPHER, Err::etls},
+    {CURLE_SSL_CACERT_BADFILE, Err::etls},
+    {CURLE_SSL_ENGINE_NOTFOUND, Err::etls},
+    {CURLE_SSL_ENGINE_SETFAILED, Err::etls},
+    {CURLE_SSL_ENGINE_INITFAILED, Err::etls},
+    {CURLE_SSL_SHUTDOWN_FAILED, Err::etls},
+    {CURLE_SSL_CRL_BADFILE, Err::etls},
+    {CURLE_SSL_ISSUER_ERROR, Err::etls},
+    {CURLE_SSL_PINNEDPUBKEYNOTMATCH, Err::etls},
+    {CURLE_SSL_INVALIDCERTSTATUS, Err::etls},
+    {CURLE_SSL_CLIENTCERT, Err::etls},
+    {CURLE_USE_SSL_FAILED, Err::etls},
+    {CURLE_OUT_OF_MEMORY, Err::enomem},
+    // The request may or may not have reached the agent.
+    {CURLE_COULDNT_RESOLVE_HOST, Err::econnloss},
+    {CURLE_COULDNT_CONNECT, Err::econnloss},
+    {CURLE_SEND_ERROR, Err::econnloss},
+    {CURLE_RECV_ERROR, Err::econnloss},
+    {CURLE_GOT_NOTHING, Err::econnloss},
+    {CURLE_PARTIAL_FILE, Err::econnloss},
+    {CURLE_HTTP2, Err::econnloss},
+    {CURLE_HTTP2_STREAM, Err::econnloss},
+    {CURLE_URL_MALFORMAT, Err::einval},
+};
+
 int map_curl(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return Err::etimeout;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-      return Err::etls;
-    case CURLE_OUT_OF_MEMORY:
-      return Err::enomem;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return Err::econnloss;
-    case CURLE_URL_MALFORMAT:
-      return Err::einval;
-    default:
-      return Err::eservice;
-  }
+  for (const auto &m : kCurlMeanings)
+    if (m.code == code) return m.error;
+  return Err::eservice;
 }
 
 }  // namespace

@@ -15,7 +15,6 @@ namespace {
 constexpr int kWaitSeconds = 30;     // blocking query wait (Consul adds up to wait/16)
 constexpr int kMaxBackoffMs = 5000;  // between retries after a failed read
 constexpr int kFirstBackoffMs = 100;
-constexpr std::int64_t kMaxSteps = 100000;
 // The pump asks for the whole subtree below its prefix (values included) while that
 // stays below this size, so a wake-up carries the state right after the change.
 constexpr std::size_t kMaxRecursiveBody = 1 << 20;
@@ -117,10 +116,9 @@ std::vector<Change> diff_tree(const std::string &root,
     const Known &cur = is->second;
     if (from == 0)
       out.push_back({EventType::created, path, 1, cur.create_index, kCreated});
-    std::int64_t first = std::max<std::int64_t>(from, 1) + 1;
-    // Every set is +1: the versions in between are reported one by one (a version
-    // that jumped by more than kMaxSteps was not written by offkv).
-    if (cur.version - first >= kMaxSteps) first = cur.version;
+    // CREATED stands for version 1; the versions after it come one by one.
+    std::int64_t first =
+        first_version_to_report(std::max<std::int64_t>(from, 1), cur.version);
     for (std::int64_t v = first; v <= cur.version; ++v)
       out.push_back({EventType::changed, path, v, cur.modify_index, kChanged});
   }

@@ -11,6 +11,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "../verdict.hpp"
 #include "codes.hpp"
 #include "etcd_conn.hpp"
 #include "etcd_errors.hpp"
@@ -201,14 +202,13 @@ class EtcdBackend : public Backend {
       }
       int i = 0;
       KeyState target = state_of(range_at(resp, i++));
-      if (check_parent) parent_ok(state_of(range_at(resp, i++)), path, parent);
+      if (check_parent) parent_ok(state_of(range_at(resp, i++)), path);
       if (sequential) {
         CounterState now = counter_of(state_of(range_at(resp, i++)));
         remember_counter(parent, now);
         if (now.exists != counter.exists || now.mod != counter.mod) continue;
       }
-      if (target.exists)
-        throw Error(Err::eexist, "'" + show(actual) + "' already exists");
+      if (target.exists) throw verdicts_.exists(actual);
     }
     kept_changing(what);
   }
@@ -263,8 +263,7 @@ class EtcdBackend : public Backend {
         return 1;
       }
       where = state_of(range_at(created, 0));
-      if (!where.exists && check_parent)
-        parent_ok(state_of(range_at(created, 1)), path, parent);
+      if (!where.exists && check_parent) parent_ok(state_of(range_at(created, 1)), path);
       // Created by someone else in between, or in another slot: replace it.
     }
     kept_changing(what);
@@ -288,9 +287,7 @@ class EtcdBackend : public Backend {
         std::string key = where.alt ? where.key : node_key(path);
         std::int64_t etcd_version = expected - (where.alt ? where.offset : 0);
         if (etcd_version < 1)
-          throw Error(Err::eversion, what + ": expected version " +
-                                         std::to_string(expected) + ", found " +
-                                         std::to_string(where.version()));
+          throw verdicts_.cas_mismatch(path, expected, where.version());
         add_compare(t, key, Compare::VERSION, Compare::EQUAL, etcd_version);
         add_put(t.mutable_success(), key, value, 0, true);
       }
@@ -303,20 +300,12 @@ class EtcdBackend : public Backend {
       }
       KeyState s = state_of(range_at(resp, 0));
       if (expected == 0) {
-        if (s.exists)
-          throw Error(Err::eversion, what + ": expected no node, found version " +
-                                         std::to_string(s.version()));
-        if (check_parent) parent_ok(state_of(range_at(resp, 1)), path, parent);
+        if (s.exists) throw verdicts_.cas_mismatch(path, 0, s.version());
+        if (check_parent) parent_ok(state_of(range_at(resp, 1)), path);
         continue;
       }
-      if (!s.exists)
-        throw Error(Err::eversion, what + ": expected version " +
-                                       std::to_string(expected) +
-                                       ", node does not exist");
-      if (s.version() != expected)
-        throw Error(Err::eversion, what + ": expected version " +
-                                       std::to_string(expected) + ", found " +
-                                       std::to_string(s.version()));
+      std::int64_t found = s.exists ? s.version() : 0;
+      if (found != expected) throw verdicts_.cas_mismatch(path, expected, found);
       where = s;  // right version, another slot
     }
     kept_changing(what);
@@ -327,8 +316,7 @@ class EtcdBackend : public Backend {
     auto deadline = conn_.deadline();
     auto resp = read_node(path, false, deadline, what);
     KeyState s = state_of(resp);
-    if (!s.exists)
-      throw Error(Err::enoent, "cannot get '" + show(path) + "': no such node");
+    if (!s.exists) throw verdicts_.no_node("get", path);
     if (watch)
       watches_.add(watch, path, revision_after(resp.header().revision()), true, deadline,
                    {s.version(), 0});
@@ -360,8 +348,7 @@ class EtcdBackend : public Backend {
     bool found = false;
     std::vector<std::string> out = children_of(resp, path, version, found);
     if (path == root_ || path == "/") found = true;
-    if (!found)
-      throw Error(Err::enoent, "cannot list '" + show(path) + "': no such node");
+    if (!found) throw verdicts_.no_node("list", path);
     if (watch)
       watches_.add(watch, path, revision_after(resp.header().revision()), true, deadline,
                    {version, out.size()});
@@ -391,12 +378,8 @@ class EtcdBackend : public Backend {
         return;
       }
       KeyState s = state_of(range_at(resp, 0));
-      if (!s.exists)
-        throw Error(Err::enoent, "cannot erase '" + show(path) + "': no such node");
-      if (expected != 0 && s.version() != expected)
-        throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
-                                       std::to_string(expected) + ", found " +
-                                       std::to_string(s.version()));
+      if (auto failure = verdicts_.judge_erase(path, expected, {s.exists, s.version()}))
+        throw *failure;
       where = s;
     }
     kept_changing(what);
@@ -466,7 +449,7 @@ class EtcdBackend : public Backend {
   void testkit_expire() override { conn_.testkit_expire(); }
 
  private:
-  std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
+  std::string show(const std::string &path) const { return verdicts_.key(path); }
 
   bool has_parent(const std::string &path) const {
     std::string parent = parent_path(path);
@@ -508,13 +491,9 @@ class EtcdBackend : public Backend {
       add_compare(t, counter_key(parent), Compare::VERSION, Compare::EQUAL, 0);
   }
 
-  void parent_ok(const KeyState &p, const std::string &path, const std::string &parent) {
-    if (!p.exists)
-      throw Error(Err::enoent, "cannot create '" + show(path) + "': parent '" +
-                                   show(parent) + "' does not exist");
-    if (p.lease != 0)
-      throw Error(Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
-                                       show(parent) + "' is ephemeral");
+  void parent_ok(const KeyState &p, const std::string &path) {
+    if (auto failure = verdicts_.judge_parent(path, {p.exists, 0, p.lease != 0}))
+      throw *failure;
   }
 
   CounterState cached_counter(const std::string &parent) {
@@ -577,6 +556,7 @@ class EtcdBackend : public Backend {
   }
 
   const std::string prefix_;
+  const Verdicts verdicts_{prefix_};
   const std::string root_;
   Conn conn_;
   Watches watches_;

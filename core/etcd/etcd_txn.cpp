@@ -4,6 +4,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "../verdict.hpp"
 #include "codes.hpp"
 #include "etcd_keys.hpp"
 
@@ -67,16 +68,21 @@ void add_read(google::protobuf::RepeatedPtrField<v3::RequestOp> *ops,
 
 namespace {
 
+// The core's verdict on a step, recorded in the plan (not thrown past it).
 struct Failed {
   int code;
   std::string message;
 };
 
+void refuse(const std::optional<Error> &failure) {
+  if (failure) throw Failed{failure->code(), failure->what()};
+}
+
 class Planner {
  public:
   Planner(const Snapshot &snap, const std::string &root, const std::string &prefix,
           std::int64_t lease)
-      : snap_(snap), root_(root), prefix_(prefix), lease_(lease) {}
+      : snap_(snap), root_(root), verdicts_(prefix), lease_(lease) {}
 
   Plan run(const Txn &txn) {
     std::size_t index = 0;
@@ -99,7 +105,7 @@ class Planner {
             erase(op.path, op.version);
             break;
           case TxnOpKind::Check:
-            offkv::fail(Err::einternal, "check among ops");
+            Verdicts::check_among_ops();
         }
         plan_.results.push_back(std::move(r));
         ++index;
@@ -128,8 +134,6 @@ class Planner {
     StepKind kind;
     std::string path;
   };
-
-  std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
 
   NodeState initial(const std::string &path) const {
     auto it = snap_.nodes.find(path);
@@ -176,33 +180,16 @@ class Planner {
     steps_.push_back({kind, path});
   }
 
+  static NodeFacts facts(const Cur &n) { return {n.exists, n.version, n.lease != 0}; }
+
   void check(const TxnOp &c) {
-    const Cur &n = look(c.path, false);
-    std::int64_t actual = n.exists ? n.version : 0;
-    bool ok = c.version == kAnyVersion ? actual != 0 : actual == c.version;
-    if (ok) return;
-    int code = (c.version != 0 && actual == 0) ? Err::enoent
-               : (c.version == 0)              ? Err::eexist
-                                               : Err::eversion;
-    throw Failed{
-        code,
-        "check on '" + show(c.path) + "': expected " +
-            (c.version == kAnyVersion ? std::string("any version")
-                                      : "version " + std::to_string(c.version)) +
-            ", found " +
-            (actual ? "version " + std::to_string(actual) : std::string("no node"))};
+    refuse(verdicts_.judge_check(c, facts(look(c.path, false))));
   }
 
   void check_parent(const std::string &path) {
     std::string parent = parent_path(path);
     if (parent == root_ || parent == "/") return;
-    const Cur &p = look(parent, true);
-    if (!p.exists)
-      throw Failed{Err::enoent, "cannot create '" + show(path) + "': parent '" +
-                                    show(parent) + "' does not exist"};
-    if (p.lease != 0)
-      throw Failed{Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
-                                        show(parent) + "' is ephemeral"};
+    refuse(verdicts_.judge_parent(path, facts(look(parent, true))));
   }
 
   std::string create(const std::string &path, const std::string &value, int flags) {
@@ -214,7 +201,7 @@ class Planner {
       step(StepKind::Counter, parent);
     }
     Cur &n = look(actual, false);
-    if (n.exists) throw Failed{Err::eexist, "'" + show(actual) + "' already exists"};
+    if (n.exists) refuse(verdicts_.exists(actual));
     n.exists = true;
     n.version = 1;
     n.lease = (flags & NodeFlag::ephemeral) ? lease_ : 0;
@@ -236,13 +223,7 @@ class Planner {
   }
 
   void erase(const std::string &path, std::int64_t expected) {
-    const Cur &n = look(path, false);
-    if (!n.exists)
-      throw Failed{Err::enoent, "cannot erase '" + show(path) + "': no such node"};
-    if (expected != 0 && n.version != expected)
-      throw Failed{Err::eversion, "erase of '" + show(path) + "': expected version " +
-                                      std::to_string(expected) + ", found " +
-                                      std::to_string(n.version)};
+    refuse(verdicts_.judge_erase(path, expected, facts(look(path, false))));
     for (auto &entry : cur_)
       if (path_covers(path, entry.first)) {
         entry.second.exists = false;
@@ -353,7 +334,7 @@ class Planner {
 
   const Snapshot &snap_;
   const std::string &root_;
-  const std::string &prefix_;
+  Verdicts verdicts_;
   const std::int64_t lease_;
   Plan plan_;
   std::map<std::string, Cur> cur_;

@@ -315,8 +315,7 @@ std::vector<Seen> expand(const v3::WatchResponse &resp) {
         out.push_back({false, make_event(EventType::created, k.path, 1)});
         from = 1;
       }
-      if (version - from > 10000) from = version - 1;
-      for (std::int64_t v = from + 1; v <= version; ++v)
+      for (std::int64_t v = first_version_to_report(from, version); v <= version; ++v)
         out.push_back({false, make_event(EventType::changed, k.path, v)});
       continue;
     }

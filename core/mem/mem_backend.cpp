@@ -12,6 +12,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "../verdict.hpp"
 #include "codes.hpp"
 
 namespace offkv {
@@ -73,13 +74,9 @@ std::shared_ptr<Store> named_store(const std::string &name) {
 // as it was and fires nothing.
 class Change {
  public:
-  Change(Store &store, const std::string &prefix) : s_(store), prefix_(prefix) {}
+  Change(Store &store, const std::string &prefix) : s_(store), verdicts_(prefix) {}
   ~Change() {
     if (!committed_) rollback();
-  }
-
-  std::string display(const std::string &path) const {
-    return to_client_key(prefix_, path);
   }
 
   const MemNode *find(const std::string &path) const {
@@ -91,13 +88,7 @@ class Change {
   void check_parent(const std::string &path, const std::string &root) {
     std::string parent = parent_path(path);
     if (parent == root || parent == "/") return;
-    const MemNode *p = find(parent);
-    if (!p)
-      fail(Err::enoent, "cannot create '" + display(path) + "': parent '" +
-                            display(parent) + "' does not exist");
-    if (p->owner != 0)
-      fail(Err::eephemeral, "cannot create '" + display(path) + "': parent '" +
-                                display(parent) + "' is ephemeral");
+    if (auto failure = verdicts_.judge_parent(path, facts(parent))) throw *failure;
   }
 
   std::string create(const std::string &path, const std::string &value, int flags,
@@ -110,7 +101,7 @@ class Change {
       undo_.push_back([this, parent, old = counter] { s_.sequence[parent] = old; });
       actual = sequential_path(path, counter++);
     }
-    if (find(actual)) fail(Err::eexist, "'" + display(actual) + "' already exists");
+    if (find(actual)) throw verdicts_.exists(actual);
     MemNode node{value, 1, (flags & NodeFlag::ephemeral) ? session : 0};
     insert(actual, node);
     event(EventType::created, actual, 1);
@@ -131,31 +122,17 @@ class Change {
                    std::int64_t expected, std::uint64_t session,
                    const std::string &root) {
     const MemNode *node = find(path);
+    std::int64_t found = node ? node->version : 0;
+    if (found != expected) throw verdicts_.cas_mismatch(path, expected, found);
     if (expected == 0) {
-      if (node)
-        fail(Err::eversion, "cas on '" + display(path) +
-                                "': expected no node, found version " +
-                                std::to_string(node->version));
       create(path, value, 0, session, root);
       return 1;
     }
-    if (!node)
-      fail(Err::eversion, "cas on '" + display(path) + "': expected version " +
-                              std::to_string(expected) + ", node does not exist");
-    if (node->version != expected)
-      fail(Err::eversion, "cas on '" + display(path) + "': expected version " +
-                              std::to_string(expected) + ", found " +
-                              std::to_string(node->version));
     return replace(path, value);
   }
 
   void erase(const std::string &path, std::int64_t expected) {
-    const MemNode *node = find(path);
-    if (!node) fail(Err::enoent, "cannot erase '" + display(path) + "': no such node");
-    if (expected != 0 && node->version != expected)
-      fail(Err::eversion, "erase of '" + display(path) + "': expected version " +
-                              std::to_string(expected) + ", found " +
-                              std::to_string(node->version));
+    if (auto failure = verdicts_.judge_erase(path, expected, facts(path))) throw *failure;
     std::vector<std::string> doomed;
     collect_subtree(path, doomed);
     // Deepest first, as ZooKeeper's multi would delete them.
@@ -166,21 +143,14 @@ class Change {
     children_event(parent_path(path));
   }
 
-  void check(const std::string &path, std::int64_t version) {
+  void check(const TxnOp &check) {
+    if (auto failure = verdicts_.judge_check(check, facts(check.path))) throw *failure;
+  }
+
+  NodeFacts facts(const std::string &path) const {
     const MemNode *node = find(path);
-    std::int64_t actual = node ? node->version : 0;
-    bool ok = version == kAnyVersion ? actual != 0 : actual == version;
-    if (!ok) {
-      int code = (version != 0 && actual == 0) ? Err::enoent
-                 : (version == 0)              ? Err::eexist
-                                               : Err::eversion;
-      fail(code,
-           "check on '" + display(path) + "': expected " +
-               (version == kAnyVersion ? std::string("any version")
-                                       : "version " + std::to_string(version)) +
-               ", found " +
-               (actual ? "version " + std::to_string(actual) : std::string("no node")));
-    }
+    if (!node) return {};
+    return {true, node->version, node->owner != 0};
   }
 
   // Makes the change final and fires its events in order.
@@ -286,7 +256,7 @@ class Change {
   }
 
   Store &s_;
-  const std::string &prefix_;
+  Verdicts verdicts_;
   std::vector<std::function<void()>> undo_;
   std::vector<Pending> events_;
   bool committed_ = false;
@@ -346,9 +316,7 @@ class MemBackend : public Backend {
   Node get(const std::string &path, const WatchPtr &watch) override {
     auto lock = locked();
     auto it = store_->nodes.find(path);
-    if (it == store_->nodes.end())
-      fail(Err::enoent,
-           "cannot get '" + to_client_key(prefix_, path) + "': no such node");
+    if (it == store_->nodes.end()) throw Verdicts(prefix_).no_node("get", path);
     if (watch) store_->data_watches.emplace(path, registration(watch));
     return Node{it->second.value, it->second.version};
   }
@@ -364,8 +332,7 @@ class MemBackend : public Backend {
                                     const WatchPtr &watch) override {
     auto lock = locked();
     if (path != root_ && !store_->nodes.count(path))
-      fail(Err::enoent,
-           "cannot list '" + to_client_key(prefix_, path) + "': no such node");
+      throw Verdicts(prefix_).no_node("list", path);
     std::vector<std::string> out;
     auto it = store_->children.find(path);
     if (it != store_->children.end()) out.assign(it->second.begin(), it->second.end());
@@ -387,7 +354,7 @@ class MemBackend : public Backend {
     std::vector<OpResult> results;
     try {
       for (const auto &c : txn.checks) {
-        change.check(c.path, c.version);
+        change.check(c);
         ++index;
       }
       for (const auto &op : txn.ops) {
@@ -404,7 +371,7 @@ class MemBackend : public Backend {
             change.erase(op.path, op.version);
             break;
           case TxnOpKind::Check:
-            fail(Err::einternal, "check among ops");
+            Verdicts::check_among_ops();
         }
         results.push_back(std::move(r));
         ++index;

@@ -8,6 +8,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "../verdict.hpp"
 #include "codes.hpp"
 #include "zk_conn.hpp"
 #include "zk_errors.hpp"
@@ -146,23 +147,20 @@ class ZkBackend : public Backend {
       int rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return 1;
       if (rc == ZNODEEXISTS)
-        throw Error(Err::eversion,
-                    what + ": expected no node, but it exists" + zk_words(rc));
+        throw verdicts_.cas_mismatch(path, 0, found_version(path, deadline),
+                                     zk_words(rc));
       create_failed(rc, path);
     }
+    // Beyond ZooKeeper's 32-bit versions: no node there can have it.
     if (!fits(expected))
-      fail(Err::eversion, what + ": expected version " + std::to_string(expected) +
-                              ", which no ZooKeeper node can have");
+      throw verdicts_.cas_mismatch(path, expected, found_version(path, deadline));
     CallPtr call = issue_set(path, value, static_cast<int>(expected - 1), what, deadline);
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZOK) return version_of(call->stat);
     if (rc == ZBADVERSION)
-      throw Error(Err::eversion, what + ": expected version " + std::to_string(expected) +
-                                     ", found " + found_version(path, deadline) +
-                                     zk_words(rc));
-    if (rc == ZNONODE)
-      throw Error(Err::eversion, what + ": expected version " + std::to_string(expected) +
-                                     ", node does not exist" + zk_words(rc));
+      throw verdicts_.cas_mismatch(path, expected, found_version(path, deadline),
+                                   zk_words(rc));
+    if (rc == ZNONODE) throw verdicts_.cas_mismatch(path, expected, 0, zk_words(rc));
     fail_zk(rc, "zk: " + what);
   }
 
@@ -178,9 +176,7 @@ class ZkBackend : public Backend {
         },
         what, deadline);
     int rc = conn_.wait(call, deadline, what);
-    if (rc == ZNONODE)
-      throw Error(Err::enoent,
-                  "cannot get '" + show(path) + "': no such node" + zk_words(rc));
+    if (rc == ZNONODE) throw verdicts_.no_node("get", path, zk_words(rc));
     if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
     return Node{call->value, version_of(call->stat)};
   }
@@ -220,8 +216,7 @@ class ZkBackend : public Backend {
     int rc = conn_.wait(call, deadline, what);
     if (rc == ZNONODE) {
       if (path == root_) return {};  // the root always exists for offkv
-      throw Error(Err::enoent,
-                  "cannot list '" + show(path) + "': no such node" + zk_words(rc));
+      throw verdicts_.no_node("list", path, zk_words(rc));
     }
     if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
     std::vector<std::string> out;
@@ -236,9 +231,7 @@ class ZkBackend : public Backend {
                 Clock::time_point deadline) {
     std::string what = "erase '" + show(path) + "'";
     if (expected != 0 && !fits(expected))
-      throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
-                                     std::to_string(expected) + ", found " +
-                                     found_version(path, deadline));
+      throw verdicts_.erase_mismatch(path, expected, found_version(path, deadline));
     int top_version = expected == 0 ? -1 : static_cast<int>(expected - 1);
     // A leaf (the common case) goes in one round trip.
     CallPtr call = conn_.submit(
@@ -250,13 +243,10 @@ class ZkBackend : public Backend {
     for (int attempt = 0;; ++attempt) {
       if (attempt > 0) count_retry();
       if (rc == ZOK) return;
-      if (rc == ZNONODE)
-        throw Error(Err::enoent,
-                    "cannot erase '" + show(path) + "': no such node" + zk_words(rc));
+      if (rc == ZNONODE) throw verdicts_.no_node("erase", path, zk_words(rc));
       if (rc == ZBADVERSION)
-        throw Error(Err::eversion, "erase of '" + show(path) + "': expected version " +
-                                       std::to_string(expected) + ", found " +
-                                       found_version(path, deadline) + zk_words(rc));
+        throw verdicts_.erase_mismatch(path, expected, found_version(path, deadline),
+                                       zk_words(rc));
       if (rc != ZNOTEMPTY && rc != ZRUNTIMEINCONSISTENCY)
         fail_zk(rc, "zk: cannot " + what);
       if (attempt >= kEraseAttempts)
@@ -290,232 +280,273 @@ class ZkBackend : public Backend {
     }
   }
 
+  // A transaction as one ZooKeeper multi, planned from pre-reads: (1) pre-read what
+  // the multi cannot express, (2) judge the checks the multi cannot carry, (3) plan
+  // the raw ops, (4) send the multi, (5) word a failure. A stale pre-read (the store
+  // changed between the reads and the multi) plans again.
   std::vector<OpResult> commit_op(const Txn &txn, Clock::time_point deadline) {
     const std::string what = "commit a transaction";
     if (txn.checks.empty() && txn.ops.empty()) return {};
-    const std::size_t nchecks = txn.checks.size();
     for (int attempt = 0;; ++attempt) {
       if (attempt > 0) count_retry();
       const bool last_try = attempt + 1 >= kTxnAttempts;
-      // 1. Pre-reads, pipelined: checks that zoo_check_op cannot express (0 = absent)
-      //    make every check read (to report the first failing one), sets read the
-      //    version they will replace, erases list their subtree.
-      bool local_checks = false;
-      for (const auto &c : txn.checks)
-        if (c.version == 0 || (c.version > 0 && !fits(c.version))) local_checks = true;
-      std::map<std::string, CallPtr> reads;
-      auto read = [&](const std::string &p) {
-        if (reads.count(p)) return;
-        bool first = reads.empty();
-        reads[p] = conn_.submit(
-            [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
-              if (first) sync_first(zh);  // the 0-checks judge from these reads
-              return zoo_aexists(zh, p.c_str(), 0, call_stat_done, data);
-            },
-            what, deadline);
-      };
-      if (local_checks)
-        for (const auto &c : txn.checks) read(c.path);
-      for (const auto &op : txn.ops)
-        if (op.kind == TxnOpKind::Set) read(op.path);
-      std::map<std::string, std::int64_t> state;  // path -> version, 0 = absent
-      for (auto &entry : reads) {
-        int rc = conn_.wait(entry.second, deadline, what);
-        if (rc == ZOK)
-          state[entry.first] = version_of(entry.second->stat);
-        else if (rc == ZNONODE)
-          state[entry.first] = 0;
-        else
-          fail_zk(rc, "zk: cannot " + what);
-      }
-      std::map<std::string, std::vector<std::string>> subtrees;
-      // Listed parents' cversions: a sequential create under a parent this transaction
-      // erases gets a name known in advance, so the erase can include it.
-      std::map<std::string, std::int32_t> cversions;
-      bool stale = false;
-      for (const auto &op : txn.ops) {
-        if (op.kind != TxnOpKind::Erase || subtrees.count(op.path)) continue;
-        std::vector<std::string> nodes;
-        int rc = list_subtree(op.path, deadline, what, nodes, nullptr, &cversions);
-        if (rc == ZNOTEMPTY) stale = true;
-        subtrees[op.path] = rc == ZOK ? nodes : std::vector<std::string>{};
-      }
-      if (stale && !last_try) continue;
-
-      // 2. Checks evaluated on the pre-read (only when one is a 0-check).
-      if (local_checks) {
-        for (std::size_t i = 0; i < nchecks; ++i) {
-          const TxnOp &c = txn.checks[i];
-          std::int64_t actual = state[c.path];
-          bool ok = c.version == kAnyVersion ? actual != 0 : actual == c.version;
-          if (ok) continue;
-          int code = (c.version != 0 && actual == 0) ? Err::enoent
-                     : (c.version == 0)              ? Err::eexist
-                                                     : Err::eversion;
-          throw TxnFailed(i, code, check_message(c, actual));
-        }
-      }
-
-      // 3. The raw multi, with what earlier ops of this transaction did.
-      using Raw = RawOp;
-      using Role = RawRole;
-      auto raws = std::make_shared<std::vector<Raw>>();
-      std::map<std::string, std::int64_t> overlay = state;
-      std::set<std::string> created;  // creates of this transaction with a known name
-      // Every child created or erased under a parent bumps its cversion (the next
-      // sequential suffix); a parent erased and created again starts at 0.
-      auto bump = [&](const std::string &child) {
-        auto it = cversions.find(parent_path(child));
-        if (it != cversions.end()) ++it->second;
-      };
-      for (std::size_t i = 0; i < nchecks; ++i) {
-        const TxnOp &c = txn.checks[i];
-        if (c.version == 0 || (c.version > 0 && !fits(c.version))) continue;  // local
-        raws->push_back({i, Role::Check, c.path});
-      }
-      for (std::size_t j = 0; j < txn.ops.size(); ++j) {
-        const TxnOp &op = txn.ops[j];
-        std::size_t index = nchecks + j;
-        switch (op.kind) {
-          case TxnOpKind::Create: {
-            raws->push_back({index, Role::Create, op.path});
-            std::string name = op.path;
-            auto parent = cversions.find(parent_path(op.path));
-            if (op.flags & NodeFlag::sequential) {
-              // ZooKeeper's suffix: the parent's cversion, 10 digits (a wrong guess,
-              // after a concurrent change, fails the multi and the plan is redone).
-              if (parent == cversions.end()) break;
-              char suffix[16];
-              std::snprintf(suffix, sizeof suffix, "%010d", parent->second);
-              name += suffix;
-            }
-            bump(op.path);
-            overlay[name] = 1;
-            created.insert(name);
-            break;
-          }
-          case TxnOpKind::Set: {
-            std::int64_t cur = overlay.count(op.path) ? overlay[op.path] : 0;
-            if (cur > 0) {
-              raws->push_back({index, Role::SetUpdate, op.path});
-              overlay[op.path] = cur + 1;
-            } else {
-              raws->push_back({index, Role::SetCreate, op.path});
-              overlay[op.path] = 1;
-              created.insert(op.path);
-              bump(op.path);
-            }
-            break;
-          }
-          case TxnOpKind::Erase: {
-            std::vector<std::string> nodes;
-            for (const auto &n : subtrees[op.path])
-              if (!(overlay.count(n) && overlay[n] == 0) && n != op.path)
-                nodes.push_back(n);
-            for (const auto &n : created)
-              if (n != op.path && path_covers(op.path, n) && overlay[n] > 0 &&
-                  std::find(nodes.begin(), nodes.end(), n) == nodes.end())
-                nodes.push_back(n);
-            sort_preorder(nodes);
-            for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-              raws->push_back({index, Role::EraseInner, *it});
-              overlay[*it] = 0;
-              bump(*it);
-              cversions.erase(*it);
-            }
-            raws->push_back({index, Role::EraseTop, op.path});
-            overlay[op.path] = 0;
-            bump(op.path);
-            if (cversions.count(op.path)) cversions[op.path] = 0;
-            break;
-          }
-          case TxnOpKind::Check:
-            fail(Err::einternal, "check among ops");
-        }
-      }
-      std::vector<OpResult> results(txn.ops.size());
-      if (raws->empty()) return results;  // only 0-checks, all passed
-
+      TxnPreRead pre = pre_read(txn, deadline, what);
+      if (pre.stale && !last_try) continue;
+      if (pre.local_checks) judge_local_checks(txn, pre.state);
+      auto raws = std::make_shared<std::vector<RawOp>>(plan_multi(txn, pre));
+      if (raws->empty()) return std::vector<OpResult>(txn.ops.size());  // 0-checks only
       std::vector<std::int64_t> set_base(txn.ops.size(), 0);
-      CallPtr call = conn_.submit(
-          [&](zhandle_t *zh, const GenerationPtr &, Call &c, const void *data) {
-            std::map<std::string, std::int64_t> ov = state;
-            c.ops.resize(raws->size());
-            c.results.resize(raws->size());
-            for (std::size_t k = 0; k < raws->size(); ++k) {
-              const Raw &r = (*raws)[k];
-              zoo_op_t *o = &c.ops[k];
-              switch (r.role) {
-                case Role::Check: {
-                  const TxnOp &chk = txn.checks[r.index];
-                  zoo_check_op_init(o, r.path.c_str(),
-                                    chk.version == kAnyVersion
-                                        ? -1
-                                        : static_cast<int>(chk.version - 1));
-                  break;
-                }
-                case Role::Create: {
-                  const TxnOp &op = txn.ops[r.index - nchecks];
-                  int mode = ((op.flags & NodeFlag::ephemeral) ? ZOO_EPHEMERAL : 0) |
-                             ((op.flags & NodeFlag::sequential) ? ZOO_SEQUENCE : 0);
-                  c.buffers.emplace_back(r.path.size() + 32, '\0');
-                  zoo_create_op_init(o, r.path.c_str(), op.value.data(),
-                                     static_cast<int>(op.value.size()), acl_, mode,
-                                     c.buffers.back().data(),
-                                     static_cast<int>(c.buffers.back().size()));
-                  if (!(op.flags & NodeFlag::sequential)) ov[r.path] = 1;
-                  break;
-                }
-                case Role::SetUpdate: {
-                  const TxnOp &op = txn.ops[r.index - nchecks];
-                  std::int64_t cur = ov[r.path];
-                  set_base[r.index - nchecks] = cur;
-                  c.stats.emplace_back();
-                  zoo_set_op_init(o, r.path.c_str(), op.value.data(),
-                                  static_cast<int>(op.value.size()),
-                                  static_cast<int>(cur - 1), &c.stats.back());
-                  ov[r.path] = cur + 1;
-                  break;
-                }
-                case Role::SetCreate: {
-                  const TxnOp &op = txn.ops[r.index - nchecks];
-                  zoo_create_op_init(o, r.path.c_str(), op.value.data(),
-                                     static_cast<int>(op.value.size()), acl_, 0, nullptr,
-                                     0);
-                  ov[r.path] = 1;
-                  break;
-                }
-                case Role::EraseTop: {
-                  const TxnOp &op = txn.ops[r.index - nchecks];
-                  zoo_delete_op_init(
-                      o, r.path.c_str(),
-                      op.version == 0 ? -1 : static_cast<int>(op.version - 1));
-                  ov[r.path] = 0;
-                  break;
-                }
-                case Role::EraseInner:
-                  zoo_delete_op_init(o, r.path.c_str(), -1);
-                  ov[r.path] = 0;
-                  break;
-              }
-            }
-            return zoo_amulti(zh, static_cast<int>(c.ops.size()), c.ops.data(),
-                              c.results.data(), call_void_done, data);
-          },
-          what, deadline);
+      CallPtr call = submit_multi(txn, raws, pre.state, set_base, deadline, what);
       int rc = conn_.wait(call, deadline, what);
       if (rc == ZOK) return multi_results(txn, *raws, call->buffers, set_base);
-      int failed = first_failure(call->results);
-      if (failed < 0) fail_zk(rc, "zk: cannot " + what);
-      MultiFailure f =
-          multi_failure(txn, (*raws)[failed], call->results[failed].err, prefix_);
-      if (f.retry && !last_try) continue;
-      throw TxnFailed(f.index, f.code, f.message);
+      if (replan_after_failure(txn, *raws, *call, rc, last_try, deadline, what)) continue;
     }
   }
 
-  std::string check_message(const TxnOp &c, std::int64_t actual) const {
-    return zk::check_message(c, actual, prefix_);
+  // What a transaction's multi is planned from.
+  struct TxnPreRead {
+    // Some check is one zoo_check_op cannot express (0 = absent, or a version above
+    // ZooKeeper's 32 bits): every check is then judged on the pre-read.
+    bool local_checks = false;
+    std::map<std::string, std::int64_t> state;  // path -> version, 0 = absent
+    std::map<std::string, std::vector<std::string>> subtrees;  // erased paths' nodes
+    // Listed parents' cversions: a sequential create under a parent this transaction
+    // erases gets a name known in advance, so the erase can include it.
+    std::map<std::string, std::int32_t> cversions;
+    bool stale = false;  // a subtree changed while it was listed
+  };
+
+  // 1. Pre-reads, pipelined: local checks read every check's node (to report the
+  //    first failing one), sets read the version they will replace, erases list their
+  //    subtree.
+  TxnPreRead pre_read(const Txn &txn, Clock::time_point deadline,
+                      const std::string &what) {
+    TxnPreRead pre;
+    for (const auto &c : txn.checks)
+      if (c.version == 0 || (c.version > 0 && !fits(c.version))) pre.local_checks = true;
+    std::map<std::string, CallPtr> reads;
+    auto read = [&](const std::string &p) {
+      if (reads.count(p)) return;
+      bool first = reads.empty();
+      reads[p] = conn_.submit(
+          [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+            if (first) sync_first(zh);  // the 0-checks judge from these reads
+            return zoo_aexists(zh, p.c_str(), 0, call_stat_done, data);
+          },
+          what, deadline);
+    };
+    if (pre.local_checks)
+      for (const auto &c : txn.checks) read(c.path);
+    for (const auto &op : txn.ops)
+      if (op.kind == TxnOpKind::Set) read(op.path);
+    for (auto &entry : reads) {
+      int rc = conn_.wait(entry.second, deadline, what);
+      if (rc == ZOK)
+        pre.state[entry.first] = version_of(entry.second->stat);
+      else if (rc == ZNONODE)
+        pre.state[entry.first] = 0;
+      else
+        fail_zk(rc, "zk: cannot " + what);
+    }
+    for (const auto &op : txn.ops) {
+      if (op.kind != TxnOpKind::Erase || pre.subtrees.count(op.path)) continue;
+      std::vector<std::string> nodes;
+      int rc = list_subtree(op.path, deadline, what, nodes, nullptr, &pre.cversions);
+      if (rc == ZNOTEMPTY) pre.stale = true;
+      pre.subtrees[op.path] = rc == ZOK ? nodes : std::vector<std::string>{};
+    }
+    return pre;
+  }
+
+  // 2. Every check judged on the pre-read (the multi then carries none of them).
+  void judge_local_checks(const Txn &txn, std::map<std::string, std::int64_t> &state) {
+    for (std::size_t i = 0; i < txn.checks.size(); ++i) {
+      const TxnOp &c = txn.checks[i];
+      std::int64_t actual = state[c.path];
+      if (auto failure = verdicts_.judge_check(c, {actual != 0, actual}))
+        throw TxnFailed(i, failure->code(), failure->what());
+    }
+  }
+
+  // 3. The raw multi, with what earlier ops of this transaction did.
+  std::vector<RawOp> plan_multi(const Txn &txn, TxnPreRead &pre) {
+    const std::size_t nchecks = txn.checks.size();
+    std::vector<RawOp> raws;
+    std::map<std::string, std::int64_t> overlay = pre.state;
+    std::set<std::string> created;  // creates of this transaction with a known name
+    std::map<std::string, std::int32_t> &cversions = pre.cversions;
+    // Every child created or erased under a parent bumps its cversion (the next
+    // sequential suffix); a parent erased and created again starts at 0.
+    auto bump = [&](const std::string &child) {
+      auto it = cversions.find(parent_path(child));
+      if (it != cversions.end()) ++it->second;
+    };
+    for (std::size_t i = 0; i < nchecks; ++i) {
+      const TxnOp &c = txn.checks[i];
+      if (c.version == 0 || (c.version > 0 && !fits(c.version))) continue;  // local
+      raws.push_back({i, RawRole::Check, c.path});
+    }
+    for (std::size_t j = 0; j < txn.ops.size(); ++j) {
+      const TxnOp &op = txn.ops[j];
+      const std::size_t index = nchecks + j;
+      switch (op.kind) {
+        case TxnOpKind::Create: {
+          raws.push_back({index, RawRole::Create, op.path});
+          std::string name = op.path;
+          auto parent = cversions.find(parent_path(op.path));
+          if (op.flags & NodeFlag::sequential) {
+            // ZooKeeper's suffix: the parent's cversion, 10 digits (a wrong guess,
+            // after a concurrent change, fails the multi and the plan is redone).
+            if (parent == cversions.end()) break;
+            char suffix[16];
+            std::snprintf(suffix, sizeof suffix, "%010d", parent->second);
+            name += suffix;
+          }
+          bump(op.path);
+          overlay[name] = 1;
+          created.insert(name);
+          break;
+        }
+        case TxnOpKind::Set: {
+          std::int64_t cur = overlay.count(op.path) ? overlay[op.path] : 0;
+          if (cur > 0) {
+            raws.push_back({index, RawRole::SetUpdate, op.path});
+            overlay[op.path] = cur + 1;
+          } else {
+            raws.push_back({index, RawRole::SetCreate, op.path});
+            overlay[op.path] = 1;
+            created.insert(op.path);
+            bump(op.path);
+          }
+          break;
+        }
+        case TxnOpKind::Erase: {
+          std::vector<std::string> nodes;
+          for (const auto &n : pre.subtrees[op.path])
+            if (!(overlay.count(n) && overlay[n] == 0) && n != op.path)
+              nodes.push_back(n);
+          for (const auto &n : created)
+            if (n != op.path && path_covers(op.path, n) && overlay[n] > 0 &&
+                std::find(nodes.begin(), nodes.end(), n) == nodes.end())
+              nodes.push_back(n);
+          sort_preorder(nodes);
+          for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+            raws.push_back({index, RawRole::EraseInner, *it});
+            overlay[*it] = 0;
+            bump(*it);
+            cversions.erase(*it);
+          }
+          raws.push_back({index, RawRole::EraseTop, op.path});
+          overlay[op.path] = 0;
+          bump(op.path);
+          if (cversions.count(op.path)) cversions[op.path] = 0;
+          break;
+        }
+        case TxnOpKind::Check:
+          Verdicts::check_among_ops();
+      }
+    }
+    return raws;
+  }
+
+  // 4. The multi itself. set_base receives the version each SetUpdate replaces.
+  CallPtr submit_multi(const Txn &txn, const std::shared_ptr<std::vector<RawOp>> &raws,
+                       const std::map<std::string, std::int64_t> &state,
+                       std::vector<std::int64_t> &set_base, Clock::time_point deadline,
+                       const std::string &what) {
+    const std::size_t nchecks = txn.checks.size();
+    return conn_.submit(
+        [&txn, raws, &state, &set_base, nchecks, this](
+            zhandle_t *zh, const GenerationPtr &, Call &c, const void *data) {
+          std::map<std::string, std::int64_t> ov = state;
+          c.ops.resize(raws->size());
+          c.results.resize(raws->size());
+          for (std::size_t k = 0; k < raws->size(); ++k) {
+            const RawOp &r = (*raws)[k];
+            zoo_op_t *o = &c.ops[k];
+            switch (r.role) {
+              case RawRole::Check: {
+                const TxnOp &chk = txn.checks[r.index];
+                zoo_check_op_init(
+                    o, r.path.c_str(),
+                    chk.version == kAnyVersion ? -1 : static_cast<int>(chk.version - 1));
+                break;
+              }
+              case RawRole::Create: {
+                const TxnOp &op = txn.ops[r.index - nchecks];
+                int mode = ((op.flags & NodeFlag::ephemeral) ? ZOO_EPHEMERAL : 0) |
+                           ((op.flags & NodeFlag::sequential) ? ZOO_SEQUENCE : 0);
+                c.buffers.emplace_back(r.path.size() + 32, '\0');
+                zoo_create_op_init(o, r.path.c_str(), op.value.data(),
+                                   static_cast<int>(op.value.size()), acl_, mode,
+                                   c.buffers.back().data(),
+                                   static_cast<int>(c.buffers.back().size()));
+                if (!(op.flags & NodeFlag::sequential)) ov[r.path] = 1;
+                break;
+              }
+              case RawRole::SetUpdate: {
+                const TxnOp &op = txn.ops[r.index - nchecks];
+                std::int64_t cur = ov[r.path];
+                set_base[r.index - nchecks] = cur;
+                c.stats.emplace_back();
+                zoo_set_op_init(o, r.path.c_str(), op.value.data(),
+                                static_cast<int>(op.value.size()),
+                                static_cast<int>(cur - 1), &c.stats.back());
+                ov[r.path] = cur + 1;
+                break;
+              }
+              case RawRole::SetCreate: {
+                const TxnOp &op = txn.ops[r.index - nchecks];
+                zoo_create_op_init(o, r.path.c_str(), op.value.data(),
+                                   static_cast<int>(op.value.size()), acl_, 0, nullptr,
+                                   0);
+                ov[r.path] = 1;
+                break;
+              }
+              case RawRole::EraseTop: {
+                const TxnOp &op = txn.ops[r.index - nchecks];
+                zoo_delete_op_init(
+                    o, r.path.c_str(),
+                    op.version == 0 ? -1 : static_cast<int>(op.version - 1));
+                ov[r.path] = 0;
+                break;
+              }
+              case RawRole::EraseInner:
+                zoo_delete_op_init(o, r.path.c_str(), -1);
+                ov[r.path] = 0;
+                break;
+            }
+          }
+          return zoo_amulti(zh, static_cast<int>(c.ops.size()), c.ops.data(),
+                            c.results.data(), call_void_done, data);
+        },
+        what, deadline);
+  }
+
+  // 5. The multi failed with rc: true to plan again (a race with another client),
+  //    else throws the failure, worded by the core.
+  bool replan_after_failure(const Txn &txn, const std::vector<RawOp> &raws,
+                            const Call &call, int rc, bool last_try,
+                            Clock::time_point deadline, const std::string &what) {
+    int failed = first_failure(call.results);
+    if (failed < 0) fail_zk(rc, "zk: cannot " + what);
+    const RawOp &refused = raws[failed];
+    const int err = call.results[failed].err;
+    MultiFailure f = multi_failure(txn, refused, err, prefix_);
+    if (f.retry && !last_try) return true;
+    if (err == ZBADVERSION && refused.role == RawRole::Check) {
+      // ZooKeeper does not say which version it found: read it for the message.
+      std::int64_t found = found_version(refused.path, deadline);
+      f.message =
+          verdicts_.check_failed(txn.checks[f.index], found, zk_words(err)).what();
+    } else if (err == ZBADVERSION && refused.role == RawRole::EraseTop) {
+      std::int64_t found = found_version(refused.path, deadline);
+      const TxnOp &erase = txn.ops[f.index - txn.checks.size()];
+      f.message =
+          verdicts_.erase_mismatch(refused.path, erase.version, found, zk_words(err))
+              .what();
+    }
+    throw TxnFailed(f.index, f.code, f.message);
   }
 
   void watch_persistent(const std::string &path, const WatchPtr &watch) override {
@@ -557,7 +588,7 @@ class ZkBackend : public Backend {
   void testkit_expire() override { conn_.testkit_expire(); }
 
  private:
-  std::string show(const std::string &path) const { return to_client_key(prefix_, path); }
+  std::string show(const std::string &path) const { return verdicts_.key(path); }
 
   // ZooKeeper serves a read from the server the client is connected to, which may lag
   // the leader. For linearizable reads a sync goes first on the same connection: the
@@ -615,21 +646,16 @@ class ZkBackend : public Backend {
   }
 
   [[noreturn]] void create_failed(int rc, const std::string &path) {
-    std::string parent = parent_path(path);
-    if (rc == ZNONODE)
-      throw Error(Err::enoent, "cannot create '" + show(path) + "': parent '" +
-                                   show(parent) + "' does not exist" + zk_words(rc));
-    if (rc == ZNODEEXISTS)
-      throw Error(Err::eexist, "'" + show(path) + "' already exists" + zk_words(rc));
+    if (rc == ZNONODE) throw verdicts_.no_parent(path, zk_words(rc));
+    if (rc == ZNODEEXISTS) throw verdicts_.exists(path, zk_words(rc));
     if (rc == ZNOCHILDRENFOREPHEMERALS)
-      throw Error(Err::eephemeral, "cannot create '" + show(path) + "': parent '" +
-                                       show(parent) + "' is ephemeral" + zk_words(rc));
+      throw verdicts_.ephemeral_parent(path, zk_words(rc));
     fail_zk(rc, "zk: cannot create '" + show(path) + "'");
   }
 
   // For messages only: the node's current version, read now (within the caller's
   // deadline; "another version" if it cannot be read in time).
-  std::string found_version(const std::string &path, Clock::time_point deadline) {
+  std::int64_t found_version(const std::string &path, Clock::time_point deadline) {
     try {
       CallPtr call = conn_.submit(
           [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
@@ -637,11 +663,11 @@ class ZkBackend : public Backend {
           },
           "read the version of '" + show(path) + "'", deadline);
       int rc = conn_.wait(call, deadline, "read the version of '" + show(path) + "'");
-      if (rc == ZNONODE) return "no node";
-      if (rc == ZOK) return "version " + std::to_string(version_of(call->stat));
+      if (rc == ZNONODE) return 0;
+      if (rc == ZOK) return version_of(call->stat);
     } catch (const Error &) {
     }
-    return "another version";
+    return kVersionUnknown;
   }
 
   // Lists path and everything below it in pre-order (sorted children), one pipelined
@@ -725,6 +751,7 @@ class ZkBackend : public Backend {
   }
 
   const std::string prefix_;
+  const Verdicts verdicts_{prefix_};
   const std::string root_;
   const bool linearizable_;      // reads see every committed write (sync first)
   const ACL_vector *const acl_;  // of every node created
@@ -740,17 +767,6 @@ int first_failure(const std::vector<zoo_op_result_t> &results) {
     if (results[i].err != ZOK && results[i].err != ZRUNTIMEINCONSISTENCY)
       return static_cast<int>(i);
   return -1;
-}
-
-std::string check_message(const TxnOp &c, std::int64_t actual,
-                          const std::string &prefix) {
-  return "check on '" + to_client_key(prefix, c.path) + "': expected " +
-         (c.version == kAnyVersion ? std::string("any version")
-                                   : "version " + std::to_string(c.version)) +
-         ", found " +
-         (actual == -2  ? std::string("another version")
-          : actual != 0 ? "version " + std::to_string(actual)
-                        : std::string("no node"));
 }
 
 std::vector<OpResult> multi_results(const Txn &txn, const std::vector<RawOp> &raws,
@@ -786,27 +802,25 @@ MultiFailure multi_failure(const Txn &txn, const RawOp &r, int err,
   const std::size_t nchecks = txn.checks.size();
   const TxnOp &item =
       r.index < nchecks ? txn.checks[r.index] : txn.ops[r.index - nchecks];
-  auto show = [&](const std::string &path) { return to_client_key(prefix, path); };
-  std::string key = "'" + show(r.path) + "'";
+  const Verdicts verdicts(prefix);
+  std::string key = "'" + verdicts.key(r.path) + "'";
   MultiFailure f;
   f.index = r.index;
   f.code = map_error(err);
   std::string message;
   switch (r.role) {
     case RawRole::Check:
-      message = check_message(item, err == ZNONODE ? 0 : -2, prefix);
+      message = verdicts.check_failed(item, err == ZNONODE ? 0 : kVersionUnknown).what();
       break;
     case RawRole::Create:
     case RawRole::SetCreate:
       if (r.role == RawRole::SetCreate && err == ZNODEEXISTS) f.retry = true;
       if (err == ZNONODE)
-        message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
-                  "' does not exist";
+        message = verdicts.no_parent(r.path).what();
       else if (err == ZNODEEXISTS)
-        message = key + " already exists";
+        message = verdicts.exists(r.path).what();
       else if (err == ZNOCHILDRENFOREPHEMERALS)
-        message = "cannot create " + key + ": parent '" + show(parent_path(r.path)) +
-                  "' is ephemeral";
+        message = verdicts.ephemeral_parent(r.path).what();
       else
         message = "cannot create " + key;
       break;
@@ -816,11 +830,11 @@ MultiFailure multi_failure(const Txn &txn, const RawOp &r, int err,
       break;
     case RawRole::EraseTop:
       f.retry = err == ZNOTEMPTY;
-      message = err == ZNONODE ? "cannot erase " + key + ": no such node"
-                : err == ZBADVERSION
-                    ? "erase of " + key + ": expected version " +
-                          std::to_string(item.version) + ", found another"
-                    : "cannot erase " + key;
+      message =
+          err == ZNONODE ? verdicts.no_node("erase", r.path).what()
+          : err == ZBADVERSION
+              ? verdicts.erase_mismatch(r.path, item.version, kVersionUnknown).what()
+              : "cannot erase " + key;
       break;
     case RawRole::EraseInner:
       f.retry = err == ZNONODE || err == ZNOTEMPTY;

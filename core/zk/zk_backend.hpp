@@ -34,11 +34,6 @@ struct RawOp {
 // back because another op failed); -1 if none did.
 int first_failure(const std::vector<zoo_op_result_t> &results);
 
-// "check on 'K': expected ..., found ..." (actual: a version, 0 = no node, -2 = not
-// known); keys shown relative to prefix.
-std::string check_message(const TxnOp &check, std::int64_t actual,
-                          const std::string &prefix);
-
 // One result per offkv op of a multi that succeeded: created keys from the create
 // ops' buffers (in order), set versions from set_base (the version each SetUpdate
 // replaced).

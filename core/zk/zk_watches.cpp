@@ -160,8 +160,7 @@ void report_deleted(PersistentContext *ctx, const std::string &path) {
 // one, so the versions in between are exactly what mem:// would report.
 void report_changes(PersistentContext *ctx, const std::string &path, std::int64_t from,
                     std::int64_t to) {
-  if (to - from > 10000) from = to - 1;  // absurd gap: report the latest only
-  for (std::int64_t v = from + 1; v <= to; ++v)
+  for (std::int64_t v = first_version_to_report(from, to); v <= to; ++v)
     fire(ctx->watch, EventType::changed, path, v);
 }
 
