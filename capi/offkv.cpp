@@ -108,6 +108,22 @@ OFFKV_API const char *offkv_error_name(int code) { return offkv::error_name(code
 OFFKV_API const char *offkv_last_error(void) { return last_error.c_str(); }
 OFFKV_API int offkv_version(void) { return OFFKV_VERSION_NUMBER; }
 OFFKV_API const char *offkv_version_string(void) { return OFFKV_VERSION_STRING; }
+OFFKV_API const char *offkv_event_type_name(int type) {
+  // Indexed by the offkv_event_type number; the static_asserts above pin them.
+  static const char *const names[] = {"UNKNOWN",    "CREATED",  "DELETED", "CHANGED",
+                                      "CHILDREN",   "ENDED",    "SESSION", "LEADER",
+                                      "NOT_LEADER", "DETECTED", "MEMBERS"};
+  constexpr int count = sizeof names / sizeof names[0];
+  static_assert(count == OFFKV_EVENT_MEMBERS + 1, "a name for every event type");
+  return type > 0 && type < count ? names[type] : names[0];
+}
+OFFKV_API const char *offkv_session_state_name(int state) {
+  static const char *const names[] = {"UNKNOWN", "CONNECTED", "SUSPENDED", "LOST",
+                                      "CLOSED"};
+  constexpr int count = sizeof names / sizeof names[0];
+  static_assert(count == OFFKV_SESSION_CLOSED + 1, "a name for every session state");
+  return state > 0 && state < count ? names[state] : names[0];
+}
 OFFKV_API int offkv_has_backend(const char *scheme) {
   return offkv::has_backend(scheme) ? 1 : 0;
 }

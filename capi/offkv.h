@@ -159,6 +159,13 @@ typedef struct offkv_event {
   const char *message; /* human-readable detail, may be "" */
 } offkv_event;
 
+/* Static name of an event type without its prefix ("CREATED", "NOT_LEADER", ...);
+ * "UNKNOWN" for a number that is no offkv_event_type. Never NULL. */
+OFFKV_API const char *offkv_event_type_name(int type);
+/* Static name of a session state ("CONNECTED", "SUSPENDED", "LOST", "CLOSED");
+ * "UNKNOWN" for any other number (0 included). Never NULL. */
+OFFKV_API const char *offkv_session_state_name(int state);
+
 /* Pointers inside the event are valid only during the call. */
 typedef void (*offkv_event_cb)(const offkv_event *event, void *user);
 

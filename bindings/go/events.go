@@ -28,28 +28,11 @@ const (
 	EventMembers   EventType = C.OFFKV_EVENT_MEMBERS    // a group's membership (or a payload) changed
 )
 
+// String is the library's name of the type (offkv_event_type_name), or
+// EventType(N) for a number the library does not know.
 func (t EventType) String() string {
-	switch t {
-	case EventCreated:
-		return "CREATED"
-	case EventDeleted:
-		return "DELETED"
-	case EventChanged:
-		return "CHANGED"
-	case EventChildren:
-		return "CHILDREN"
-	case EventEnded:
-		return "ENDED"
-	case eventSession:
-		return "SESSION"
-	case EventLeader:
-		return "LEADER"
-	case EventNotLeader:
-		return "NOT_LEADER"
-	case EventDetected:
-		return "DETECTED"
-	case EventMembers:
-		return "MEMBERS"
+	if name := C.GoString(C.offkv_event_type_name(C.int(t))); name != "UNKNOWN" {
+		return name
 	}
 	return fmt.Sprintf("EventType(%d)", int(t))
 }
@@ -64,16 +47,11 @@ const (
 	SessionClosed    SessionState = C.OFFKV_SESSION_CLOSED    // Close was called
 )
 
+// String is the library's name of the state (offkv_session_state_name), or
+// SessionState(N) for a number the library does not know.
 func (s SessionState) String() string {
-	switch s {
-	case SessionConnected:
-		return "CONNECTED"
-	case SessionSuspended:
-		return "SUSPENDED"
-	case SessionLost:
-		return "LOST"
-	case SessionClosed:
-		return "CLOSED"
+	if name := C.GoString(C.offkv_session_state_name(C.int(s))); name != "UNKNOWN" {
+		return name
 	}
 	return fmt.Sprintf("SessionState(%d)", int(s))
 }

@@ -84,6 +84,20 @@ class SessionState(enum.IntEnum):
     CLOSED = _offkv.OFFKV_SESSION_CLOSED
 
 
+def _check_names(cls: Any, library_name: Any) -> None:
+    """The members' names are the library's own (offkv_event_type_name,
+    offkv_session_state_name): a library that names them otherwise is refused at
+    import rather than printing names that differ from the C API's."""
+    for member in cls:
+        if library_name(int(member)) != member.name:
+            raise ImportError(f"offkv: {cls.__name__}.{member.name} is named "
+                              f"{library_name(int(member))!r} by the loaded library")
+
+
+_check_names(EventType, _offkv.offkv_event_type_name)
+_check_names(SessionState, _offkv.offkv_session_state_name)
+
+
 class ReadConsistency(enum.IntEnum):
     """Read consistency option (``offkv_read_consistency``)."""
 

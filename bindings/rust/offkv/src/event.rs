@@ -1,5 +1,8 @@
 //! Events of watches and of the session.
 
+use std::ffi::CStr;
+use std::fmt;
+
 use offkv_sys as sys;
 
 use crate::error::ErrorKind;
@@ -39,6 +42,48 @@ impl EventKind {
     }
 }
 
+impl EventKind {
+    fn to_raw(self) -> i32 {
+        (match self {
+            EventKind::Created => sys::OFFKV_EVENT_CREATED,
+            EventKind::Deleted => sys::OFFKV_EVENT_DELETED,
+            EventKind::Changed => sys::OFFKV_EVENT_CHANGED,
+            EventKind::Children => sys::OFFKV_EVENT_CHILDREN,
+            EventKind::Ended => sys::OFFKV_EVENT_ENDED,
+            EventKind::Session => sys::OFFKV_EVENT_SESSION,
+            EventKind::Other(code) => return code,
+        }) as i32
+    }
+}
+
+/// The library's name of a code (`offkv_event_type_name`,
+/// `offkv_session_state_name`), or `what(N)` for a number it does not know.
+fn write_library_name(
+    f: &mut fmt::Formatter<'_>,
+    name_of: unsafe extern "C" fn(std::os::raw::c_int) -> *const std::os::raw::c_char,
+    code: i32,
+    what: &str,
+) -> fmt::Result {
+    // SAFETY: both functions return a static NUL-terminated string, never NULL.
+    let name = unsafe { CStr::from_ptr(name_of(code)) }.to_string_lossy();
+    if name == "UNKNOWN" {
+        write!(f, "{what}({code})")
+    } else {
+        f.write_str(&name)
+    }
+}
+
+/// The C API's name: `CREATED`, `DELETED`, ... (`offkv_event_type_name`).
+///
+/// ```
+/// assert_eq!(offkv::EventKind::Created.to_string(), "CREATED");
+/// ```
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_library_name(f, sys::offkv_event_type_name, self.to_raw(), "EventKind")
+    }
+}
+
 /// The state of a client's session (`offkv_session_state`).
 ///
 /// ```
@@ -73,6 +118,35 @@ impl SessionState {
             sys::OFFKV_SESSION_CLOSED => SessionState::Closed,
             _ => SessionState::Other(code),
         })
+    }
+}
+
+impl SessionState {
+    fn to_raw(self) -> i32 {
+        (match self {
+            SessionState::Connected => sys::OFFKV_SESSION_CONNECTED,
+            SessionState::Suspended => sys::OFFKV_SESSION_SUSPENDED,
+            SessionState::Lost => sys::OFFKV_SESSION_LOST,
+            SessionState::Closed => sys::OFFKV_SESSION_CLOSED,
+            SessionState::Other(code) => return code,
+        }) as i32
+    }
+}
+
+/// The C API's name: `CONNECTED`, `SUSPENDED`, `LOST`, `CLOSED`
+/// (`offkv_session_state_name`).
+///
+/// ```
+/// assert_eq!(offkv::SessionState::Lost.to_string(), "LOST");
+/// ```
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_library_name(
+            f,
+            sys::offkv_session_state_name,
+            self.to_raw(),
+            "SessionState",
+        )
     }
 }
 

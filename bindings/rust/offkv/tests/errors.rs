@@ -247,3 +247,34 @@ fn unreachable_server() {
     }
     eprintln!("{tried} remote backends checked");
 }
+
+/// Event kinds and session states print the C API's names.
+#[test]
+fn event_and_state_names_are_the_librarys() {
+    use offkv::{EventKind, SessionState};
+    let kinds = [
+        (EventKind::Created, "CREATED"),
+        (EventKind::Deleted, "DELETED"),
+        (EventKind::Changed, "CHANGED"),
+        (EventKind::Children, "CHILDREN"),
+        (EventKind::Ended, "ENDED"),
+        (EventKind::Session, "SESSION"),
+        (EventKind::Other(7), "LEADER"),
+        (EventKind::Other(10), "MEMBERS"),
+        (EventKind::Other(0), "EventKind(0)"),
+        (EventKind::Other(99), "EventKind(99)"),
+    ];
+    for (kind, want) in kinds {
+        assert_eq!(kind.to_string(), want);
+    }
+    let states = [
+        (SessionState::Connected, "CONNECTED"),
+        (SessionState::Suspended, "SUSPENDED"),
+        (SessionState::Lost, "LOST"),
+        (SessionState::Closed, "CLOSED"),
+        (SessionState::Other(-1), "SessionState(-1)"),
+    ];
+    for (state, want) in states {
+        assert_eq!(state.to_string(), want);
+    }
+}

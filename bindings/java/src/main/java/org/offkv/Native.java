@@ -167,6 +167,8 @@ final class Native {
   static native byte[] versionString();
   static native byte[] strerror(int code);
   static native byte[] errorName(int code);
+  static native byte[] eventTypeName(int type);
+  static native byte[] sessionStateName(int state);
   static native byte[] lastError();
   static native boolean hasBackend(byte[] scheme);
   static native long liveGlobalRefs();

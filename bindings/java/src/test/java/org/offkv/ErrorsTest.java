@@ -15,6 +15,19 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class ErrorsTest {
   @Test
+  void eventAndStateNamesAreTheLibrarys() {
+    for (EventType t : EventType.values())
+      if (t != EventType.NONE) assertEquals(t.name(), Native.str(Native.eventTypeName(t.code())));
+    for (SessionState s : SessionState.values())
+      if (s != SessionState.NONE)
+        assertEquals(s.name(), Native.str(Native.sessionStateName(s.code())));
+    assertEquals("UNKNOWN", Native.str(Native.eventTypeName(0)));
+    assertEquals("UNKNOWN", Native.str(Native.eventTypeName(EventType.values().length)));
+    assertEquals("UNKNOWN", Native.str(Native.sessionStateName(-1)));
+    assertEquals(EventType.NOT_LEADER, EventType.of(8));
+  }
+
+  @Test
   void oneClassPerCode() {
     Set<Class<?>> classes = new HashSet<>();
     for (int code = 1; code < OffKv.ERROR_COUNT; code++) {
