@@ -2,15 +2,19 @@
 // error codes. No exception ever leaves a function of this file.
 #include "offkv.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "../core/backend.hpp"
 #include "../core/client.hpp"
 #include "../core/error.hpp"
 #include "../core/log.hpp"
+#include "../core/url.hpp"
 #include "internal.hpp"
 
 // The core has its own copies of the public numbers (core/codes.hpp), so that it never
@@ -71,6 +75,22 @@ using namespace offkv::capi;
 
 namespace {
 
+// Options set by name (offkv_options_set): library-owned copies, in the order they
+// were set, one per option (setting it again replaces the value).
+struct NamedOptions {
+  std::vector<std::pair<std::string, std::string>> values;
+};
+
+NamedOptions *named_options(const offkv_options *o) {
+  return o->version >= 2 ? static_cast<NamedOptions *>(o->named) : nullptr;
+}
+
+// The bytes offkv_options_init writes for a struct version: a version 1 struct (an
+// older caller's) ends before `named`.
+std::size_t options_size(unsigned int version) {
+  return version >= 2 ? sizeof(offkv_options) : offsetof(offkv_options, named);
+}
+
 offkv::Options core_options(const offkv_options *o) {
   offkv::Options out;
   if (!o) return out;
@@ -86,6 +106,8 @@ offkv::Options core_options(const offkv_options *o) {
   if (o->password) out.password = o->password;
   if (o->token) out.token = o->token;
   out.read_consistency = o->read_consistency;
+  if (const NamedOptions *named = named_options(o))
+    for (const auto &nv : named->values) offkv::set_option(out, nv.first, nv.second);
   return out;
 }
 
@@ -152,8 +174,47 @@ OFFKV_API int offkv_options_init(offkv_options *opts, unsigned int version) {
     if (version < 1 || version > OFFKV_OPTIONS_VERSION)
       invalid("unsupported options version");
     offkv_options init = OFFKV_OPTIONS_INIT;
-    *opts = init;
-    opts->version = version;
+    init.version = version;
+    std::memcpy(opts, &init, options_size(version));
+  });
+}
+
+OFFKV_API int offkv_options_set(offkv_options *opts, const char *name,
+                                const char *value) {
+  return guarded([&] {
+    need(opts, "opts");
+    need(name, "option name");
+    need(value, "option value");
+    if (opts->version < 2 || opts->version > OFFKV_OPTIONS_VERSION)
+      invalid(
+          "offkv_options_set needs options of version 2 or later (use "
+          "OFFKV_OPTIONS_INIT)");
+    offkv::Options check;
+    offkv::set_option(check, name, value);  // throws EINVAL naming the option
+    std::string canonical = offkv::option_canonical_name(name);
+    auto *named = named_options(opts);
+    if (!named) {
+      opts->named = named = new NamedOptions();
+    }
+    for (auto &nv : named->values)
+      if (nv.first == canonical) {
+        nv.second = value;
+        return;
+      }
+    named->values.emplace_back(canonical, value);
+  });
+}
+
+OFFKV_API int offkv_options_reset(offkv_options *opts) {
+  return guarded([&] {
+    need(opts, "opts");
+    unsigned int version = opts->version;
+    if (version < 1 || version > OFFKV_OPTIONS_VERSION)
+      invalid("unsupported options version (not initialised?)");
+    delete named_options(opts);
+    offkv_options init = OFFKV_OPTIONS_INIT;
+    init.version = version;
+    std::memcpy(opts, &init, options_size(version));
   });
 }
 

@@ -176,10 +176,11 @@ typedef enum offkv_read_consistency {
   OFFKV_READ_SERIALIZABLE = 1  /* may read a stale local replica; cheaper */
 } offkv_read_consistency;
 
-#define OFFKV_OPTIONS_VERSION 1
+#define OFFKV_OPTIONS_VERSION 2
 
 /* Always initialise with OFFKV_OPTIONS_INIT or offkv_options_init(); zero or NULL
- * fields mean "default". Fields are only ever appended. */
+ * fields mean "default". Fields are only ever appended. The strings are the caller's
+ * (copied by offkv_open); offkv_options_set keeps its own copies (see `named`). */
 typedef struct offkv_options {
   unsigned int version;          /* OFFKV_OPTIONS_VERSION */
   int32_t session_timeout_ms;    /* default OFFKV_SESSION_TIMEOUT_DEFAULT_MS */
@@ -196,13 +197,43 @@ typedef struct offkv_options {
    * the first CONNECTED; called on the client's event thread. */
   offkv_event_cb session_callback;
   void *session_user;
+  /* Version 2: the options set by offkv_options_set, in storage the library owns;
+   * NULL until then. Not to be touched: offkv_options_reset frees it. */
+  void *named;
 } offkv_options;
 
 #define OFFKV_OPTIONS_INIT                                                     \
-  { OFFKV_OPTIONS_VERSION, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
+  { OFFKV_OPTIONS_VERSION, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, \
+    NULL }
 
-/* Fills opts with defaults for the given struct version. */
+/* Fills opts with defaults for the given struct version (1: only the fields of
+ * version 1 are written). It does not free what offkv_options_set stored: use
+ * offkv_options_reset on a struct that may hold some. */
 OFFKV_API int offkv_options_init(offkv_options *opts, unsigned int version);
+
+/*
+ * Sets one option by its URL query name, with the URL's value syntax: every name of
+ * docs/c-api.md "Query parameters" ("session_timeout_ms", "connect_timeout_ms",
+ * "operation_timeout_ms", "tls_ca_file", "tls_cert_file", "tls_key_file",
+ * "username" (or "user"), "password", "token", "read_consistency", "zk_acl"), e.g.
+ * offkv_options_set(&opts, "read_consistency", "serializable"). The value is checked
+ * now: an unknown name, a bad value or one out of range is OFFKV_EINVAL, and
+ * offkv_last_error() names the option and what it accepts (or every known name).
+ * opts->version must be >= 2.
+ *
+ * Ownership: name and value are copied into storage the library owns (opts->named);
+ * the caller's strings may be freed at once. offkv_open applies the options set this
+ * way after the struct's fields (so they win over them) and before the URL's query
+ * (which wins over both); setting a name again replaces its value. The struct's own
+ * fields are not changed. A struct on which offkv_options_set succeeded must end
+ * with offkv_options_reset, or the storage leaks. A copy of the struct (o2 = o1)
+ * shares the storage: reset exactly one of the copies, and not use the others after.
+ */
+OFFKV_API int offkv_options_set(offkv_options *opts, const char *name,
+                                const char *value);
+/* Frees what offkv_options_set stored and fills opts with the defaults of its
+ * version again (as offkv_options_init). NULL or an unknown version: OFFKV_EINVAL. */
+OFFKV_API int offkv_options_reset(offkv_options *opts);
 
 /* ---- Clients ---- */
 

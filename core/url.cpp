@@ -31,13 +31,80 @@ std::string percent_decode(const std::string &url, const std::string &in) {
   return out;
 }
 
-std::int32_t parse_ms(const std::string &url, const std::string &name,
-                      const std::string &value) {
-  if (value.empty() || value.size() > 9) bad_url(url, name + " must be milliseconds");
+// A value the option does not accept; the table's `accepts` says what it does.
+struct BadValue {};
+
+std::int32_t milliseconds(const std::string &value) {
+  if (value.empty() || value.size() > 9) throw BadValue{};
   for (char c : value)
-    if (!std::isdigit(static_cast<unsigned char>(c)))
-      bad_url(url, name + " must be milliseconds");
+    if (!std::isdigit(static_cast<unsigned char>(c))) throw BadValue{};
   return static_cast<std::int32_t>(std::strtol(value.c_str(), nullptr, 10));
+}
+
+// Every option, in one place: the URL query, offkv_options_set and the docs' list all
+// come from this table. Adding an option is adding a row (and its field in Options).
+struct OptionDef {
+  const char *name;
+  const char *alias;    // a second accepted name, or nullptr
+  const char *accepts;  // what a value may be: "NAME must be <accepts>"
+  const char *doc;
+  void (*apply)(Options &, const std::string &value);  // throws BadValue
+};
+
+const OptionDef kOptions[] = {
+    {"session_timeout_ms", nullptr, "milliseconds",
+     "how long a silent client's session survives, in [2000, 60000]",
+     [](Options &o, const std::string &v) { o.session_timeout_ms = milliseconds(v); }},
+    {"connect_timeout_ms", nullptr, "milliseconds",
+     "how long open tries to reach the store",
+     [](Options &o, const std::string &v) { o.connect_timeout_ms = milliseconds(v); }},
+    {"operation_timeout_ms", nullptr, "milliseconds", "the longest any operation waits",
+     [](Options &o, const std::string &v) { o.operation_timeout_ms = milliseconds(v); }},
+    {"tls_ca_file", nullptr, "a file path", "PEM file of trusted CAs",
+     [](Options &o, const std::string &v) { o.tls_ca_file = v; }},
+    {"tls_cert_file", nullptr, "a file path", "PEM client certificate",
+     [](Options &o, const std::string &v) { o.tls_cert_file = v; }},
+    {"tls_key_file", nullptr, "a file path", "PEM client key",
+     [](Options &o, const std::string &v) { o.tls_key_file = v; }},
+    {"username", "user", "a user name", "etcd user, ZooKeeper digest user",
+     [](Options &o, const std::string &v) { o.username = v; }},
+    {"password", nullptr, "a password", "etcd password, ZooKeeper digest password",
+     [](Options &o, const std::string &v) { o.password = v; }},
+    {"token", nullptr, "a token", "Consul ACL token",
+     [](Options &o, const std::string &v) { o.token = v; }},
+    {"read_consistency", nullptr, "linearizable or serializable",
+     "serializable may read a stale replica",
+     [](Options &o, const std::string &v) {
+       if (v == "linearizable")
+         o.read_consistency = ReadMode::linearizable;
+       else if (v == "serializable")
+         o.read_consistency = ReadMode::serializable;
+       else
+         throw BadValue{};
+     }},
+    {"zk_acl", nullptr, "creator or open", "zk:// only: the ACL of created nodes",
+     [](Options &o, const std::string &v) {
+       if (v != "creator" && v != "open") throw BadValue{};
+       o.zk_acl = v;
+     }},
+};
+
+const OptionDef *find_option(const std::string &name) {
+  for (const OptionDef &def : kOptions)
+    if (name == def.name || (def.alias && name == def.alias)) return &def;
+  return nullptr;
+}
+
+// Applies one option; returns why it was refused, "" if it was not.
+std::string apply_option(Options &o, const std::string &name, const std::string &value) {
+  const OptionDef *def = find_option(name);
+  if (!def) return "unknown option '" + name + "' (known: " + option_names() + ")";
+  try {
+    def->apply(o, value);
+  } catch (const BadValue &) {
+    return name + " must be " + def->accepts;
+  }
+  return "";
 }
 
 void apply_query(const std::string &url, const std::string &query, Options &o) {
@@ -51,39 +118,8 @@ void apply_query(const std::string &url, const std::string &query, Options &o) {
     std::size_t eq = pair.find('=');
     if (eq == std::string::npos) bad_url(url, "option '" + pair + "' has no value");
     std::string name = pair.substr(0, eq);
-    std::string value = percent_decode(url, pair.substr(eq + 1));
-    if (name == "session_timeout_ms") {
-      o.session_timeout_ms = parse_ms(url, name, value);
-    } else if (name == "connect_timeout_ms") {
-      o.connect_timeout_ms = parse_ms(url, name, value);
-    } else if (name == "operation_timeout_ms") {
-      o.operation_timeout_ms = parse_ms(url, name, value);
-    } else if (name == "tls_ca_file") {
-      o.tls_ca_file = value;
-    } else if (name == "tls_cert_file") {
-      o.tls_cert_file = value;
-    } else if (name == "tls_key_file") {
-      o.tls_key_file = value;
-    } else if (name == "username" || name == "user") {
-      o.username = value;
-    } else if (name == "password") {
-      o.password = value;
-    } else if (name == "zk_acl") {
-      if (value != "creator" && value != "open")
-        bad_url(url, "zk_acl must be creator or open");
-      o.zk_acl = value;
-    } else if (name == "token") {
-      o.token = value;
-    } else if (name == "read_consistency") {
-      if (value == "linearizable")
-        o.read_consistency = ReadMode::linearizable;
-      else if (value == "serializable")
-        o.read_consistency = ReadMode::serializable;
-      else
-        bad_url(url, "read_consistency must be linearizable or serializable");
-    } else {
-      bad_url(url, "unknown option '" + name + "'");
-    }
+    std::string why = apply_option(o, name, percent_decode(url, pair.substr(eq + 1)));
+    if (!why.empty()) bad_url(url, why);
   }
 }
 
@@ -107,6 +143,33 @@ void check_host(const std::string &url, const std::string &host) {
 }
 
 }  // namespace
+
+std::string option_names() {
+  std::string out;
+  for (const OptionDef &def : kOptions) {
+    if (!out.empty()) out += ", ";
+    out += def.name;
+  }
+  return out;
+}
+
+std::string option_canonical_name(const std::string &name) {
+  const OptionDef *def = find_option(name);
+  return def ? def->name : "";
+}
+
+void set_option(Options &options, const std::string &name, const std::string &value) {
+  std::string why = apply_option(options, name, value);
+  if (!why.empty()) fail(Err::einval, "option " + why);
+  // Range checks too, on this option alone (the others keep their defaults).
+  Options alone;
+  apply_option(alone, name, value);
+  try {
+    validate_options(alone);
+  } catch (const Error &e) {
+    fail(Err::einval, "option " + name + ": " + e.what());
+  }
+}
 
 void validate_options(const Options &o) {
   if (o.session_timeout_ms < Limit::session_timeout_min_ms ||

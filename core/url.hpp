@@ -11,6 +11,17 @@ namespace offkv {
 // the reason for anything malformed, unknown or out of range.
 Endpoint parse_url(const std::string &url, Options &options);
 
+// Sets one option by its URL query name (or alias), as the query would: throws
+// Error(EINVAL) naming the option and the values it accepts (or, for an unknown
+// name, every known one), and for a value out of range.
+void set_option(Options &options, const std::string &name, const std::string &value);
+
+// The table's name for name or its alias ("user" -> "username"); "" if unknown.
+std::string option_canonical_name(const std::string &name);
+
+// Every option name, comma-separated, in table order.
+std::string option_names();
+
 // Checks ranges of options (timeouts, consistency); throws Error(EINVAL).
 void validate_options(const Options &options);
 

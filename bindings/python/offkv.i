@@ -72,6 +72,10 @@ static char *offkv_swig_capture_error(void) {
 %ignore offkv_event_free;
 %ignore offkv_txn_result_free;
 %ignore offkv_options_init; /* used by the options typemap */
+/* Python's options are a dict of typed values (the typemap below), not the C API's
+ * strings by name. */
+%ignore offkv_options_set;
+%ignore offkv_options_reset;
 %ignore offkv_buf;
 %ignore offkv_strings;
 %ignore offkv_event;
