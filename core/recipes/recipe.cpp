@@ -53,27 +53,43 @@ void Recipe::post(std::function<void()> fn) {
 namespace {
 
 // Runs fn through post (a queue served by one thread) and waits for it; at once when
-// already on that thread. false if post refused it (fn did not run).
+// already on that thread. An Error fn throws is thrown again here as a new Error with
+// its code and message: the exception object itself stays on fn's thread (libstdc++
+// shares an exception's text between copies through a count TSan cannot see). false
+// if post refused it (fn did not run).
 bool run_and_wait(bool on_thread, const std::function<void()> &fn,
                   const std::function<bool(std::function<void()>)> &post) {
   if (on_thread) {
     fn();
     return true;
   }
+  struct Outcome {
+    bool failed = false;
+    int code = 0;
+    std::string message;
+    std::exception_ptr other;  // anything but an Error (allocation failure)
+  };
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
-  // fn is captured by reference: this call waits until the task has run, and a
-  // queued task always runs (a stopping loop drains its queue).
-  bool queued = post([&fn, done] {
+  Outcome outcome;
+  // fn and outcome are captured by reference: this call waits until the task has
+  // run, and a queued task always runs (a stopping loop drains its queue).
+  bool queued = post([&fn, &outcome, done] {
     try {
       fn();
-      done->set_value();
+    } catch (const Error &e) {
+      outcome.failed = true;
+      outcome.code = e.code();
+      outcome.message.assign(e.what());  // a copy of the text, not a shared one
     } catch (...) {
-      done->set_exception(std::current_exception());
+      outcome.other = std::current_exception();
     }
+    done->set_value();
   });
   if (!queued) return false;
   finished.get();
+  if (outcome.other) std::rethrow_exception(outcome.other);
+  if (outcome.failed) fail(outcome.code, outcome.message);
   return true;
 }
 
