@@ -149,6 +149,7 @@ OFFKV_API const char *offkv_session_state_name(int state) {
 OFFKV_API int offkv_has_backend(const char *scheme) {
   return offkv::has_backend(scheme) ? 1 : 0;
 }
+OFFKV_API const char *offkv_backends(void) { return offkv::compiled_backends(); }
 
 OFFKV_API void offkv_buf_free(offkv_buf *buf) {
   if (!buf) return;

@@ -99,8 +99,12 @@ OFFKV_API const char *offkv_last_error(void);
 OFFKV_API int offkv_version(void);
 /* "MAJOR.MINOR.PATCH" of the library actually loaded. */
 OFFKV_API const char *offkv_version_string(void);
-/* Non-zero if the named backend ("mem", "zk", "etcd", "consul") is compiled in. */
+/* Non-zero if the named backend ("mem", "zk", "etcd", "consul") or URL scheme
+ * ("etcds", "consuls") is compiled in. */
 OFFKV_API int offkv_has_backend(const char *scheme);
+/* The backends compiled in, comma-separated, e.g. "mem,zk,etcd,consul" (mem always
+ * first). Static text, never NULL. */
+OFFKV_API const char *offkv_backends(void);
 
 /* ---- Handles and owned buffers ---- */
 

@@ -190,11 +190,8 @@ Endpoint parse_url(const std::string &url, Options &options) {
   std::size_t sep = url.find("://");
   if (sep == std::string::npos) bad_url(url, "expected scheme://...");
   ep.scheme = url.substr(0, sep);
-  if (ep.scheme != "mem" && ep.scheme != "zk" && ep.scheme != "etcd" &&
-      ep.scheme != "etcds" && ep.scheme != "consul" && ep.scheme != "consuls")
-    bad_url(url, "unknown scheme '" + ep.scheme +
-                     "' (expected mem, zk, etcd, etcds, consul or consuls)");
-  ep.tls = ep.scheme == "etcds" || ep.scheme == "consuls";
+  if (!known_scheme(ep.scheme, &ep.tls))
+    bad_url(url, "unknown scheme '" + ep.scheme + "' (expected " + scheme_names() + ")");
 
   std::string rest = url.substr(sep + 3);
   std::size_t qmark = rest.find('?');

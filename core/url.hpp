@@ -22,6 +22,14 @@ std::string option_canonical_name(const std::string &name);
 // Every option name, comma-separated, in table order.
 std::string option_names();
 
+// The schemes (core/backends.cpp's one table). known_scheme: whether offkv knows
+// scheme, compiled in or not, and (tls not null) whether it is the TLS variant.
+bool known_scheme(const std::string &scheme, bool *tls);
+// "mem, zk, etcd, etcds, consul or consuls", for messages.
+std::string scheme_names();
+// The backends compiled in, comma-separated, each once: "mem,zk,etcd,consul".
+const char *compiled_backends();
+
 // Checks ranges of options (timeouts, consistency); throws Error(EINVAL).
 void validate_options(const Options &options);
 

@@ -10,7 +10,8 @@ namespace {
 
 const char kUsage[] =
     "usage: offkv [--timeout MS] [--stats] URL COMMAND [ARGS...]\n"
-    "       offkv [--timeout MS] [--stats] URL -      (script mode: commands from stdin)\n"
+    "       offkv [--timeout MS] [--stats] URL -      (script mode: commands from "
+    "stdin)\n"
     "       offkv --help | --version\n"
     "\n"
     "--stats prints each session's counters on stderr when offkv ends.\n"
@@ -40,7 +41,8 @@ int run(const std::vector<std::string> &args) {
   bool stats = false;
   for (; i < args.size() && args[i].size() > 1 && args[i][0] == '-'; ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
-      std::printf("%s%s%s", kUsage, commands_help().c_str(), kScriptHelp);
+      std::printf("%s%s%sBackends compiled in: %s.\n", kUsage, commands_help().c_str(),
+                  kScriptHelp, offkv_backends());
       return kExitOk;
     }
     if (args[i] == "--version") {

@@ -827,7 +827,7 @@ static PyObject *_in_callback(void) { return PyBool_FromLong(offkv_py_callback_d
  * ==================================================================================== */
 /* Plain, never blocking, no error code: offkv_strerror, offkv_error_name,
  * offkv_event_type_name, offkv_session_state_name, offkv_last_error, offkv_version,
- * offkv_version_string, offkv_has_backend, offkv_txn_free. */
+ * offkv_version_string, offkv_has_backend, offkv_backends, offkv_txn_free. */
 OFFKV_CHECKED(offkv_open)
 OFFKV_CHECKED(offkv_close)
 OFFKV_CHECKED(offkv_get_session_state)

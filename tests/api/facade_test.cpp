@@ -186,3 +186,34 @@ TEST_CASE("offkv_options_init writes only the fields of its version", "[api][fac
   REQUIRE(offkv_options_init(&opts, 2) == OFFKV_OK);
   CHECK(opts.named == nullptr);
 }
+
+TEST_CASE("offkv_backends lists what offkv_has_backend says", "[api][facade]") {
+  std::string list = str(offkv_backends());
+  CHECK(list.rfind("mem", 0) == 0);  // mem is always in, first
+  CHECK(str(offkv_backends()) == list);
+  std::set<std::string> listed;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t comma = list.find(',', start);
+    std::string name =
+        list.substr(start, comma == std::string::npos ? comma : comma - start);
+    CHECK(offkv_has_backend(name.c_str()) == 1);
+    CHECK(listed.insert(name).second);  // each once
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  for (const char *backend : {"zk", "etcd", "consul"})
+    CHECK(offkv_has_backend(backend) == static_cast<int>(listed.count(backend)));
+  // The TLS schemes go with their backend.
+  CHECK(offkv_has_backend("etcds") == offkv_has_backend("etcd"));
+  CHECK(offkv_has_backend("consuls") == offkv_has_backend("consul"));
+  CHECK(offkv_has_backend("mems") == 0);
+}
+
+TEST_CASE("an unknown scheme names the known ones", "[api][facade]") {
+  offkv_client *client = nullptr;
+  CHECK(offkv_open("redis://127.0.0.1:6379", nullptr, &client) == OFFKV_EINVAL);
+  std::string message = offkv_last_error();
+  CHECK(message.find("unknown scheme 'redis' (expected mem, zk, etcd, etcds, consul or "
+                     "consuls)") != std::string::npos);
+}

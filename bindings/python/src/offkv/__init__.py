@@ -91,8 +91,8 @@ def has_backend(scheme: str) -> bool:
 
 
 def backends() -> "list[str]":
-    """The schemes whose backend is compiled in."""
-    return [s for s in ("mem", "zk", "etcd", "consul") if has_backend(s)]
+    """The backends compiled in, mem first (``offkv_backends``)."""
+    return _offkv.offkv_backends().split(",")
 
 
 def strerror(code: int) -> str:

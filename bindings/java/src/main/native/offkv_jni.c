@@ -297,6 +297,7 @@ FN(jbyteArray, strerror)(ARGS, jint code) { (void)cls; return new_cstr(env, offk
 FN(jbyteArray, errorName)(ARGS, jint code) { (void)cls; return new_cstr(env, offkv_error_name(code)); }
 FN(jbyteArray, eventTypeName)(ARGS, jint type) { (void)cls; return new_cstr(env, offkv_event_type_name(type)); }
 FN(jbyteArray, sessionStateName)(ARGS, jint state) { (void)cls; return new_cstr(env, offkv_session_state_name(state)); }
+FN(jbyteArray, backends)(ARGS) { (void)cls; return new_cstr(env, offkv_backends()); }
 FN(jbyteArray, lastError)(ARGS) { (void)cls; return new_cstr(env, offkv_last_error()); }
 FN(jlong, liveGlobalRefs)(ARGS) { (void)cls; (void)env; return atomic_load(&live_refs); }
 FN(jlong, attachedThreads)(ARGS) { (void)cls; (void)env; return atomic_load(&attached); }

@@ -171,6 +171,7 @@ final class Native {
   static native byte[] sessionStateName(int state);
   static native byte[] lastError();
   static native boolean hasBackend(byte[] scheme);
+  static native byte[] backends();
   static native long liveGlobalRefs();
   static native long attachedThreads();
   static native long attachedTotal();

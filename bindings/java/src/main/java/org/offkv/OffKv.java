@@ -95,7 +95,7 @@ public final class OffKv {
   /** The backends compiled in. */
   public static List<String> backends() {
     List<String> out = new ArrayList<>();
-    for (String s : new String[] {"mem", "zk", "etcd", "consul"}) if (hasBackend(s)) out.add(s);
+    for (String s : Native.str(Native.backends()).split(",")) out.add(s);
     return out;
   }
 
