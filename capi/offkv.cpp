@@ -128,6 +128,11 @@ extern "C" {
 OFFKV_API const char *offkv_strerror(int code) { return offkv::error_text(code); }
 OFFKV_API const char *offkv_error_name(int code) { return offkv::error_name(code); }
 OFFKV_API const char *offkv_last_error(void) { return last_error.c_str(); }
+OFFKV_API char *offkv_last_error_copy(void) {
+  char *out = static_cast<char *>(std::malloc(last_error.size() + 1));
+  if (out) std::memcpy(out, last_error.c_str(), last_error.size() + 1);
+  return out;
+}
 OFFKV_API int offkv_version(void) { return OFFKV_VERSION_NUMBER; }
 OFFKV_API const char *offkv_version_string(void) { return OFFKV_VERSION_STRING; }
 OFFKV_API const char *offkv_event_type_name(int type) {

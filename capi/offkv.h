@@ -92,6 +92,10 @@ OFFKV_API const char *offkv_error_name(int code);
  * and the server's own words). "" if the last call succeeded. Valid until the next
  * offkv call on this thread. */
 OFFKV_API const char *offkv_last_error(void);
+/* A copy of offkv_last_error() that outlives later calls, for bindings that hand the
+ * message to another thread or runtime: malloc'ed, freed with offkv_string_free.
+ * NULL only if out of memory. Does not change offkv_last_error(). */
+OFFKV_API char *offkv_last_error_copy(void);
 
 /* ---- Version ---- */
 

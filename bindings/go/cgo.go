@@ -43,13 +43,14 @@ func valuePtr(v []byte) (unsafe.Pointer, C.size_t) {
 	return unsafe.Pointer(&v[0]), C.size_t(len(v))
 }
 
-// takeDetail copies and frees a detail message written by a shim wrapper.
+// takeDetail copies and frees a detail message written by a shim wrapper
+// (offkv_last_error_copy).
 func takeDetail(p *C.char) string {
 	if p == nil {
 		return ""
 	}
 	s := C.GoString(p)
-	C.free(unsafe.Pointer(p))
+	C.offkv_string_free(p)
 	return s
 }
 

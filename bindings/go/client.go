@@ -140,6 +140,8 @@ func (c *Client) Close() error {
 			c.closeErr = newError(rc, "close", "", takeDetail(detail))
 		}
 
+		// Counted here, not in C: a call that has not entered the library yet would
+		// pass a freed pointer, which only the caller can prevent.
 		c.mu.Lock() // waits for calls in flight
 		if last, err := statsOf(p); err == nil {
 			c.lastStats.Store(&last)

@@ -5,18 +5,10 @@
 
 #include "_cgo_export.h"
 
-// Copies the calling thread's detail message when rc is an error.
+// Copies the calling thread's detail message when rc is an error. In the same C call
+// as the operation: a goroutine may run on another OS thread by its next cgo call.
 static int with_detail(int rc, char **detail) {
-  *detail = NULL;
-  if (rc != OFFKV_OK) {
-    const char *msg = offkv_last_error();
-    size_t n = strlen(msg);
-    char *copy = malloc(n + 1);
-    if (copy) {
-      memcpy(copy, msg, n + 1);
-      *detail = copy;
-    }
-  }
+  *detail = rc != OFFKV_OK ? offkv_last_error_copy() : NULL;
   return rc;
 }
 

@@ -46,16 +46,7 @@ factory), buffers are freed by the wrapper."
 #include <string.h>
 
 /* A private copy of offkv_last_error(), taken right after a failed call. */
-static char *offkv_swig_capture_error(void) {
-  const char *m = offkv_last_error();
-  size_t n;
-  char *copy;
-  if (!m) m = "";
-  n = strlen(m);
-  copy = (char *)malloc(n + 1);
-  if (copy) memcpy(copy, m, n + 1);
-  return copy;
-}
+static char *offkv_swig_capture_error(void) { return offkv_last_error_copy(); }
 %}
 
 /* ====================================================================================
@@ -74,6 +65,7 @@ static char *offkv_swig_capture_error(void) {
 %ignore offkv_options_init; /* used by the options typemap */
 /* Python's options are a dict of typed values (the typemap below), not the C API's
  * strings by name. */
+%ignore offkv_last_error_copy; /* used by offkv_swig_capture_error */
 %ignore offkv_options_set;
 %ignore offkv_options_reset;
 %ignore offkv_buf;
@@ -826,7 +818,7 @@ static PyObject *_in_callback(void) { return PyBool_FromLong(offkv_py_callback_d
  * Part 1 (continued): the classification of every function of the header
  * ==================================================================================== */
 /* Plain, never blocking, no error code: offkv_strerror, offkv_error_name,
- * offkv_event_type_name, offkv_session_state_name, offkv_last_error, offkv_version,
+ * offkv_event_type_name, offkv_session_state_name, offkv_last_error, offkv_last_error_copy, offkv_version,
  * offkv_version_string, offkv_has_backend, offkv_backends, offkv_txn_free. */
 OFFKV_CHECKED(offkv_open)
 OFFKV_CHECKED(offkv_close)

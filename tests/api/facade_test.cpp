@@ -217,3 +217,23 @@ TEST_CASE("an unknown scheme names the known ones", "[api][facade]") {
   CHECK(message.find("unknown scheme 'redis' (expected mem, zk, etcd, etcds, consul or "
                      "consuls)") != std::string::npos);
 }
+
+TEST_CASE("offkv_last_error_copy", "[api][facade]") {
+  CHECK(offkv_get(nullptr, "/k", nullptr, nullptr) == OFFKV_EINVAL);
+  std::string message = offkv_last_error();
+  REQUIRE_FALSE(message.empty());
+  char *copy = offkv_last_error_copy();
+  REQUIRE(copy != nullptr);
+  CHECK(message == copy);
+  CHECK(offkv_last_error() == message);  // unchanged by the copy
+  offkv_client *client = nullptr;
+  REQUIRE(offkv_open("mem://facade-copy", nullptr, &client) == OFFKV_OK);
+  CHECK(message == copy);  // outlives the next call, which cleared the message
+  CHECK(std::string(offkv_last_error()).empty());
+  offkv_string_free(copy);
+  char *empty = offkv_last_error_copy();  // after a success: ""
+  REQUIRE(empty != nullptr);
+  CHECK(std::string(empty).empty());
+  offkv_string_free(empty);
+  offkv_client_free(client);
+}

@@ -15,7 +15,7 @@ from offkv import _offkv
 HANDLED_BY_TYPEMAPS = {
     "offkv_buf_free", "offkv_strings_free", "offkv_string_free", "offkv_event_free",
     "offkv_txn_result_free", "offkv_options_init", "offkv_member_free",
-    "offkv_members_free", "offkv_stats_free",
+    "offkv_members_free", "offkv_stats_free", "offkv_last_error_copy",
     # Python's options are a dict of typed values (offkv.i's options typemap), not
     # the C API's strings set by name:
     "offkv_options_set", "offkv_options_reset",

@@ -9,7 +9,9 @@ import java.util.function.LongFunction;
  * {@link #close()} runs the close action (which wakes blocked calls) and frees the
  * handle once no call is in flight. The free happens exactly once, on whichever thread
  * leaves last. A Cleaner action holds this object, never the Java object it belongs
- * to, so any garbage-collection order is safe.
+ * to, so any garbage-collection order is safe. Counted here, not in C: a call that has
+ * not entered the library yet would pass a freed pointer, which only the caller can
+ * prevent.
  */
 final class NativeHandle implements Runnable {
   interface Action {
