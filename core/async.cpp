@@ -12,6 +12,7 @@ AsyncRunner::~AsyncRunner() { shutdown(); }
 bool AsyncRunner::related(const std::string &a, const std::string &b) {
   const std::string &shorter = a.size() <= b.size() ? a : b;
   const std::string &longer = a.size() <= b.size() ? b : a;
+  if (shorter == "/") return true;  // the root is every key's ancestor
   if (longer.compare(0, shorter.size(), shorter) != 0) return false;
   return longer.size() == shorter.size() || longer[shorter.size()] == '/';
 }

@@ -124,6 +124,12 @@ TEST_CASE("async: any related key of a multi-key call makes it wait") {
   CHECK(waits_for_first({"/q"}, {"/z", "/y", "/q/r"}));
 }
 
+TEST_CASE("async: the client root is related to every key") {
+  // "/" is every key's ancestor: a listing of the root waits for a create below it.
+  CHECK(waits_for_first({"/"}, {"/a"}));
+  CHECK(waits_for_first({"/a/b"}, {"/"}));
+}
+
 TEST_CASE("async: calls on unrelated keys run side by side") {
   CHECK(runs_alongside({"/a"}, {"/b"}));
   CHECK(runs_alongside({"/a/b"}, {"/a/c"}));
