@@ -1,5 +1,6 @@
 #include "key.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "codes.hpp"
@@ -159,6 +160,18 @@ std::string sequential_path(std::string_view path, std::int64_t counter) {
   char digits[32];
   std::snprintf(digits, sizeof digits, "%010lld", static_cast<long long>(counter));
   return std::string(path) + digits;
+}
+
+std::string preorder_key(std::string_view path) {
+  std::string key(path);
+  std::replace(key.begin(), key.end(), '/', '\x01');
+  return key;
+}
+
+void sort_preorder(std::vector<std::string> &paths) {
+  std::sort(paths.begin(), paths.end(), [](const std::string &a, const std::string &b) {
+    return preorder_key(a) < preorder_key(b);
+  });
 }
 
 }  // namespace offkv

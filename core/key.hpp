@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace offkv {
 
@@ -30,6 +31,12 @@ std::string parent_path(std::string_view path);
 // True if path is ancestor or equal: "/a" covers "/a" and "/a/b", never "/ab".
 // The root "/" covers everything.
 bool path_covers(std::string_view ancestor, std::string_view path);
+
+// mem://'s order of a subtree, which every backend reports in: a pre-order walk with
+// children sorted bytewise (deletions come in its reverse, deepest first).
+// preorder_key(a) < preorder_key(b) iff a comes first ('/' sorts below every byte).
+std::string preorder_key(std::string_view path);
+void sort_preorder(std::vector<std::string> &paths);
 
 // ZooKeeper's sequential form: path followed by the counter as 10 zero-padded digits.
 std::string sequential_path(std::string_view path, std::int64_t counter);

@@ -441,6 +441,8 @@ void Http::finish(Pending *p, CURLcode code) {
   }
 }
 
+// Long on purpose: the one curl multi loop that owns every easy handle (new requests,
+// cancels, timers, perform, answers handed out); its steps are commented in order.
 void Http::run() {
   thread_id_ = std::this_thread::get_id();
   for (;;) {

@@ -19,13 +19,6 @@ constexpr int kFirstBackoffMs = 100;
 // stays below this size, so a wake-up carries the state right after the change.
 constexpr std::size_t kMaxRecursiveBody = 1 << 20;
 
-// Pre-order with children sorted bytewise: '/' sorts below every name byte.
-std::string preorder_key(const std::string &path) {
-  std::string k = path;
-  std::replace(k.begin(), k.end(), '/', '\x01');
-  return k;
-}
-
 enum Phase { kGoneBeforeRecreate = 0, kCreated = 1, kChanged = 2, kGone = 3 };
 
 struct Pending {
@@ -319,6 +312,8 @@ void WatchHub::submit_pump() {
   });
 }
 
+// Long on purpose: one pump answer is judged, diffed and routed under one lock, so no
+// other answer can interleave with it; each stage is commented.
 void WatchHub::pump_done(Response &&r, std::uint64_t index, std::uint64_t query) {
   std::lock_guard<std::mutex> lock(mutex_);
   // A cancelled query may still answer (its callback was already on its way): its

@@ -403,6 +403,9 @@ void Conn::run_session() {
 
 // One keep-alive stream. Returns true if it merely broke (connection lost; the
 // session may still live), false if the lease is gone or surely expired.
+// Long on purpose: one stream's whole life (send, wait, judge each answer against the
+// TTL and report the session state) shares its timing variables; split, they would
+// travel through every piece.
 bool Conn::keep_alive_once() {
   grpc::ClientContext ctx;
   prepare(ctx, Clock::time_point{}, false);

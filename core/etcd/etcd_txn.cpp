@@ -248,6 +248,8 @@ class Planner {
     w.push_back({false, key, end, std::string(), 0, false});
   }
 
+  // Just over 80 lines: the guards, the writes and the failure reads of one Txn are
+  // built together because each refers to the indexes of the others.
   void build() {
     auto &t = plan_.request;
     std::vector<Write> writes;

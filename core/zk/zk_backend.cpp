@@ -37,16 +37,6 @@ std::string child_path(const std::string &parent, const std::string &name) {
   return parent == "/" ? "/" + name : parent + "/" + name;
 }
 
-// Sorts paths into a pre-order walk with children sorted bytewise (mem's order).
-void sort_preorder(std::vector<std::string> &paths) {
-  auto key = [](std::string p) {
-    std::replace(p.begin(), p.end(), '/', '\x01');
-    return p;
-  };
-  std::sort(paths.begin(), paths.end(),
-            [&](const std::string &a, const std::string &b) { return key(a) < key(b); });
-}
-
 class ZkBackend : public Backend {
  public:
   ZkBackend(const Endpoint &endpoint, const Options &options)

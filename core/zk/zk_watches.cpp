@@ -4,6 +4,7 @@
 #include <set>
 #include <vector>
 
+#include "../key.hpp"
 #include "codes.hpp"
 
 namespace offkv {
@@ -143,13 +144,7 @@ void report_deleted(PersistentContext *ctx, const std::string &path) {
   for (auto &entry : ctx->known)
     if (covers(path, entry.first)) doomed.push_back(entry.first);
   if (doomed.empty()) return;
-  // Pre-order with sorted children: order by path with '/' below every other byte.
-  auto key = [](std::string p) {
-    std::replace(p.begin(), p.end(), '/', '\x01');
-    return p;
-  };
-  std::sort(doomed.begin(), doomed.end(),
-            [&](const std::string &a, const std::string &b) { return key(a) < key(b); });
+  sort_preorder(doomed);
   for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
     ctx->known.erase(*it);
     fire(ctx->watch, EventType::deleted, *it, 0);
