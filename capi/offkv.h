@@ -26,12 +26,13 @@
  *    struct, or a `size` smaller than the struct had in offkv 0.1 (e.g. 0, when
  *    zero-initialised), is OFFKV_EINVAL.
  *  - Structs the library allocates or passes to a callback (offkv_event,
- *    offkv_completion, offkv_recipe_event, offkv_op_result, offkv_stat, and the
- *    offkv_member items of an array) also begin with `size_t size`, set by the
- *    library to the size it allocated. Only read them through the pointer you were
- *    given: never allocate them, copy them by sizeof, or index an array of them; the
- *    library hands out arrays of such structs as arrays of pointers. Read a field
- *    added after 0.1 only if OFFKV_HAS_FIELD(type, ptr, field) says the library has it.
+ *    offkv_completion, offkv_recipe_event, offkv_op_result, offkv_stat, the
+ *    offkv_member items of an array and a completion's offkv_txn_result) also begin
+ *    with `size_t size`, set by the library to the size it allocated. Only read them
+ *    through the pointer you were given: never allocate them, copy them by sizeof, or
+ *    index an array of them; the library hands out arrays of such structs as arrays
+ *    of pointers. Read a field added after 0.1 only if
+ *    OFFKV_HAS_FIELD(type, ptr, field) says the library has it.
  *  - Input structs (offkv_options) carry a `version` set by their _INIT macro.
  *  - offkv_buf and offkv_strings are final: two-word containers that never change.
  */
