@@ -36,9 +36,11 @@ struct Outcome {
 // Runs done with a C view of the outcome. Called on the event thread.
 void deliver(const Outcome &o, offkv_completion_cb done, void *user) noexcept {
   offkv_completion c{};
+  c.size = sizeof(c);
   std::vector<const char *> kids;
   std::vector<offkv_op_result> ops;
-  offkv_txn_result txn{nullptr, 0, 0, 0};
+  std::vector<offkv_op_result *> op_ptrs;
+  offkv_txn_result txn{sizeof(offkv_txn_result), nullptr, 0, 0, 0};
   try {
     c.error = o.error;
     c.message = o.message.c_str();
@@ -55,8 +57,11 @@ void deliver(const Outcome &o, offkv_completion_cb done, void *user) noexcept {
     if (o.is_txn) {
       ops.reserve(o.ops.size());
       for (const auto &r : o.ops)
-        ops.push_back(offkv_op_result{r.version, const_cast<char *>(r.path.c_str())});
-      txn.ops = ops.data();
+        ops.push_back(offkv_op_result{sizeof(offkv_op_result), r.version,
+                                      const_cast<char *>(r.path.c_str())});
+      op_ptrs.reserve(ops.size());
+      for (auto &r : ops) op_ptrs.push_back(&r);
+      txn.ops = op_ptrs.data();
       txn.count = ops.size();
       txn.failed_index = o.failed_index;
       txn.failed_code = o.failed_code;
@@ -66,6 +71,7 @@ void deliver(const Outcome &o, offkv_completion_cb done, void *user) noexcept {
   } catch (...) {
     if (o.watch) offkv_watch_free(o.watch);
     c = offkv_completion{};
+    c.size = sizeof(c);
     c.error = OFFKV_ENOMEM;
     c.message = "out of memory delivering the completion";
   }

@@ -3,6 +3,8 @@
 // the argument and buffer helpers. Internal: never installed.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -108,9 +110,84 @@ inline void fill_strings(offkv_strings *out, const std::vector<std::string> &ite
   }
 }
 
+// ---- Sized structs (offkv.h "Structs and ABI") ----
+
+// The size each caller-allocated output struct had in offkv 0.1, the first version
+// with a size field: the end of its last 0.1 field. Callers' sizes below it are
+// refused. Never change these: they are part of the ABI.
+template <typename T>
+constexpr std::size_t v1_size();
+template <>
+constexpr std::size_t v1_size<offkv_member>() {
+  return offsetof(offkv_member, payload) + sizeof(offkv_buf);
+}
+template <>
+constexpr std::size_t v1_size<offkv_members>() {
+  return offsetof(offkv_members, count) + sizeof(std::size_t);
+}
+template <>
+constexpr std::size_t v1_size<offkv_txn_result>() {
+  return offsetof(offkv_txn_result, failed_code) + sizeof(int);
+}
+template <>
+constexpr std::size_t v1_size<offkv_stats>() {
+  return offsetof(offkv_stats, count) + sizeof(std::size_t);
+}
+
+// Non-null with a size at least its 0.1 size.
+template <typename T>
+bool sized_usable(const T *out) {
+  return out && out->size >= v1_size<T>();
+}
+
+// Refuses a NULL or uninitialised (size too small) output struct.
+template <typename T>
+void sized_arg(const T *out, const char *what, const char *init_macro) {
+  need(out, what);
+  if (out->size < v1_size<T>())
+    invalid((std::string(what) + " has size " + std::to_string(out->size) +
+             ", less than its smallest valid size " + std::to_string(v1_size<T>()) +
+             "; initialise it with " + init_macro)
+                .c_str());
+}
+
+// Zeroes every byte of the caller's struct after `size`, up to its `size` (which may
+// be more or less than ours). Does nothing to a struct sized_usable refuses.
+template <typename T>
+void clear_sized(T *out) {
+  if (!sized_usable(out)) return;
+  auto *bytes = reinterpret_cast<unsigned char *>(out);
+  std::memset(bytes + sizeof(out->size), 0, out->size - sizeof(out->size));
+}
+
+// Stores `full` (ours, every field set) into the caller's struct: the bytes that fit
+// in the caller's `size`, zero beyond our own struct, nothing past `size`. An owned
+// field added after 0.1 must be freed by the caller of store_sized when it does not
+// fit; every 0.1 field always fits.
+template <typename T>
+void store_sized(T *out, const T &full) {
+  std::size_t caller = out->size;
+  std::size_t copied = std::min(caller, sizeof(T));
+  auto *bytes = reinterpret_cast<unsigned char *>(out);
+  std::memcpy(bytes + sizeof(out->size),
+              reinterpret_cast<const unsigned char *>(&full) + sizeof(full.size),
+              copied - sizeof(full.size));
+  if (caller > copied) std::memset(bytes + copied, 0, caller - copied);
+}
+
+// A library-allocated struct: zeroed, with size = ours.
+template <typename T>
+T *new_sized() {
+  auto *out = static_cast<T *>(std::calloc(1, sizeof(T)));
+  if (!out) throw std::bad_alloc();
+  out->size = sizeof(T);
+  return out;
+}
+
 // A C event view over a core event; valid while the core event lives.
 inline offkv_event c_event(const offkv::Event &e) {
-  offkv_event out;
+  offkv_event out{};
+  out.size = sizeof(offkv_event);
   out.type = e.type;
   out.key = e.type == OFFKV_EVENT_SESSION ? nullptr : e.path.c_str();
   out.version = e.version;
@@ -128,22 +205,28 @@ inline offkv::EventCallback c_callback(offkv_event_cb cb, void *user) {
   };
 }
 
-// One offkv_op_result per op, owned by result (offkv_txn_result_free).
+// One library-allocated offkv_op_result per op, owned by result
+// (offkv_txn_result_free). result was checked by sized_arg and cleared.
 inline void fill_txn_result(offkv_txn_result *result,
                             const std::vector<offkv::OpResult> &ops) {
-  result->ops = static_cast<offkv_op_result *>(
-      std::calloc(ops.size() + 1, sizeof(offkv_op_result)));
-  if (!result->ops) throw std::bad_alloc();
+  offkv_txn_result full{};
+  full.size = sizeof(full);
+  full.ops = static_cast<offkv_op_result **>(
+      std::calloc(ops.size() + 1, sizeof(offkv_op_result *)));
+  if (!full.ops) throw std::bad_alloc();
   try {
     for (size_t i = 0; i < ops.size(); ++i) {
-      result->ops[i].version = ops[i].version;
-      result->ops[i].key = copy_string(ops[i].path);
-      result->count = i + 1;
+      offkv_op_result *op = new_sized<offkv_op_result>();
+      full.ops[i] = op;
+      full.count = i + 1;
+      op->version = ops[i].version;
+      op->key = copy_string(ops[i].path);
     }
   } catch (...) {
-    offkv_txn_result_free(result);
+    offkv_txn_result_free(&full);
     throw;
   }
+  store_sized(result, full);
 }
 
 }  // namespace capi

@@ -272,35 +272,39 @@ OFFKV_API int offkv_set_log_callback(offkv_log_cb callback, void *user, int max_
 }
 
 OFFKV_API int offkv_get_stats(offkv_client *client, offkv_stats *stats) {
-  if (stats) *stats = offkv_stats{nullptr, 0};
+  clear_sized(stats);
   return guarded([&] {
     need(client, "client");
-    need(stats, "stats out-parameter");
+    sized_arg(stats, "stats out-parameter", "OFFKV_STATS_INIT");
     if (!client->impl) offkv::fail(OFFKV_ECLOSED, "client is freed");
     auto counters = client->impl->stats().snapshot();
-    // One block: the items, then their names.
+    // One block: the pointers (NULL-terminated), the items, then their names.
     std::size_t names = 0;
     for (const auto &c : counters) names += c.first.size() + 1;
-    std::size_t head = counters.size() * sizeof(offkv_stat);
-    char *block = static_cast<char *>(std::malloc(head + names));
+    std::size_t pointers = (counters.size() + 1) * sizeof(offkv_stat *);
+    std::size_t items = counters.size() * sizeof(offkv_stat);
+    char *block = static_cast<char *>(std::calloc(1, pointers + items + names));
     if (!block) throw std::bad_alloc();
-    auto *items = reinterpret_cast<offkv_stat *>(block);
-    char *text = block + head;
-    for (std::size_t i = 0; i < counters.size(); ++i) {
+    auto **item_ptrs = reinterpret_cast<offkv_stat **>(block);
+    auto *item = reinterpret_cast<offkv_stat *>(block + pointers);
+    char *text = block + pointers + items;
+    for (std::size_t i = 0; i < counters.size(); ++i, ++item) {
       std::memcpy(text, counters[i].first.c_str(), counters[i].first.size() + 1);
-      items[i].name = text;
-      items[i].value = counters[i].second;
+      item->size = sizeof(offkv_stat);
+      item->name = text;
+      item->value = counters[i].second;
+      item_ptrs[i] = item;
       text += counters[i].first.size() + 1;
     }
-    *stats = offkv_stats{items, counters.size()};
+    offkv_stats full{sizeof(offkv_stats), item_ptrs, counters.size()};
+    store_sized(stats, full);
   });
 }
 
 OFFKV_API void offkv_stats_free(offkv_stats *stats) {
-  if (!stats) return;
+  if (!sized_usable(stats)) return;
   std::free(stats->items);
-  stats->items = nullptr;
-  stats->count = 0;
+  clear_sized(stats);
 }
 
 OFFKV_API int offkv_testkit_end_watches(offkv_client *client, int error) {
@@ -484,8 +488,7 @@ OFFKV_API int offkv_watch_wait(offkv_watch *watch, int timeout_ms, offkv_event *
     if (!e)
       offkv::fail(OFFKV_ETIMEOUT,
                   "no event within " + std::to_string(timeout_ms) + " ms");
-    auto *out = static_cast<offkv_event *>(std::calloc(1, sizeof(offkv_event)));
-    if (!out) throw std::bad_alloc();
+    auto *out = new_sized<offkv_event>();
     *out = c_event(*e);
     out->key = nullptr;
     out->message = nullptr;
@@ -553,17 +556,22 @@ OFFKV_API int offkv_txn_erase(offkv_txn *txn, const char *key, int64_t expected_
 }
 
 OFFKV_API void offkv_txn_result_free(offkv_txn_result *result) {
-  if (!result) return;
+  if (!sized_usable(result)) return;
   if (result->ops)
-    for (size_t i = 0; i < result->count; ++i) std::free(result->ops[i].key);
+    for (size_t i = 0; i < result->count; ++i) {
+      if (!result->ops[i]) continue;
+      std::free(result->ops[i]->key);
+      std::free(result->ops[i]);
+    }
   std::free(result->ops);
-  *result = offkv_txn_result{nullptr, 0, 0, 0};
+  clear_sized(result);
 }
 
 OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
                            offkv_txn_result *result) {
-  if (result) *result = offkv_txn_result{nullptr, 0, 0, 0};
+  clear_sized(result);
   return guarded([&] {
+    if (result) sized_arg(result, "result", "OFFKV_TXN_RESULT_INIT");
     auto &c = client_arg(client);
     need(txn, "txn");
     std::vector<offkv::OpResult> ops;
@@ -571,8 +579,11 @@ OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
       ops = c.commit(txn->txn);
     } catch (const offkv::TxnFailed &f) {
       if (result) {
-        result->failed_index = f.index();
-        result->failed_code = f.reason();
+        offkv_txn_result failed{};
+        failed.size = sizeof(failed);
+        failed.failed_index = f.index();
+        failed.failed_code = f.reason();
+        store_sized(result, failed);
       }
       throw;
     }

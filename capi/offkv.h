@@ -13,6 +13,28 @@
  *  - A client handle may be used from many threads at once.
  *  - Callbacks run on the client's own event thread, never while the library holds an
  *    internal lock; a callback may call any offkv function.
+ *
+ * Structs and ABI (docs/c-api.md "Structs and ABI"): a struct only ever gains fields
+ * at its end, so a program built against an older header keeps working with a newer
+ * library (and the reverse, for the fields both know). For that:
+ *  - Output structs the caller allocates (offkv_member, offkv_members,
+ *    offkv_txn_result, offkv_stats) begin with `size_t size`, which the caller sets
+ *    with the struct's OFFKV_<NAME>_INIT macro (= sizeof as the caller's header knows
+ *    it) before every call. The library fills only the fields that lie within `size`,
+ *    sets any bytes beyond its own version of the struct to 0 (so fields it does not
+ *    know read as 0), and never writes past `size`. `size` is never changed. A NULL
+ *    struct, or a `size` smaller than the struct had in offkv 0.1 (e.g. 0, when
+ *    zero-initialised), is OFFKV_EINVAL.
+ *  - Structs the library allocates or passes to a callback (offkv_event,
+ *    offkv_completion, offkv_recipe_event, offkv_op_result, offkv_stat, the
+ *    offkv_member items of an array and a completion's offkv_txn_result) also begin
+ *    with `size_t size`, set by the library to the size it allocated. Only read them
+ *    through the pointer you were given: never allocate them, copy them by sizeof, or
+ *    index an array of them; the library hands out arrays of such structs as arrays
+ *    of pointers. Read a field added after 0.1 only if
+ *    OFFKV_HAS_FIELD(type, ptr, field) says the library has it.
+ *  - Input structs (offkv_options) carry a `version` set by their _INIT macro.
+ *  - offkv_buf and offkv_strings are final: two-word containers that never change.
  */
 #ifndef OFFKV_H
 #define OFFKV_H
@@ -41,6 +63,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Non-zero if *ptr, a struct of the given type that begins with `size_t size`, is
+ * large enough to hold field (see "Structs and ABI" above). */
+#define OFFKV_HAS_FIELD(type, ptr, field)                                      \
+  ((ptr)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* ---- Limits: the same on every backend (docs/semantics.md says why) ---- */
 
@@ -116,14 +143,16 @@ typedef struct offkv_client offkv_client;
 typedef struct offkv_watch offkv_watch;
 typedef struct offkv_txn offkv_txn;
 
-/* A byte string owned by the library; data[len] is always 0 for convenience. */
+/* A byte string owned by the library; data[len] is always 0 for convenience. Final:
+ * this layout never changes. */
 typedef struct offkv_buf {
   char *data;
   size_t len;
 } offkv_buf;
 OFFKV_API void offkv_buf_free(offkv_buf *buf);
 
-/* An array of NUL-terminated strings owned by the library. */
+/* An array of NUL-terminated strings owned by the library. Final: this layout never
+ * changes. */
 typedef struct offkv_strings {
   char **items;
   size_t count;
@@ -156,7 +185,9 @@ typedef enum offkv_session_state {
   OFFKV_SESSION_CLOSED = 4     /* offkv_close was called */
 } offkv_session_state;
 
+/* Allocated by the library (see "Structs and ABI"). */
 typedef struct offkv_event {
+  size_t size;       /* set by the library */
   int type;          /* offkv_event_type */
   const char *key;   /* the key that changed (relative to the client's root);
                         NULL for session events */
@@ -359,20 +390,27 @@ OFFKV_API int offkv_txn_set(offkv_txn *txn, const char *key, const void *value,
 OFFKV_API int offkv_txn_erase(offkv_txn *txn, const char *key,
                               int64_t expected_version);
 
+/* The outcome of one op; allocated by the library (see "Structs and ABI"). */
 typedef struct offkv_op_result {
+  size_t size;     /* set by the library */
   int64_t version; /* version after the op (0 for erase) */
   char *key;       /* the key acted on; the actual key for sequential creates */
 } offkv_op_result;
 
+/* Caller-allocated: initialise with OFFKV_TXN_RESULT_INIT before each call. */
 typedef struct offkv_txn_result {
-  offkv_op_result *ops; /* one per op, in order, on success */
+  size_t size;           /* sizeof(offkv_txn_result), set by the caller */
+  offkv_op_result **ops; /* one per op, in order, on success */
   size_t count;
-  size_t failed_index;  /* on OFFKV_ETXN: first failing check or op, checks first */
-  int failed_code;      /* on OFFKV_ETXN: why it failed (OFFKV_EVERSION, ...) */
+  size_t failed_index;   /* on OFFKV_ETXN: first failing check or op, checks first */
+  int failed_code;       /* on OFFKV_ETXN: why it failed (OFFKV_EVERSION, ...) */
 } offkv_txn_result;
+#define OFFKV_TXN_RESULT_INIT { sizeof(offkv_txn_result), NULL, 0, 0, 0 }
+/* Frees what offkv_commit put in result; result stays initialised for reuse. */
 OFFKV_API void offkv_txn_result_free(offkv_txn_result *result);
 
-/* Applies all checks and ops atomically, or nothing. result may be NULL. */
+/* Applies all checks and ops atomically, or nothing. result may be NULL; if given, it
+ * must be initialised (OFFKV_TXN_RESULT_INIT), else OFFKV_EINVAL and nothing runs. */
 OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
                            offkv_txn_result *result);
 
@@ -397,8 +435,10 @@ OFFKV_API int offkv_commit(offkv_client *client, const offkv_txn *txn,
  */
 
 /* What an asynchronous call produced. Only the fields of its operation are set, the
- * others are zero; everything pointed to is valid only during the callback. */
+ * others are zero; everything pointed to is valid only during the callback. Passed by
+ * the library (see "Structs and ABI"). */
 typedef struct offkv_completion {
+  size_t size;         /* set by the library */
   int error;           /* OFFKV_OK or what the synchronous call would return */
   const char *message; /* its detail (offkv_last_error of the sync call); "" if OK */
   int64_t version;     /* set, cas: the new version; get, exists: the version (0 =
@@ -499,32 +539,42 @@ typedef struct offkv_detector offkv_detector;
 typedef struct offkv_group offkv_group;
 typedef struct offkv_lock offkv_lock;
 
-/* One member of a group. Returned ones are freed with offkv_member_free. */
+/* One member of a group. As an out-parameter: caller-allocated, initialised with
+ * OFFKV_MEMBER_INIT before each call, freed with offkv_member_free. In an
+ * offkv_members or an offkv_recipe_event: allocated by the library, reached through
+ * a pointer (see "Structs and ABI"). */
 typedef struct offkv_member {
+  size_t size;       /* sizeof(offkv_member): set by the caller or the library */
   char *key;         /* the member node, e.g. "/svc/member-3f…-0000000007" */
   int64_t sequence;  /* its sequence number: lower = joined earlier. Together with
                         the key, a fencing token (docs/recipes.md) */
   int64_t version;   /* the node's version when read (payload updates); -1 unknown */
   offkv_buf payload; /* the member's payload */
 } offkv_member;
+#define OFFKV_MEMBER_INIT { sizeof(offkv_member), NULL, 0, 0, { NULL, 0 } }
+/* Frees what the library put in member; member stays initialised for reuse. */
 OFFKV_API void offkv_member_free(offkv_member *member);
 
-/* Members ordered by sequence (oldest first). Freed with offkv_members_free. */
+/* Members ordered by sequence (oldest first). Caller-allocated: initialise with
+ * OFFKV_MEMBERS_INIT before each call; freed with offkv_members_free. */
 typedef struct offkv_members {
-  offkv_member *items;
+  size_t size;            /* sizeof(offkv_members), set by the caller */
+  offkv_member **items;   /* count pointers to library-allocated members */
   size_t count;
 } offkv_members;
+#define OFFKV_MEMBERS_INIT { sizeof(offkv_members), NULL, 0 }
 OFFKV_API void offkv_members_free(offkv_members *members);
 
-/* What a recipe callback is told. */
+/* What a recipe callback is told; passed by the library (see "Structs and ABI"). */
 typedef struct offkv_recipe_event {
+  size_t size; /* set by the library */
   int type; /* OFFKV_EVENT_LEADER, _NOT_LEADER, _DETECTED or _MEMBERS */
   /* LEADER / NOT_LEADER: this contender's own member node.
    * DETECTED: the leader's member node, or NULL when there is no leader.
    * MEMBERS: NULL. */
   const offkv_member *member;
   const char *group;              /* the group key */
-  const offkv_member *members;    /* MEMBERS: every member, by sequence */
+  const offkv_member *const *members; /* MEMBERS: every member, by sequence */
   size_t member_count;
   int session_state;              /* offkv_session_state when this was decided */
   /* Why, for losses: NOT_LEADER: OFFKV_ECONNLOSS (session SUSPENDED),
@@ -695,17 +745,21 @@ typedef void (*offkv_log_cb)(int level, const char *component, const char *messa
  * callback runs any more. OFFKV_EINVAL if max_level is not 1..4. */
 OFFKV_API int offkv_set_log_callback(offkv_log_cb callback, void *user, int max_level);
 
-/* One counter of a client. */
+/* One counter of a client; allocated by the library (see "Structs and ABI"). */
 typedef struct offkv_stat {
+  size_t size;      /* set by the library */
   const char *name; /* "ops.get", "errors.ENOENT", "retries", "reconnects",
                        "session.LOST", "watches.armed", "watches.fired", ... */
   uint64_t value;
 } offkv_stat;
-/* Every counter of a client (counted since open), owned by the library. */
+/* Every counter of a client (counted since open). Caller-allocated: initialise with
+ * OFFKV_STATS_INIT before each call; the items are owned by the library. */
 typedef struct offkv_stats {
-  offkv_stat *items;
+  size_t size;        /* sizeof(offkv_stats), set by the caller */
+  offkv_stat **items; /* count pointers */
   size_t count;
 } offkv_stats;
+#define OFFKV_STATS_INIT { sizeof(offkv_stats), NULL, 0 }
 /* Snapshot of the client's counters (docs/c-api.md lists the names; new names may
  * be added, none changes meaning). Works on a closed client too. */
 OFFKV_API int offkv_get_stats(offkv_client *client, offkv_stats *stats);

@@ -36,11 +36,10 @@ using offkv::recipes::RecipeEvent;
 
 namespace {
 
-constexpr offkv_member kNoMember = {nullptr, 0, 0, {nullptr, 0}};
-
 // A read-only C view of a core member; valid while the member lives.
 offkv_member member_view(const Member &m) {
-  offkv_member out;
+  offkv_member out{};
+  out.size = sizeof(out);
   out.key = const_cast<char *>(m.key.c_str());
   out.sequence = m.sequence;
   out.version = m.version;
@@ -52,16 +51,20 @@ offkv_member member_view(const Member &m) {
 offkv::recipes::RecipeCallback c_recipe_callback(offkv_recipe_cb cb, void *user) {
   if (!cb) return {};
   return [cb, user](const RecipeEvent &e) {
-    offkv_member self = e.has_member ? member_view(e.member) : kNoMember;
+    offkv_member self = member_view(e.member);
     std::vector<offkv_member> members;
     members.reserve(e.members.size());
     for (const auto &m : e.members) members.push_back(member_view(m));
-    offkv_recipe_event out;
+    std::vector<const offkv_member *> member_ptrs;
+    member_ptrs.reserve(members.size());
+    for (const auto &m : members) member_ptrs.push_back(&m);
+    offkv_recipe_event out{};
+    out.size = sizeof(out);
     out.type = e.type;
     out.member = e.has_member ? &self : nullptr;
     out.group = e.group.c_str();
-    out.members = members.empty() ? nullptr : members.data();
-    out.member_count = members.size();
+    out.members = member_ptrs.empty() ? nullptr : member_ptrs.data();
+    out.member_count = member_ptrs.size();
     out.session_state = e.session_state;
     out.error = e.error;
     out.message = e.message.c_str();
@@ -69,33 +72,40 @@ offkv::recipes::RecipeCallback c_recipe_callback(offkv_recipe_cb cb, void *user)
   };
 }
 
-// Copies a member into library-owned memory.
+// Copies a member into library-owned memory, within out->size (offkv.h "Structs and
+// ABI"); out was checked by sized_arg or made by new_sized.
 void fill_member(offkv_member *out, const Member &m) {
-  *out = kNoMember;
+  offkv_member full{};
+  full.size = sizeof(full);
   try {
-    out->key = copy_string(m.key);
-    fill_buf(&out->payload, m.payload);
+    full.key = copy_string(m.key);
+    fill_buf(&full.payload, m.payload);
   } catch (...) {
-    offkv_member_free(out);
+    offkv_member_free(&full);
     throw;
   }
-  out->sequence = m.sequence;
-  out->version = m.version;
+  full.sequence = m.sequence;
+  full.version = m.version;
+  store_sized(out, full);
 }
 
+// A library-allocated array of pointers to library-allocated members.
 void fill_members(offkv_members *out, const std::vector<Member> &members) {
-  out->items =
-      static_cast<offkv_member *>(std::calloc(members.size() + 1, sizeof(offkv_member)));
-  if (!out->items) throw std::bad_alloc();
+  offkv_members full{sizeof(offkv_members), nullptr, 0};
+  full.items = static_cast<offkv_member **>(
+      std::calloc(members.size() + 1, sizeof(offkv_member *)));
+  if (!full.items) throw std::bad_alloc();
   try {
     for (std::size_t i = 0; i < members.size(); ++i) {
-      fill_member(&out->items[i], members[i]);
-      out->count = i + 1;
+      full.items[i] = new_sized<offkv_member>();
+      full.count = i + 1;
+      fill_member(full.items[i], members[i]);
     }
   } catch (...) {
-    offkv_members_free(out);
+    offkv_members_free(&full);
     throw;
   }
+  store_sized(out, full);
 }
 
 std::string group_arg(const char *group) {
@@ -127,19 +137,21 @@ void timed_out(int timeout_ms, const std::string &what) {
 extern "C" {
 
 OFFKV_API void offkv_member_free(offkv_member *member) {
-  if (!member) return;
+  if (!sized_usable(member)) return;
   std::free(member->key);
   offkv_buf_free(&member->payload);
-  *member = kNoMember;
+  clear_sized(member);
 }
 
 OFFKV_API void offkv_members_free(offkv_members *members) {
-  if (!members) return;
+  if (!sized_usable(members)) return;
   if (members->items)
-    for (size_t i = 0; i < members->count; ++i) offkv_member_free(&members->items[i]);
+    for (size_t i = 0; i < members->count; ++i) {
+      offkv_member_free(members->items[i]);
+      std::free(members->items[i]);
+    }
   std::free(members->items);
-  members->items = nullptr;
-  members->count = 0;
+  clear_sized(members);
 }
 
 // ---- Election ----
@@ -189,10 +201,10 @@ OFFKV_API int offkv_election_wait(offkv_election *election, int leader, int time
 }
 
 OFFKV_API int offkv_election_member(offkv_election *election, offkv_member *member) {
-  if (member) *member = kNoMember;
+  clear_sized(member);
   return guarded([&] {
     auto &e = handle_arg(election, "election");
-    need(member, "member out-parameter");
+    sized_arg(member, "member out-parameter", "OFFKV_MEMBER_INIT");
     auto m = e.member();
     if (!m) offkv::fail(OFFKV_ENOENT, "this contender has no member node right now");
     fill_member(member, *m);
@@ -234,10 +246,10 @@ OFFKV_API int offkv_detector_open(offkv_client *client, const char *group,
 }
 
 OFFKV_API int offkv_detector_leader(offkv_detector *detector, offkv_member *leader) {
-  if (leader) *leader = kNoMember;
+  clear_sized(leader);
   return guarded([&] {
     auto &d = handle_arg(detector, "detector");
-    need(leader, "leader out-parameter");
+    sized_arg(leader, "leader out-parameter", "OFFKV_MEMBER_INIT");
     auto m = d.leader();
     if (!m) offkv::fail(OFFKV_ENOENT, "no leader detected");
     fill_member(leader, *m);
@@ -246,10 +258,10 @@ OFFKV_API int offkv_detector_leader(offkv_detector *detector, offkv_member *lead
 
 OFFKV_API int offkv_detector_wait(offkv_detector *detector, const char *previous_key,
                                   int timeout_ms, offkv_member *leader) {
-  if (leader) *leader = kNoMember;
+  clear_sized(leader);
   return guarded([&] {
     auto &d = handle_arg(detector, "detector");
-    need(leader, "leader out-parameter");
+    sized_arg(leader, "leader out-parameter", "OFFKV_MEMBER_INIT");
     bool changed = false;
     auto m = d.wait(previous_key ? previous_key : "", timeout_ms, &changed);
     if (!changed) timed_out(timeout_ms, "no change of leader");
@@ -313,10 +325,10 @@ OFFKV_API int offkv_group_leave(offkv_group *group) {
 }
 
 OFFKV_API int offkv_group_self(offkv_group *group, offkv_member *self) {
-  if (self) *self = kNoMember;
+  clear_sized(self);
   return guarded([&] {
     auto &g = handle_arg(group, "group");
-    need(self, "self out-parameter");
+    sized_arg(self, "self out-parameter", "OFFKV_MEMBER_INIT");
     auto m = g.self();
     if (!m) offkv::fail(OFFKV_ENOENT, "this handle has no member node right now");
     fill_member(self, *m);
@@ -324,10 +336,10 @@ OFFKV_API int offkv_group_self(offkv_group *group, offkv_member *self) {
 }
 
 OFFKV_API int offkv_group_members(offkv_group *group, offkv_members *members) {
-  if (members) *members = offkv_members{nullptr, 0};
+  clear_sized(members);
   return guarded([&] {
     auto &g = handle_arg(group, "group");
-    need(members, "members out-parameter");
+    sized_arg(members, "members out-parameter", "OFFKV_MEMBERS_INIT");
     fill_members(members, g.members());
   });
 }
@@ -374,10 +386,10 @@ OFFKV_API int offkv_lock_is_held(offkv_lock *lock, int *held) {
 }
 
 OFFKV_API int offkv_lock_member(offkv_lock *lock, offkv_member *member) {
-  if (member) *member = kNoMember;
+  clear_sized(member);
   return guarded([&] {
     auto &l = handle_arg(lock, "lock");
-    need(member, "member out-parameter");
+    sized_arg(member, "member out-parameter", "OFFKV_MEMBER_INIT");
     auto m = l.member();
     if (!m) offkv::fail(OFFKV_ENOENT, "the lock is not held by this handle");
     fill_member(member, *m);

@@ -94,7 +94,7 @@ int main(void) {
   offkv_strings children = {NULL, 0};
   offkv_buf value = {NULL, 0};
   offkv_txn *txn = NULL;
-  offkv_txn_result result = {NULL, 0, 0, 0};
+  offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
   char *member = NULL;
   int64_t version = 0;
   int rc;
@@ -193,8 +193,8 @@ int main(void) {
   must(offkv_commit(a, txn, &result), "commit");
   printf("A commits: check /config at version 3; set /config; create /jobs:\n");
   for (i = 0; i < result.count; i++)
-    printf("  op %zu: %s now at version %" PRId64 "\n", i, result.ops[i].key,
-           result.ops[i].version);
+    printf("  op %zu: %s now at version %" PRId64 "\n", i, result.ops[i]->key,
+           result.ops[i]->version);
   offkv_txn_result_free(&result);
   offkv_txn_free(txn);
 

@@ -74,7 +74,7 @@ void on_members(const offkv_recipe_event *e, void *) {
   if (e->type != OFFKV_EVENT_MEMBERS) return;
   std::lock_guard<std::mutex> lock(print_mutex);
   std::printf("MEMBERS %zu\n", e->member_count);
-  for (size_t i = 0; i < e->member_count; ++i) print_member(e->members[i]);
+  for (size_t i = 0; i < e->member_count; ++i) print_member(*e->members[i]);
   std::fflush(stdout);
 }
 
@@ -117,11 +117,11 @@ void cmd_members(Context &ctx, const Args &a) {
     offkv_group_free(handle);
     return;
   }
-  offkv_members list = {nullptr, 0};
+  offkv_members list = OFFKV_MEMBERS_INIT;
   int rc = offkv_group_members(handle, &list);
   offkv_group_free(handle);
   check(rc, "members " + group);
-  for (size_t i = 0; i < list.count; ++i) print_member(list.items[i]);
+  for (size_t i = 0; i < list.count; ++i) print_member(*list.items[i]);
   offkv_members_free(&list);
 }
 

@@ -15,12 +15,12 @@ Context::~Context() {
 }
 
 void Context::print_stats(const std::string &name, offkv_client *client) const {
-  offkv_stats stats{nullptr, 0};
+  offkv_stats stats = OFFKV_STATS_INIT;
   if (offkv_get_stats(client, &stats) != OFFKV_OK) return;
   std::fprintf(stderr, "stats of session %s:\n", name.c_str());
   for (size_t i = 0; i < stats.count; ++i)
-    std::fprintf(stderr, "  %-20s %llu\n", stats.items[i].name,
-                 static_cast<unsigned long long>(stats.items[i].value));
+    std::fprintf(stderr, "  %-20s %llu\n", stats.items[i]->name,
+                 static_cast<unsigned long long>(stats.items[i]->value));
   offkv_stats_free(&stats);
 }
 

@@ -88,7 +88,7 @@ void cmd_txn(Context &ctx, const Args &a) {
     }
   }
 
-  offkv_txn_result result = {nullptr, 0, 0, 0};
+  offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
   int rc = offkv_commit(ctx.client(), txn.get(), &result);
   if (rc == OFFKV_ETXN) {
     std::string detail = offkv_last_error();
@@ -106,8 +106,8 @@ void cmd_txn(Context &ctx, const Args &a) {
   }
   check(rc, "txn");
   for (std::size_t i = 0; i < result.count && i < ops.size(); ++i)
-    std::printf("%s %s version=%" PRId64 "\n", ops[i].op.c_str(), result.ops[i].key,
-                result.ops[i].version);
+    std::printf("%s %s version=%" PRId64 "\n", ops[i].op.c_str(), result.ops[i]->key,
+                result.ops[i]->version);
   offkv_txn_result_free(&result);
 }
 

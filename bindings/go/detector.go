@@ -69,7 +69,7 @@ func (d *Detector) Label() string { return d.r.label }
 func (d *Detector) Leader() (Member, error) {
 	var m Member
 	err := d.r.do(context.Background(), "leader", func() error {
-		var cm C.offkv_member
+		cm := C.offkv_member{size: C.sizeof_offkv_member}
 		var detail *C.char
 		if rc := C.goffkv_detector_leader(d.ptr, &cm, &detail); rc != 0 {
 			return newError(rc, "leader", d.r.key, takeDetail(detail))
@@ -99,7 +99,7 @@ func (d *Detector) Wait(ctx context.Context, previousKey string) (Member, error)
 			if prev != nil {
 				p = charPtr(prev)
 			}
-			var cm C.offkv_member
+			cm := C.offkv_member{size: C.sizeof_offkv_member}
 			var detail *C.char
 			rc := C.goffkv_detector_wait(d.ptr, p, ms, &cm, &detail)
 			if rc == 0 {

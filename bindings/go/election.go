@@ -115,7 +115,7 @@ func (e *Election) wait(ctx context.Context, op string, leader C.int) error {
 func (e *Election) Member() (Member, error) {
 	var m Member
 	err := e.r.do(context.Background(), "member", func() error {
-		var cm C.offkv_member
+		cm := C.offkv_member{size: C.sizeof_offkv_member}
 		var detail *C.char
 		if rc := C.goffkv_election_member(e.ptr, &cm, &detail); rc != 0 {
 			return newError(rc, "member", e.r.key, takeDetail(detail))

@@ -114,7 +114,7 @@ func (g *Group) Leave(ctx context.Context) error {
 func (g *Group) Self() (Member, error) {
 	var m Member
 	err := g.r.do(context.Background(), "self", func() error {
-		var cm C.offkv_member
+		cm := C.offkv_member{size: C.sizeof_offkv_member}
 		var detail *C.char
 		if rc := C.goffkv_group_self(g.ptr, &cm, &detail); rc != 0 {
 			return newError(rc, "self", g.r.key, takeDetail(detail))
@@ -130,7 +130,7 @@ func (g *Group) Self() (Member, error) {
 func (g *Group) Members(ctx context.Context) ([]Member, error) {
 	var ms []Member
 	err := g.r.do(ctx, "members", func() error {
-		var cms C.offkv_members
+		cms := C.offkv_members{size: C.sizeof_offkv_members}
 		var detail *C.char
 		if rc := C.goffkv_group_members(g.ptr, &cms, &detail); rc != 0 {
 			return newError(rc, "members", g.r.key, takeDetail(detail))

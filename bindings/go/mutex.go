@@ -132,7 +132,7 @@ func (m *Mutex) IsHeld() bool {
 func (m *Mutex) Member() (Member, error) {
 	var mem Member
 	err := m.r.do(context.Background(), "member", func() error {
-		var cm C.offkv_member
+		cm := C.offkv_member{size: C.sizeof_offkv_member}
 		var detail *C.char
 		if rc := C.goffkv_lock_member(m.ptr, &cm, &detail); rc != 0 {
 			return newError(rc, "member", m.r.key, takeDetail(detail))

@@ -119,7 +119,7 @@ func goffkvLog(level C.int, component, message *C.char) {
 
 // statsOf copies and frees the client's counters.
 func statsOf(p *C.offkv_client) (map[string]uint64, error) {
-	var s C.offkv_stats
+	s := C.offkv_stats{size: C.sizeof_offkv_stats}
 	var detail *C.char
 	if rc := C.goffkv_get_stats(p, &s, &detail); rc != 0 {
 		return nil, newError(rc, "stats", "", takeDetail(detail))

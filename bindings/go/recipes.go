@@ -137,7 +137,7 @@ func takeMembers(ms *C.offkv_members) []Member {
 	}
 	items := unsafe.Slice(ms.items, int(ms.count))
 	for i := range items {
-		out = append(out, memberFromC(&items[i]))
+		out = append(out, memberFromC(items[i]))
 	}
 	return out
 }
@@ -158,7 +158,7 @@ func recipeEventFromC(ev *C.offkv_recipe_event) RecipeEvent {
 		items := unsafe.Slice(ev.members, int(ev.member_count))
 		e.Members = make([]Member, 0, len(items))
 		for i := range items {
-			e.Members = append(e.Members, memberFromC(&items[i]))
+			e.Members = append(e.Members, memberFromC(items[i]))
 		}
 	} else if e.Type == EventMembers {
 		e.Members = []Member{}

@@ -122,7 +122,7 @@ func (c *Client) Commit(ctx context.Context, txn *Txn) ([]OpResult, error) {
 				return err
 			}
 		}
-		var res C.offkv_txn_result
+		res := C.offkv_txn_result{size: C.sizeof_offkv_txn_result}
 		rc := C.goffkv_commit(p, t, &res, &detail)
 		defer C.offkv_txn_result_free(&res)
 		if rc != 0 {

@@ -216,11 +216,12 @@ static PyObject *offkv_py_member(const offkv_member *m) {
                        (Py_ssize_t)m->payload.len);
 }
 
-static PyObject *offkv_py_member_list(const offkv_member *items, size_t count) {
+/* items: the library's array of pointers (offkv.h "Structs and ABI"). */
+static PyObject *offkv_py_member_list(const offkv_member *const *items, size_t count) {
   PyObject *list = PyList_New((Py_ssize_t)count);
   size_t i;
   for (i = 0; list && i < count; ++i) {
-    PyObject *m = offkv_py_member(&items[i]);
+    PyObject *m = offkv_py_member(items[i]);
     if (!m) {
       Py_CLEAR(list);
       break;
@@ -359,8 +360,8 @@ static PyObject *offkv_py_completion(const offkv_completion *c) {
     PyObject *ops = PyList_New((Py_ssize_t)c->txn->count);
     if (!ops) goto fail;
     for (i = 0; i < c->txn->count; ++i) {
-      PyObject *op = Py_BuildValue("(LN)", (long long)c->txn->ops[i].version,
-                                   offkv_py_str(c->txn->ops[i].key, "surrogateescape"));
+      PyObject *op = Py_BuildValue("(LN)", (long long)c->txn->ops[i]->version,
+                                   offkv_py_str(c->txn->ops[i]->key, "surrogateescape"));
       if (!op) {
         Py_DECREF(ops);
         goto fail;
@@ -636,14 +637,15 @@ OFFKV_PY_HANDLE_OUT(offkv_lock)
 /* Transaction results: a list of (version, key) per op. */
 %typemap(in, numinputs=0) offkv_txn_result *result (offkv_txn_result tmp) {
   memset(&tmp, 0, sizeof tmp);
+  tmp.size = sizeof tmp;
   $1 = &tmp;
 }
 %typemap(argout) offkv_txn_result *result {
   PyObject *list = PyList_New((Py_ssize_t)$1->count);
   size_t i;
   for (i = 0; list && i < $1->count; ++i) {
-    PyObject *key = offkv_py_str($1->ops[i].key, "surrogateescape");
-    PyObject *item = key ? Py_BuildValue("(LN)", (long long)$1->ops[i].version, key) : NULL;
+    PyObject *key = offkv_py_str($1->ops[i]->key, "surrogateescape");
+    PyObject *item = key ? Py_BuildValue("(LN)", (long long)$1->ops[i]->version, key) : NULL;
     if (!item) {
       Py_CLEAR(list);
       break;
@@ -660,6 +662,7 @@ OFFKV_PY_HANDLE_OUT(offkv_lock)
                           offkv_member *leader (offkv_member tmp),
                           offkv_member *self (offkv_member tmp) {
   memset(&tmp, 0, sizeof tmp);
+  tmp.size = sizeof tmp;
   $1 = &tmp;
 }
 %typemap(argout) offkv_member *member, offkv_member *leader, offkv_member *self {
@@ -670,24 +673,24 @@ OFFKV_PY_HANDLE_OUT(offkv_lock)
 %typemap(freearg) offkv_member *member, offkv_member *leader, offkv_member *self {
   offkv_member_free($1);
 }
-%typemap(in, numinputs=0) offkv_members *members (offkv_members tmp = {NULL, 0}) {
+%typemap(in, numinputs=0) offkv_members *members (offkv_members tmp = OFFKV_MEMBERS_INIT) {
   $1 = &tmp;
 }
 %typemap(argout) offkv_members *members {
-  PyObject *o = offkv_py_member_list($1->items, $1->count);
+  PyObject *o = offkv_py_member_list((const offkv_member *const *)$1->items, $1->count);
   offkv_members_free($1);
   OFFKV_PY_OUT(o)
 }
 %typemap(freearg) offkv_members *members { offkv_members_free($1); }
 
 /* Counters: a dict {name: value}. */
-%typemap(in, numinputs=0) offkv_stats *stats (offkv_stats tmp = {NULL, 0}) { $1 = &tmp; }
+%typemap(in, numinputs=0) offkv_stats *stats (offkv_stats tmp = OFFKV_STATS_INIT) { $1 = &tmp; }
 %typemap(argout) offkv_stats *stats {
   PyObject *dict = PyDict_New();
   size_t i;
   for (i = 0; dict && i < $1->count; ++i) {
-    PyObject *v = PyLong_FromUnsignedLongLong((unsigned long long)$1->items[i].value);
-    if (!v || PyDict_SetItemString(dict, $1->items[i].name, v) < 0) {
+    PyObject *v = PyLong_FromUnsignedLongLong((unsigned long long)$1->items[i]->value);
+    if (!v || PyDict_SetItemString(dict, $1->items[i]->name, v) < 0) {
       Py_XDECREF(v);
       Py_CLEAR(dict);
       break;

@@ -151,7 +151,8 @@ void txn_refused(offkv_client *c, const std::function<int(offkv_txn *)> &build,
     CHECK(name_of(rc) == name_of(code));
     CHECK(std::strlen(offkv_last_error()) > 0);
   } else {
-    offkv_txn_result result{junk_ptr<offkv_op_result>(), 99, 99, 99};
+    offkv_txn_result result{sizeof(offkv_txn_result), junk_ptr<offkv_op_result *>(), 99, 99,
+                          99};
     EXPECT_CODE(offkv_commit(c, txn, &result), code);
     CHECK(result.ops == nullptr);
     CHECK(result.count == 0);
@@ -218,7 +219,7 @@ TEST_CASE("free functions accept NULL and zeroed structs", "[api]") {
 
   offkv_buf buf{nullptr, 0};
   offkv_strings strings{nullptr, 0};
-  offkv_txn_result result{nullptr, 0, 0, 0};
+  offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
   offkv_buf_free(&buf);
   offkv_strings_free(&strings);
   offkv_txn_result_free(&result);
@@ -384,7 +385,8 @@ TEST_CASE("NULL client handle", "[api]") {
   offkv_txn *txn = nullptr;
   REQUIRE(offkv_txn_new(&txn) == OFFKV_OK);
   REQUIRE(offkv_txn_check(txn, "/keep", OFFKV_ANY_VERSION) == OFFKV_OK);
-  offkv_txn_result result{junk_ptr<offkv_op_result>(), 99, 99, 99};
+  offkv_txn_result result{sizeof(offkv_txn_result), junk_ptr<offkv_op_result *>(), 99, 99,
+                          99};
   EXPECT_CODE(offkv_commit(nullptr, txn, &result), OFFKV_EINVAL);
   CHECK(result.ops == nullptr);
   CHECK(result.count == 0);
@@ -456,7 +458,8 @@ TEST_CASE("NULL key", "[api]") {
   EXPECT_CODE(offkv_txn_set(txn, nullptr, "v", 1), OFFKV_EINVAL);
   EXPECT_CODE(offkv_txn_erase(txn, nullptr, 0), OFFKV_EINVAL);
   // Nothing was added: the empty transaction commits with no results.
-  offkv_txn_result result{junk_ptr<offkv_op_result>(), 99, 99, 99};
+  offkv_txn_result result{sizeof(offkv_txn_result), junk_ptr<offkv_op_result *>(), 99, 99,
+                          99};
   EXPECT_CODE(offkv_commit(store.client, txn, &result), OFFKV_OK);
   CHECK(result.count == 0);
   offkv_txn_result_free(&result);
@@ -649,7 +652,8 @@ TEST_CASE("closed client", "[api]") {
   offkv_txn *txn = nullptr;
   REQUIRE(offkv_txn_new(&txn) == OFFKV_OK);
   REQUIRE(offkv_txn_set(txn, "/keep", "new", 3) == OFFKV_OK);
-  offkv_txn_result result{junk_ptr<offkv_op_result>(), 99, 99, 99};
+  offkv_txn_result result{sizeof(offkv_txn_result), junk_ptr<offkv_op_result *>(), 99, 99,
+                          99};
   EXPECT_CODE(offkv_commit(c, txn, &result), OFFKV_ECLOSED);
   CHECK(result.ops == nullptr);
   CHECK(result.count == 0);
@@ -734,7 +738,8 @@ TEST_CASE("transaction bad input", "[api]") {
   EXPECT_CODE(offkv_txn_create(nullptr, "/new", "v", 1, 0), OFFKV_EINVAL);
   EXPECT_CODE(offkv_txn_set(nullptr, "/keep", "v", 1), OFFKV_EINVAL);
   EXPECT_CODE(offkv_txn_erase(nullptr, "/keep", 0), OFFKV_EINVAL);
-  offkv_txn_result result{junk_ptr<offkv_op_result>(), 99, 99, 99};
+  offkv_txn_result result{sizeof(offkv_txn_result), junk_ptr<offkv_op_result *>(), 99, 99,
+                          99};
   EXPECT_CODE(offkv_commit(c, nullptr, &result), OFFKV_EINVAL);
   CHECK(result.ops == nullptr);
   CHECK(result.count == 0);
@@ -746,7 +751,7 @@ TEST_CASE("transaction bad input", "[api]") {
   REQUIRE(offkv_txn_check(txn, "/keep/child", 5) == OFFKV_OK);
   REQUIRE(offkv_txn_set(txn, "/keep", "changed", 7) == OFFKV_OK);
   REQUIRE(offkv_txn_create(txn, "/new", "v", 1, 0) == OFFKV_OK);
-  result = offkv_txn_result{junk_ptr<offkv_op_result>(), 99, 99, 99};
+  result = offkv_txn_result{sizeof(offkv_txn_result), junk_ptr<offkv_op_result *>(), 99, 99, 99};
   EXPECT_CODE(offkv_commit(c, txn, &result), OFFKV_ETXN);
   CHECK(result.ops == nullptr);
   CHECK(result.count == 0);
@@ -792,7 +797,8 @@ namespace {
 
 void recipe_no_cb(const offkv_recipe_event *, void *) {}
 
-const offkv_member kJunkMember = {junk_ptr<char>(), 77, 77, {junk_ptr<char>(), 99}};
+const offkv_member kJunkMember = {sizeof(offkv_member), junk_ptr<char>(), 77, 77,
+                                  {junk_ptr<char>(), 99}};
 
 bool zeroed(const offkv_member &m) {
   return m.key == nullptr && m.sequence == 0 && m.version == 0 &&
@@ -825,8 +831,8 @@ TEST_CASE("recipe free functions accept NULL and zeroed structs", "[api][recipes
   offkv_lock_free(nullptr);
   offkv_member_free(nullptr);
   offkv_members_free(nullptr);
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
-  offkv_members list{nullptr, 0};
+  offkv_member m = OFFKV_MEMBER_INIT;
+  offkv_members list = OFFKV_MEMBERS_INIT;
   offkv_member_free(&m);
   offkv_members_free(&list);
   offkv_member_free(&m);
@@ -903,7 +909,7 @@ TEST_CASE("recipes: NULL out-parameters, bad payloads and bad arguments",
   CHECK(zeroed(m));
   EXPECT_CODE(offkv_group_self(g, nullptr), OFFKV_EINVAL);
   EXPECT_CODE(offkv_group_members(g, nullptr), OFFKV_EINVAL);
-  offkv_members list{junk_ptr<offkv_member>(), 99};
+  offkv_members list{sizeof(offkv_members), junk_ptr<offkv_member *>(), 99};
   EXPECT_CODE(offkv_group_members(g, &list), OFFKV_OK);  // no group: no members
   CHECK(list.count == 0);
   offkv_members_free(&list);
@@ -955,7 +961,7 @@ TEST_CASE("recipes: NULL out-parameters, bad payloads and bad arguments",
 TEST_CASE("recipes: NULL handles", "[api][recipes]") {
   int flag = 42;
   offkv_member m = kJunkMember;
-  offkv_members list{junk_ptr<offkv_member>(), 99};
+  offkv_members list{sizeof(offkv_members), junk_ptr<offkv_member *>(), 99};
   EXPECT_CODE(offkv_election_is_leader(nullptr, &flag), OFFKV_EINVAL);
   CHECK(flag == 0);
   EXPECT_CODE(offkv_election_wait(nullptr, 1, 0), OFFKV_EINVAL);
@@ -1014,7 +1020,7 @@ TEST_CASE("recipes on a closed client", "[api][recipes]") {
   CHECK(flag == 0);  // closing ended its leadership
   EXPECT_CODE(offkv_election_wait(e, 1, 100), OFFKV_ECLOSED);
   offkv_member m = kJunkMember;
-  offkv_members list{junk_ptr<offkv_member>(), 99};
+  offkv_members list{sizeof(offkv_members), junk_ptr<offkv_member *>(), 99};
   EXPECT_CODE(offkv_detector_wait(d, "/g/x", 100, &m), OFFKV_ECLOSED);
   CHECK(zeroed(m));
   EXPECT_CODE(offkv_group_join(g, "p", 1), OFFKV_ECLOSED);

@@ -172,7 +172,7 @@ long run_sequence(const char *mode, long n) {
   rc = injected([&] { return offkv_txn_set(txn, "/a", "t", 1); });
   txn_ok = check(mode, n, "offkv_txn_set", rc, no_txn) && txn_ok;
 
-  offkv_txn_result result{nullptr, 0, 0, 0};
+  offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
   rc = injected([&] { return offkv_commit(client, txn, &result); });
   // ETXN: /a is missing (earlier ENOMEM) — the check fails.
   if (check(mode, n, "offkv_commit", rc, open ? (have_txn ? OFFKV_ETXN : OFFKV_EINVAL)

@@ -9,7 +9,7 @@ int main(void) {
   offkv_options init;
   offkv_buf buf = {NULL, 0};
   offkv_strings strings = {NULL, 0};
-  offkv_txn_result result = {NULL, 0, 0, 0};
+  offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
   offkv_event_cb cb = NULL;
   int failures = 0;
 

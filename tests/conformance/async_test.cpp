@@ -57,7 +57,7 @@ class Completions {
     d.has_txn = c->txn != nullptr;
     if (c->txn) {
       for (std::size_t i = 0; i < c->txn->count; ++i)
-        d.ops.emplace_back(c->txn->ops[i].version, c->txn->ops[i].key);
+        d.ops.emplace_back(c->txn->ops[i]->version, c->txn->ops[i]->key);
       d.failed_index = c->txn->failed_index;
       d.failed_code = c->txn->failed_code;
     }

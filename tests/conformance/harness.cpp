@@ -389,12 +389,12 @@ Txn &Txn::erase(const std::string &key, std::int64_t expected_version) {
 
 Commit commit(offkv_client *c, const Txn &txn) {
   Commit out;
-  offkv_txn_result result{nullptr, 0, 0, 0};
+  offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
   out.rc = offkv_commit(c, txn.get(), &result);
   out.error = offkv_last_error();
   for (std::size_t i = 0; i < result.count; ++i)
     out.ops.push_back(
-        {result.ops[i].version, result.ops[i].key ? result.ops[i].key : ""});
+        {result.ops[i]->version, result.ops[i]->key ? result.ops[i]->key : ""});
   out.failed_index = result.failed_index;
   out.failed_code = result.failed_code;
   offkv_txn_result_free(&result);

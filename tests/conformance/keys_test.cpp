@@ -16,7 +16,7 @@ void txn_item_refused(offkv_client *c, const std::function<int(offkv_txn *)> &ad
   REQUIRE_OK(offkv_txn_new(&txn));
   int rc = add(txn);
   if (rc == OFFKV_OK) {
-    offkv_txn_result result{nullptr, 0, 0, 0};
+    offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
     rc = offkv_commit(c, txn, &result);
     offkv_txn_result_free(&result);
   }
@@ -441,7 +441,7 @@ TEST_CASE("an invalid key in a transaction refuses the whole transaction", "[key
   REQUIRE_OK(offkv_txn_create(txn, "/b", "b", 1, 0));
   int rc = offkv_txn_create(txn, "/bad//key", "v", 1, 0);
   if (rc == OFFKV_OK) {
-    offkv_txn_result result{nullptr, 0, 0, 0};
+    offkv_txn_result result = OFFKV_TXN_RESULT_INIT;
     rc = offkv_commit(env.c(), txn, &result);
     CHECK(result.count == 0);
     offkv_txn_result_free(&result);

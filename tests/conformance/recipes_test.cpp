@@ -64,7 +64,7 @@ class Events {
     }
     ev.group = e->group ? e->group : "";
     for (size_t i = 0; i < e->member_count; ++i)
-      ev.members.emplace_back(e->members[i].key, s(e->members[i].payload));
+      ev.members.emplace_back(e->members[i]->key, s(e->members[i]->payload));
     ev.session_state = e->session_state;
     ev.error = e->error;
     ev.message = e->message ? e->message : "";
@@ -178,7 +178,7 @@ MemberOut take(offkv_member &m) {
 }
 
 std::optional<MemberOut> own_member(offkv_election *e) {
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member m = OFFKV_MEMBER_INIT;
   int rc = offkv_election_member(e, &m);
   if (rc == OFFKV_ENOENT) return std::nullopt;
   REQUIRE(code_name(rc) == code_name(OFFKV_OK));
@@ -186,7 +186,7 @@ std::optional<MemberOut> own_member(offkv_election *e) {
 }
 
 std::optional<MemberOut> detected(offkv_detector *d) {
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member m = OFFKV_MEMBER_INIT;
   int rc = offkv_detector_leader(d, &m);
   if (rc == OFFKV_ENOENT) return std::nullopt;
   REQUIRE(code_name(rc) == code_name(OFFKV_OK));
@@ -194,12 +194,12 @@ std::optional<MemberOut> detected(offkv_detector *d) {
 }
 
 std::vector<MemberOut> members_of(offkv_group *g) {
-  offkv_members list{nullptr, 0};
+  offkv_members list = OFFKV_MEMBERS_INIT;
   REQUIRE_OK(offkv_group_members(g, &list));
   std::vector<MemberOut> out;
   for (size_t i = 0; i < list.count; ++i)
-    out.push_back({list.items[i].key, list.items[i].sequence, list.items[i].version,
-                   s(list.items[i].payload)});
+    out.push_back({list.items[i]->key, list.items[i]->sequence, list.items[i]->version,
+                   s(list.items[i]->payload)});
   offkv_members_free(&list);
   return out;
 }
@@ -311,7 +311,7 @@ TEST_CASE("the first contender leads; withdraw hands leadership to the next in o
   CHECK(events[0]->quiet());
   CHECK_CODE(offkv_election_wait(e[0], 1, 100), OFFKV_ECLOSED);
   CHECK_OK(offkv_election_wait(e[0], 0, 0));
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member m = OFFKV_MEMBER_INIT;
   CHECK_CODE(offkv_election_member(e[0], &m), OFFKV_ENOENT);
   CHECK(m.key == nullptr);
 }
@@ -586,7 +586,7 @@ TEST_CASE("detector_wait returns when the leader differs from the one given",
   Env env;
   Detector d;
   REQUIRE_OK(offkv_detector_open(env.c(), "/g", nullptr, nullptr, &d.d));
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member m = OFFKV_MEMBER_INIT;
   // Nothing differs from "no leader": times out, out-parameter zeroed.
   CHECK_CODE(offkv_detector_wait(d, nullptr, 300, &m), OFFKV_ETIMEOUT);
   CHECK(m.key == nullptr);
@@ -660,7 +660,7 @@ TEST_CASE("a closed detector is never called again", "[recipes][detector]") {
   contend(env.open(), "/g", "x", nullptr, e);
   REQUIRE_OK(offkv_election_wait(e, 1, kRecipeMs));
   CHECK(events.quiet());
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member m = OFFKV_MEMBER_INIT;
   CHECK_CODE(offkv_detector_wait(d, nullptr, 100, &m), OFFKV_ECLOSED);
 }
 
@@ -681,7 +681,7 @@ TEST_CASE("members join with payloads, are listed in join order, and leave",
   REQUIRE(list.size() == 3);
   CHECK(list[0].sequence < list[1].sequence);
   CHECK(list[1].sequence < list[2].sequence);
-  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member self = OFFKV_MEMBER_INIT;
   REQUIRE_OK(offkv_group_self(g[1], &self));
   MemberOut me = take(self);
   CHECK(me.key == list[1].key);
@@ -777,7 +777,7 @@ TEST_CASE(
   REQUIRE(list.size() == 1);
   CHECK(list[0].payload == "v2");
   CHECK(list[0].version == 2);
-  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member self = OFFKV_MEMBER_INIT;
   REQUIRE_OK(offkv_group_self(g, &self));
   MemberOut me = take(self);
   CHECK(me.payload == "v2");
@@ -825,7 +825,7 @@ TEST_CASE("a lock is acquired, held and released", "[recipes][lock]") {
   REQUIRE_OK(offkv_lock_acquire(l, kRecipeMs));
   REQUIRE_OK(offkv_lock_is_held(l, &held));
   CHECK(held == 1);
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member m = OFFKV_MEMBER_INIT;
   REQUIRE_OK(offkv_lock_member(l, &m));
   MemberOut me = take(m);
   CHECK(is_member_key_of(me.key, "/locks/a"));
@@ -958,7 +958,7 @@ TEST_CASE("a lock holder fences its writes with a check on its member node",
   offkv_client *holder = env.open();
   REQUIRE_OK(offkv_lock_new(holder, "/lk", &l.l));
   REQUIRE_OK(offkv_lock_acquire(l, kRecipeMs));
-  offkv_member m{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member m = OFFKV_MEMBER_INIT;
   REQUIRE_OK(offkv_lock_member(l, &m));
   MemberOut me = take(m);
   {
@@ -1001,7 +1001,7 @@ TEST_CASE("members with ZooKeeper's wrapped sequence suffixes keep their order",
   offkv_group_free(g);
   offkv_detector *d = nullptr;
   REQUIRE_OK(offkv_detector_open(env.c(), "/g", nullptr, nullptr, &d));
-  offkv_member leader{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member leader = OFFKV_MEMBER_INIT;
   REQUIRE_OK(offkv_detector_wait(d, nullptr, kRecipeMs, &leader));
   CHECK(std::string(leader.key) == "/g/member-aaaaaaaaaaaaaaaa-2147483647");
   offkv_member_free(&leader);
@@ -1054,13 +1054,13 @@ TEST_CASE("recipes re-arm a watch that ended under a live session",
     REQUIRE_OK(offkv_group_join(member, "b1", 2));
     REQUIRE(events.until([](const RecipeEv &e) { return e.members.size() == 2; }));
     // Its own membership is kept too: erased by someone, it comes back.
-    offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+    offkv_member self = OFFKV_MEMBER_INIT;
     REQUIRE_OK(offkv_group_self(observer, &self));
     std::string own = take(self).key;
     REQUIRE_OK(offkv_erase(env.c(), own.c_str(), 0));
     REQUIRE(eventually(
         [&] {
-          offkv_member now{nullptr, 0, 0, {nullptr, 0}};
+          offkv_member now = OFFKV_MEMBER_INIT;
           if (offkv_group_self(observer, &now) != OFFKV_OK) return false;
           MemberOut m = take(now);
           return m.key != own && m.payload == "me" && version_of(env.c(), m.key) != 0;
@@ -1439,7 +1439,7 @@ TEST_CASE("a labeled group joins as <label>_<seq> and lists only its label",
   REQUIRE_OK(
       offkv_group_open_labeled(env.open(), "/svc", kJson, nullptr, nullptr, &member.g));
   REQUIRE_OK(offkv_group_join(member, "joined", 6));
-  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member self = OFFKV_MEMBER_INIT;
   REQUIRE_OK(offkv_group_self(member, &self));
   MemberOut me = take(self);
   CHECK(is_labeled_key_of(me.key, "/svc", kJson));
@@ -1473,7 +1473,7 @@ TEST_CASE("a labeled member erased by someone is re-created with its label",
   Group g;
   REQUIRE_OK(offkv_group_open_labeled(env.open(), "/svc", "web", nullptr, nullptr, &g.g));
   REQUIRE_OK(offkv_group_join(g, "w", 1));
-  offkv_member self{nullptr, 0, 0, {nullptr, 0}};
+  offkv_member self = OFFKV_MEMBER_INIT;
   REQUIRE_OK(offkv_group_self(g, &self));
   std::string old = take(self).key;
   CHECK(is_labeled_key_of(old, "/svc", "web"));

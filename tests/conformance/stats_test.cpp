@@ -11,11 +11,11 @@ using namespace conf;
 namespace {
 
 std::map<std::string, std::uint64_t> stats_of(offkv_client *c) {
-  offkv_stats stats{nullptr, 0};
+  offkv_stats stats = OFFKV_STATS_INIT;
   REQUIRE_OK(offkv_get_stats(c, &stats));
   std::map<std::string, std::uint64_t> out;
   for (size_t i = 0; i < stats.count; ++i)
-    out[stats.items[i].name] = stats.items[i].value;
+    out[stats.items[i]->name] = stats.items[i]->value;
   offkv_stats_free(&stats);
   CHECK(stats.items == nullptr);
   return out;
@@ -84,7 +84,7 @@ TEST_CASE("a client counts its operations, errors, watches and session transitio
   CHECK(closed["ops.get"] == 3);
   CHECK(closed["session.CLOSED"] == 1);
   CHECK_CODE(offkv_get_stats(c, nullptr), OFFKV_EINVAL);
-  offkv_stats none{nullptr, 0};
+  offkv_stats none = OFFKV_STATS_INIT;
   CHECK_CODE(offkv_get_stats(nullptr, &none), OFFKV_EINVAL);
   offkv_stats_free(nullptr);  // ignored
 }

@@ -221,7 +221,7 @@ struct Input {
     if (in.ConsumeBool()) {
       async(offkv_commit_async(client, t, on_done, nullptr), "offkv_commit_async");
     } else {
-      offkv_txn_result r;
+      offkv_txn_result r = OFFKV_TXN_RESULT_INIT;
       int rc = fuzz_code(offkv_commit(client, t, &r), "offkv_commit");
       if (rc == OFFKV_ETXN) {
         FUZZ_CHECK(r.failed_index < added, "failed_index %zu of %zu", r.failed_index,
@@ -232,8 +232,8 @@ struct Input {
       }
       if (rc == OFFKV_OK) {
         for (size_t i = 0; i < r.count; ++i) {
-          check_key_out(r.ops[i].key, "offkv_commit");
-          remember(r.ops[i].key);
+          check_key_out(r.ops[i]->key, "offkv_commit");
+          remember(r.ops[i]->key);
         }
       }
       offkv_txn_result_free(&r);
@@ -274,7 +274,7 @@ struct Input {
                                                   on_recipe, nullptr, &d),
                       "offkv_detector_open_labeled");
         if (rc == OFFKV_OK) {
-          offkv_member m;
+          offkv_member m = OFFKV_MEMBER_INIT;
           if (fuzz_code(offkv_detector_leader(d, &m), "offkv_detector_leader") ==
               OFFKV_OK)
             offkv_member_free(&m);
@@ -300,7 +300,7 @@ struct Input {
             v = value(len);
             fuzz_code(offkv_group_update(g, v, len), "offkv_group_update");
           }
-          offkv_members ms;
+          offkv_members ms = OFFKV_MEMBERS_INIT;
           if (fuzz_code(offkv_group_members(g, &ms), "offkv_group_members") == OFFKV_OK)
             offkv_members_free(&ms);
           fuzz_code(offkv_group_close(g), "offkv_group_close");

@@ -423,7 +423,7 @@ class Run {
       }
     }
 
-    offkv_txn_result r;
+    offkv_txn_result r = OFFKV_TXN_RESULT_INIT;
     int rc = offkv_commit(clients_[who], t, &r);
     offkv_txn_free(t);
     expect(rc, want, "commit");
@@ -437,9 +437,10 @@ class Run {
                  results.size());
       for (size_t i = 0; i < r.count; ++i) {
         FUZZ_CHECK(
-            r.ops[i].version == results[i].first && results[i].second == r.ops[i].key,
+            r.ops[i]->version == results[i].first && results[i].second == r.ops[i]->key,
             "commit op %zu: %" PRId64 " %s, the model says %" PRId64 " %s", i,
-            r.ops[i].version, r.ops[i].key, results[i].first, results[i].second.c_str());
+            r.ops[i]->version, r.ops[i]->key, results[i].first,
+            results[i].second.c_str());
         if (ops[i].kind == 1 && (ops[i].flags & OFFKV_SEQUENTIAL))
           learn(results[i].second);
       }

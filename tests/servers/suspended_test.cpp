@@ -173,14 +173,14 @@ TEST_CASE("an operation while SUSPENDED waits for the connection within its time
   CHECK_FALSE(seen.saw(OFFKV_SESSION_LOST));
   // The counters saw it: one SUSPENDED, then CONNECTED again (a reconnection).
   REQUIRE(seen.wait_for(OFFKV_SESSION_CONNECTED, 20, OFFKV_SESSION_SUSPENDED));
-  offkv_stats stats{nullptr, 0};
+  offkv_stats stats = OFFKV_STATS_INIT;
   REQUIRE(offkv_get_stats(c, &stats) == OFFKV_OK);
   std::uint64_t reconnects = 0, suspended_count = 0;
   for (size_t i = 0; i < stats.count; ++i) {
-    if (std::string(stats.items[i].name) == "reconnects")
-      reconnects = stats.items[i].value;
-    if (std::string(stats.items[i].name) == "session.SUSPENDED")
-      suspended_count = stats.items[i].value;
+    if (std::string(stats.items[i]->name) == "reconnects")
+      reconnects = stats.items[i]->value;
+    if (std::string(stats.items[i]->name) == "session.SUSPENDED")
+      suspended_count = stats.items[i]->value;
   }
   offkv_stats_free(&stats);
   CHECK(reconnects >= 1);

@@ -193,7 +193,7 @@ Member take(offkv_member &m) {
 }
 
 std::optional<Member> election_member(offkv_election *e) {
-  offkv_member m{};
+  offkv_member m = OFFKV_MEMBER_INIT;
   int rc = offkv_election_member(e, &m);
   if (rc == OFFKV_ENOENT) return std::nullopt;
   REQUIRE(rc == OFFKV_OK);
@@ -201,7 +201,7 @@ std::optional<Member> election_member(offkv_election *e) {
 }
 
 std::optional<Member> detector_leader(offkv_detector *d) {
-  offkv_member m{};
+  offkv_member m = OFFKV_MEMBER_INIT;
   int rc = offkv_detector_leader(d, &m);
   if (rc == OFFKV_ENOENT) return std::nullopt;
   REQUIRE(rc == OFFKV_OK);
@@ -268,7 +268,7 @@ TEST_CASE("an offkv detector labeled json.info reports a native Mesos master as 
   offkv_detector *d = nullptr;
   REQUIRE(offkv_detector_open_labeled(w.open(), w.group.c_str(), kLabel, nullptr, nullptr,
                                       &d) == OFFKV_OK);
-  offkv_member m{};
+  offkv_member m = OFFKV_MEMBER_INIT;
   REQUIRE(offkv_detector_wait(d, nullptr, kWaitMs, &m) == OFFKV_OK);
   Member leader = take(m);
   CHECK(leader.key == w.group + "/" + basename_of(n1));
@@ -363,14 +363,14 @@ TEST_CASE("an offkv group labeled json.info lists native members and is listed b
                                    &g) == OFFKV_OK);
   const std::string info = master_info("offkv", 5051);
   REQUIRE(offkv_group_join(g, info.data(), info.size()) == OFFKV_OK);
-  offkv_member self{};
+  offkv_member self = OFFKV_MEMBER_INIT;
   REQUIRE(offkv_group_self(g, &self) == OFFKV_OK);
   Member me = take(self);
-  offkv_members list{};
+  offkv_members list = OFFKV_MEMBERS_INIT;
   REQUIRE(offkv_group_members(g, &list) == OFFKV_OK);
   REQUIRE(list.count == 2);
-  CHECK(std::string(list.items[0].key) == w.group + "/" + basename_of(n));
-  CHECK(std::string(list.items[1].key) == me.key);
+  CHECK(std::string(list.items[0]->key) == w.group + "/" + basename_of(n));
+  CHECK(std::string(list.items[1]->key) == me.key);
   offkv_members_free(&list);
   // The native listing shows offkv's member as one of Mesos' own.
   auto kids = admin.children(w.path);
@@ -550,7 +550,7 @@ TEST_CASE("a labeled create whose reply is lost adopts its node by payload",
     REQUIRE(offkv_group_join(g, info.data(), info.size()) == OFFKV_OK);
     Member me;
     REQUIRE(eventually([&] {
-      offkv_member self{};
+      offkv_member self = OFFKV_MEMBER_INIT;
       if (offkv_group_self(g, &self) != OFFKV_OK) return false;
       me = take(self);
       return true;

@@ -230,6 +230,7 @@ impl Client {
     /// ```
     pub fn stats(&self) -> Result<BTreeMap<String, u64>> {
         let mut stats = sys::offkv_stats {
+            size: std::mem::size_of::<sys::offkv_stats>(),
             items: ptr::null_mut(),
             count: 0,
         };
@@ -242,10 +243,15 @@ impl Client {
         let out = if stats.items.is_null() {
             BTreeMap::new()
         } else {
-            // SAFETY: a non-NULL array from the library holds `count` counters.
+            // SAFETY: a non-NULL array from the library holds `count` pointers to
+            // counters, valid until freed below.
             unsafe { std::slice::from_raw_parts(stats.items, stats.count) }
                 .iter()
-                .map(|s| (copy_str(s.name), s.value))
+                .map(|&s| {
+                    // SAFETY: each pointer is a live counter of the library.
+                    let s = unsafe { &*s };
+                    (copy_str(s.name), s.value)
+                })
                 .collect()
         };
         // SAFETY: filled by the library; freed once.

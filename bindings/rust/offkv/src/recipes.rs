@@ -57,6 +57,7 @@ impl Member {
 
     fn empty() -> sys::offkv_member {
         sys::offkv_member {
+            size: std::mem::size_of::<sys::offkv_member>(),
             key: ptr::null_mut(),
             sequence: 0,
             version: 0,
@@ -131,10 +132,12 @@ impl RecipeEvent {
         let members = if e.members.is_null() {
             Vec::new()
         } else {
-            // SAFETY: during the callback `members` points to `member_count` members.
+            // SAFETY: during the callback `members` points to `member_count` pointers
+            // to members.
             unsafe { std::slice::from_raw_parts(e.members, e.member_count) }
                 .iter()
-                .map(Member::from_raw)
+                // SAFETY: each pointer is a live member during the callback.
+                .map(|&m| Member::from_raw(unsafe { &*m }))
                 .collect()
         };
         RecipeEvent {
@@ -515,6 +518,7 @@ impl Group {
     /// ```
     pub fn members(&self) -> Result<Vec<Member>> {
         let mut members = sys::offkv_members {
+            size: std::mem::size_of::<sys::offkv_members>(),
             items: ptr::null_mut(),
             count: 0,
         };
@@ -523,10 +527,11 @@ impl Group {
         let list = if members.items.is_null() {
             Vec::new()
         } else {
-            // SAFETY: `items` holds `count` members until freed below.
+            // SAFETY: `items` holds `count` pointers to members until freed below.
             unsafe { std::slice::from_raw_parts(members.items, members.count) }
                 .iter()
-                .map(Member::from_raw)
+                // SAFETY: each pointer is a live member until freed below.
+                .map(|&m| Member::from_raw(unsafe { &*m }))
                 .collect()
         };
         // SAFETY: filled by the library (or zeroed); freed once.

@@ -217,6 +217,7 @@ impl Client {
             return Err(e.clone());
         }
         let mut result = sys::offkv_txn_result {
+            size: std::mem::size_of::<sys::offkv_txn_result>(),
             ops: std::ptr::null_mut(),
             count: 0,
             failed_index: 0,
@@ -286,12 +287,17 @@ fn copy_ops(result: &sys::offkv_txn_result) -> Vec<OpResult> {
     if result.ops.is_null() {
         return Vec::new();
     }
-    // SAFETY: on success `ops` holds `count` results, valid while `result` is.
+    // SAFETY: on success `ops` holds `count` pointers to results, valid while
+    // `result` is.
     unsafe { std::slice::from_raw_parts(result.ops, result.count) }
         .iter()
-        .map(|op| OpResult {
-            version: op.version,
-            key: copy_opt_str(op.key).unwrap_or_default(),
+        .map(|&op| {
+            // SAFETY: each pointer is a live result of the library.
+            let op = unsafe { &*op };
+            OpResult {
+                version: op.version,
+                key: copy_opt_str(op.key).unwrap_or_default(),
+            }
         })
         .collect()
 }

@@ -213,7 +213,7 @@ static void on_recipe(const offkv_recipe_event *ev, void *user) {
     if (ev->type == OFFKV_EVENT_MEMBERS && !(*env)->ExceptionCheck(env)) {
       members = (*env)->NewObjectArray(env, (jsize)ev->member_count, c_member, NULL);
       for (size_t i = 0; members && i < ev->member_count; i++) {
-        jobject m = member_obj(env, &ev->members[i]);
+        jobject m = member_obj(env, ev->members[i]);
         if (!m) break;
         (*env)->SetObjectArrayElement(env, members, (jsize)i, m);
         (*env)->DeleteLocalRef(env, m);
@@ -616,8 +616,8 @@ static jobjectArray op_results(JNIEnv *env, const offkv_txn_result *r) {
   size_t count = r ? r->count : 0;
   jobjectArray out = (*env)->NewObjectArray(env, (jsize)count, c_opresult, NULL);
   for (size_t i = 0; out && i < count; i++) {
-    jbyteArray key = new_cstr(env, r->ops[i].key);
-    jobject o = key ? (*env)->CallStaticObjectMethod(env, c_native, m_op, key, (jlong)r->ops[i].version)
+    jbyteArray key = new_cstr(env, r->ops[i]->key);
+    jobject o = key ? (*env)->CallStaticObjectMethod(env, c_native, m_op, key, (jlong)r->ops[i]->version)
                     : NULL;
     if (!o) return NULL;
     (*env)->SetObjectArrayElement(env, out, (jsize)i, o);
@@ -629,8 +629,7 @@ static jobjectArray op_results(JNIEnv *env, const offkv_txn_result *r) {
 
 FN(jobjectArray, commit)(ARGS, jlong client, jlong txn) {
   (void)cls;
-  offkv_txn_result r;
-  memset(&r, 0, sizeof r);
+  offkv_txn_result r = OFFKV_TXN_RESULT_INIT;
   int rc = offkv_commit(ptr(client), ptr(txn), &r);
   if (rc == OFFKV_ETXN) {
     jbyteArray msg = new_cstr(env, offkv_last_error());
@@ -713,8 +712,7 @@ FN(jboolean, electionWait)(ARGS, jlong e, jboolean leader, jint timeout_ms) {
 
 FN(jobject, electionMember)(ARGS, jlong e) {
   (void)cls;
-  offkv_member m;
-  memset(&m, 0, sizeof m);
+  offkv_member m = OFFKV_MEMBER_INIT;
   return member_result(env, offkv_election_member(ptr(e), &m), &m);
 }
 
@@ -752,8 +750,7 @@ FN(void, detectorOpen)(ARGS, jlong client, jbyteArray group, jbyteArray label, j
 
 FN(jobject, detectorLeader)(ARGS, jlong d) {
   (void)cls;
-  offkv_member m;
-  memset(&m, 0, sizeof m);
+  offkv_member m = OFFKV_MEMBER_INIT;
   return member_result(env, offkv_detector_leader(ptr(d), &m), &m);
 }
 
@@ -762,8 +759,7 @@ FN(jobject, detectorWait)(ARGS, jlong d, jbyteArray previous, jint timeout_ms) {
   (void)cls;
   bytes_in p;
   if (!bin(env, previous, &p)) return NULL;
-  offkv_member m;
-  memset(&m, 0, sizeof m);
+  offkv_member m = OFFKV_MEMBER_INIT;
   int rc = offkv_detector_wait(ptr(d), CSTR(p), timeout_ms, &m);
   bout(env, &p);
   return member_result(env, rc, &m);
@@ -819,14 +815,13 @@ FN(void, groupOp)(ARGS, jlong g, jint op, jbyteArray payload) {
 
 FN(jobject, groupSelf)(ARGS, jlong g) {
   (void)cls;
-  offkv_member m;
-  memset(&m, 0, sizeof m);
+  offkv_member m = OFFKV_MEMBER_INIT;
   return member_result(env, offkv_group_self(ptr(g), &m), &m);
 }
 
 FN(jobjectArray, groupMembers)(ARGS, jlong g) {
   (void)cls;
-  offkv_members ms = {NULL, 0};
+  offkv_members ms = OFFKV_MEMBERS_INIT;
   int rc = offkv_group_members(ptr(g), &ms);
   if (rc != OFFKV_OK) {
     throw_rc(env, rc, NULL);
@@ -834,7 +829,7 @@ FN(jobjectArray, groupMembers)(ARGS, jlong g) {
   }
   jobjectArray out = (*env)->NewObjectArray(env, (jsize)ms.count, c_member, NULL);
   for (size_t i = 0; out && i < ms.count; i++) {
-    jobject m = member_obj(env, &ms.items[i]);
+    jobject m = member_obj(env, ms.items[i]);
     if (!m) {
       out = NULL;
       break;
@@ -888,8 +883,7 @@ FN(jboolean, lockIsHeld)(ARGS, jlong l) {
 
 FN(jobject, lockMember)(ARGS, jlong l) {
   (void)cls;
-  offkv_member m;
-  memset(&m, 0, sizeof m);
+  offkv_member m = OFFKV_MEMBER_INIT;
   return member_result(env, offkv_lock_member(ptr(l), &m), &m);
 }
 
@@ -1059,7 +1053,7 @@ FN(void, setLogHandler)(ARGS, jobject handler, jint max_level) {
 
 FN(jobject, stats)(ARGS, jlong client) {
   (void)cls;
-  offkv_stats st = {NULL, 0};
+  offkv_stats st = OFFKV_STATS_INIT;
   int rc = offkv_get_stats(ptr(client), &st);
   if (rc != OFFKV_OK) {
     throw_rc(env, rc, NULL);
@@ -1069,11 +1063,11 @@ FN(jobject, stats)(ARGS, jlong client) {
   jobjectArray names = (*env)->NewObjectArray(env, (jsize)st.count, c_bytes, NULL);
   jlongArray values = names ? (*env)->NewLongArray(env, (jsize)st.count) : NULL;
   for (size_t i = 0; values && i < st.count; i++) {
-    jbyteArray n = new_cstr(env, st.items[i].name);
+    jbyteArray n = new_cstr(env, st.items[i]->name);
     if (!n) break;
     (*env)->SetObjectArrayElement(env, names, (jsize)i, n);
     (*env)->DeleteLocalRef(env, n);
-    jlong v = (jlong)st.items[i].value;
+    jlong v = (jlong)st.items[i]->value;
     (*env)->SetLongArrayRegion(env, values, (jsize)i, 1, &v);
   }
   if (values && !(*env)->ExceptionCheck(env))
