@@ -40,7 +40,7 @@ case $kind in
     build=${OFFKV_TSAN_BUILD_DIR:-$root/build-tsan}
     flags+=(-DOFFKV_SANITIZE=thread -DOFFKV_WITH_ZK=ON -DOFFKV_WITH_ETCD=OFF
       -DOFFKV_WITH_CONSUL=OFF -DOFFKV_BUILD_TOOLS=OFF)
-    ctest_args=(-L conformance)
+    ctest_args=(-L 'conformance|unit')
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
     ;;
   *)

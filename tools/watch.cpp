@@ -68,27 +68,10 @@ void arm(offkv_client *client, Watch &w) {
   check(rc, "watch " + w.key);
 }
 
-static const char *type_name(int type) {
-  switch (type) {
-    case OFFKV_EVENT_CREATED:
-      return "CREATED";
-    case OFFKV_EVENT_DELETED:
-      return "DELETED";
-    case OFFKV_EVENT_CHANGED:
-      return "CHANGED";
-    case OFFKV_EVENT_CHILDREN:
-      return "CHILDREN";
-    case OFFKV_EVENT_ENDED:
-      return "ENDED";
-    default:
-      return "SESSION";
-  }
-}
-
 // Prints the event; re-arms a one-shot watch; an ENDED that is not the session's
 // own close is an error.
 static void handle(Context &ctx, const Event &e) {
-  std::printf("%s %s version=%lld\n", type_name(e.type), e.key.c_str(),
+  std::printf("%s %s version=%lld\n", offkv_event_type_name(e.type), e.key.c_str(),
               static_cast<long long>(e.version));
   std::fflush(stdout);
   Watch &w = *e.watch;
