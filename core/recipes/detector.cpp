@@ -126,6 +126,8 @@ void Detector::on_watch(std::uint64_t generation, const Event &event) {
   evaluate();
 }
 
+// Just over 80 lines: one read of the contenders and the decision on it, made under
+// one generation check so that a stale step never reports.
 void Detector::evaluate() {
   std::uint64_t generation;
   WatchPtr old_group, old_leader;

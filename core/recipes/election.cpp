@@ -195,6 +195,8 @@ void Election::failed(const Error &error) {
   post_later([this] { evaluate(); });
 }
 
+// Long on purpose: one election step (list, find our rank, take or watch the
+// predecessor, report) decides under one generation check, as the detector does.
 void Election::evaluate() {
   std::uint64_t generation;
   std::string member;

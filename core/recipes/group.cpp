@@ -123,6 +123,9 @@ void Group::join(std::string payload) {
   post([this] { maintain(); });
 }
 
+// Long on purpose: one step of the membership loop (read the member, repair or
+// re-create it, re-arm its watch) decides under one generation check; split, each part
+// would have to re-check that the step is still current.
 void Group::maintain() {
   std::uint64_t generation;
   std::string member, token, payload;

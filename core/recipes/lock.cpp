@@ -70,6 +70,8 @@ void Lock::cleanup() {
   }
 }
 
+// Long on purpose: the queue loop (enqueue, list, find the predecessor, watch it,
+// wait, handle a lost session) shares its deadline and member across every turn.
 std::string Lock::wait_for_turn(int timeout_ms, std::uint64_t *losses) {
   const auto start = Clock::now();
   // Milliseconds left; -1 = forever.
