@@ -30,6 +30,7 @@ type config struct {
 	caFile, certFile, keyFile                        string
 	username, password, token                        string
 	readConsistency                                  ReadConsistency
+	named                                            [][2]string // WithOption, in call order
 }
 
 // WithSessionTimeout sets the session timeout: how long a crashed or partitioned
@@ -63,6 +64,15 @@ func WithToken(token string) Option { return func(c *config) { c.token = token }
 // WithReadConsistency selects Linearizable (default) or Serializable reads.
 func WithReadConsistency(r ReadConsistency) Option {
 	return func(c *config) { c.readConsistency = r }
+}
+
+// WithOption sets any option by its URL query name, with the URL's value syntax
+// (offkv_options_set): every option the library knows, including ones this package
+// has no typed Option for, e.g. WithOption("zk_acl", "open"). An unknown name or a
+// bad value makes Open fail with ErrInvalid naming the option and what it accepts.
+// Options set this way win over the typed ones; the URL's query wins over both.
+func WithOption(name, value string) Option {
+	return func(c *config) { c.named = append(c.named, [2]string{name, value}) }
 }
 
 // millis converts a duration to the C API's int32 milliseconds: 0 stays 0
@@ -106,6 +116,7 @@ func (o *cOptions) free() {
 		C.free(unsafe.Pointer(p))
 	}
 	o.strings = nil
+	C.offkv_options_reset(&o.opts) // what WithOption stored in the library
 }
 
 // build fills o from c. It returns an error for strings with NUL bytes, or when
@@ -139,5 +150,31 @@ func (o *cOptions) build(c *config) error {
 		}
 		*f.dst = p
 	}
+	for _, nv := range c.named {
+		name, okName := o.str(nv[0])
+		value, okValue := o.str(nv[1])
+		if !okName || !okValue {
+			o.free()
+			return errNUL("open", "", "option "+nv[0])
+		}
+		if name == nil { // "" is no name: let the library say so
+			name = o.empty()
+		}
+		if value == nil {
+			value = o.empty()
+		}
+		var detail *C.char
+		if rc := C.goffkv_options_set(&o.opts, name, value, &detail); rc != 0 {
+			o.free()
+			return newError(rc, "open", "", takeDetail(detail))
+		}
+	}
 	return nil
+}
+
+// empty is a C "" owned by o.
+func (o *cOptions) empty() *C.char {
+	p := C.CString("")
+	o.strings = append(o.strings, p)
+	return p
 }

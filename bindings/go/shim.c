@@ -25,6 +25,11 @@ int goffkv_options_init(offkv_options *opts, char **detail) {
   return with_detail(offkv_options_init(opts, OFFKV_OPTIONS_VERSION), detail);
 }
 
+int goffkv_options_set(offkv_options *opts, const char *name, const char *value,
+                       char **detail) {
+  return with_detail(offkv_options_set(opts, name, value), detail);
+}
+
 int goffkv_open(const char *url, const offkv_options *opts, uintptr_t session,
                 offkv_client **client, char **detail) {
   // A C copy: the callback and the handle never sit in Go memory.

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 
 int goffkv_options_init(offkv_options *opts, char **detail);
+int goffkv_options_set(offkv_options *opts, const char *name, const char *value,
+                       char **detail);
 int goffkv_open(const char *url, const offkv_options *opts, uintptr_t session,
                 offkv_client **client, char **detail);
 int goffkv_close(offkv_client *client, char **detail);

@@ -2,6 +2,7 @@ package offkv_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,36 @@ func TestOptions(t *testing.T) {
 		// URL query options override the options struct.
 		if _, err := offkv.Open(bg, url+"?session_timeout_ms=1", offkv.WithSessionTimeout(offkv.SessionTimeoutDefault)); !errors.Is(err, offkv.ErrInvalid) {
 			t.Errorf("query option: %v", err)
+		}
+	})
+}
+
+func TestOptionsByName(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		checkLeaks(t)
+		c := open(t, url,
+			offkv.WithOption("session_timeout_ms", "3000"),
+			offkv.WithOption("read_consistency", "serializable"))
+		must[int64](t)(c.Set(bg, "/k", []byte("v")))
+		for name, opts := range map[string][]offkv.Option{
+			"unknown name": {offkv.WithOption("no_such_option", "1")},
+			"bad value":    {offkv.WithOption("session_timeout_ms", "soon")},
+			"empty name":   {offkv.WithOption("", "1")},
+			// Options by name win over the typed ones: this 1 ms is refused.
+			"after the typed options": {offkv.WithSessionTimeout(offkv.SessionTimeoutDefault),
+				offkv.WithOption("session_timeout_ms", "1")},
+		} {
+			_, err := offkv.Open(bg, url, opts...)
+			if !errors.Is(err, offkv.ErrInvalid) {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		_, err := offkv.Open(bg, url, offkv.WithOption("no_such_option", "1"))
+		if err == nil || !strings.Contains(err.Error(), "no_such_option") {
+			t.Errorf("the error should name the option: %v", err)
+		}
+		if _, err := offkv.Open(bg, url, offkv.WithOption("zk_acl\x00", "open")); !errors.Is(err, offkv.ErrInvalid) {
+			t.Errorf("NUL in a name: %v", err)
 		}
 	})
 }

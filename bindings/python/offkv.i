@@ -490,6 +490,26 @@ static int offkv_py_options(PyObject *dict, offkv_options *opts, PyObject *keep)
       }
       opts->session_callback = offkv_py_trampoline;
       opts->session_user = value; /* kept alive by the caller, see trampoline */
+    } else if (!strcmp(n, "by_name")) {
+      /* {URL option name: value}, through offkv_options_set: every option the library
+       * knows, checked there (EINVAL names the option and what it accepts). */
+      PyObject *oname, *ovalue;
+      Py_ssize_t opos = 0;
+      if (!PyDict_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "options must be a dict of str to str");
+        return -1;
+      }
+      while (PyDict_Next(value, &opos, &oname, &ovalue)) {
+        const char *on = NULL, *ov = NULL;
+        if (offkv_py_as_cstr(oname, &on, "option name") ||
+            offkv_py_as_cstr(ovalue, &ov, on ? on : "option"))
+          return -1;
+        int code = offkv_options_set(opts, on, ov);
+        if (code != OFFKV_OK) {
+          offkv_py_raise(code, offkv_swig_capture_error(), NULL);
+          return -1;
+        }
+      }
     } else if (!strcmp(n, "tls_ca_file")) {
       str_field = &opts->tls_ca_file;
     } else if (!strcmp(n, "tls_cert_file")) {
@@ -792,11 +812,18 @@ OFFKV_PY_HANDLE_OUT(offkv_lock)
     $1 = NULL;
   } else {
     keep = PyList_New(0);
-    if (!keep || offkv_py_options($input, &tmp, keep)) SWIG_fail;
+    /* Initialised first, so that freearg may always reset it. */
+    if (!keep || offkv_options_init(&tmp, OFFKV_OPTIONS_VERSION) != OFFKV_OK ||
+        offkv_py_options($input, &tmp, keep))
+      SWIG_fail;
     $1 = &tmp;
   }
 }
-%typemap(freearg) const offkv_options *opts { Py_XDECREF(keep$argnum); }
+/* keep is set only once tmp is initialised; the reset frees what by_name stored. */
+%typemap(freearg) const offkv_options *opts {
+  if (keep$argnum) offkv_options_reset(&tmp$argnum);
+  Py_XDECREF(keep$argnum);
+}
 
 /* ---- Python-only helpers for the offkv package ---- */
 %inline %{

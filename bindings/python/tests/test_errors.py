@@ -128,6 +128,24 @@ def test_bad_options():
         offkv.open("mem://x?session_timeout_ms=abc")
 
 
+def test_options_by_name(env):
+    # Any option of the library by its URL name (offkv_options_set), checked there.
+    with offkv.open(env.url, options={"session_timeout_ms": "3000",
+                                      "read_consistency": "serializable"}) as c:
+        c.set("/by-name", b"v")
+        assert c.get("/by-name").value == b"v"
+    with pytest.raises(offkv.InvalidArgumentError) as info:
+        offkv.open(env.url, options={"no_such_option": "1"})
+    assert "no_such_option" in info.value.message
+    with pytest.raises(offkv.InvalidArgumentError):
+        offkv.open(env.url, options={"session_timeout_ms": "soon"})
+    # By name wins over the keyword arguments: this 1 ms is refused.
+    with pytest.raises(offkv.InvalidArgumentError):
+        offkv.open(env.url, session_timeout=10, options={"session_timeout_ms": "1"})
+    with pytest.raises(TypeError):
+        offkv.open(env.url, options={"session_timeout_ms": 3000})
+
+
 def test_key_not_encodable(client):
     with pytest.raises(offkv.InvalidArgumentError) as info:
         client.get("/bad\udcff")

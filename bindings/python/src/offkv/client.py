@@ -6,7 +6,8 @@ import atexit
 import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar, Union
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Set, Tuple, TypeVar,
+                    Union)
 
 from . import _offkv
 from ._callbacks import dispatcher
@@ -68,7 +69,8 @@ def open(url: str, *,
          password: Optional[str] = None,
          token: Optional[str] = None,
          read_consistency: Union[ReadConsistency, int, str, None] = None,
-         on_session: Optional[SessionCallback] = None) -> "Client":
+         on_session: Optional[SessionCallback] = None,
+         options: Optional[Mapping[str, str]] = None) -> "Client":
     """Opens a client (``offkv_open``).
 
     Args:
@@ -90,6 +92,10 @@ def open(url: str, *,
             state transition, starting with the first CONNECTED, on the client's
             event thread (GIL held). Exceptions it raises go to the callback error
             hook.
+        options: any option by its URL query name, with the URL's value syntax
+            (``offkv_options_set``), e.g. ``{"zk_acl": "open"}``: every option the
+            library knows, also those without a keyword argument here. They win
+            over the keyword arguments; the URL's query wins over both.
 
     Returns:
         A :class:`Client`; use it as a context manager or call :meth:`Client.close`.
@@ -113,6 +119,8 @@ def open(url: str, *,
                        ("tls_key_file", tls_key_file)):
         if path is not None:
             opts[name] = os.fspath(path)
+    if options:
+        opts["by_name"] = dict(options)
     session = _session_dispatcher(on_session) if on_session is not None else None
     if session is not None:
         opts["session_callback"] = session

@@ -49,6 +49,7 @@ pub struct Options {
     password: Option<String>,
     token: Option<String>,
     read_consistency: ReadConsistency,
+    by_name: Vec<(String, String)>,
     pub(crate) session_callback: Option<SessionCallback>,
 }
 
@@ -65,6 +66,11 @@ impl fmt::Debug for Options {
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("token", &self.token.as_ref().map(|_| "<hidden>"))
             .field("read_consistency", &self.read_consistency)
+            // Names only: a value may be a secret.
+            .field(
+                "by_name",
+                &self.by_name.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("session_callback", &self.session_callback.is_some())
             .finish()
     }
@@ -199,8 +205,25 @@ impl Options {
         self
     }
 
-    /// The C struct, and the strings it points to (keep them alive while it is used).
-    pub(crate) fn to_raw(&self) -> Result<(sys::offkv_options, Vec<CString>)> {
+    /// Any option by its URL query name, with the URL's value syntax
+    /// (`offkv_options_set`): every option the library knows, also those without a
+    /// method here. Checked at [`Client::open`](crate::Client::open): an unknown name
+    /// or a bad value is [`ErrorKind::Invalid`] naming the option. Options set by name
+    /// win over the methods above; the URL's query wins over both.
+    ///
+    /// ```
+    /// let o = offkv::Options::new().option("read_consistency", "serializable");
+    /// let client = offkv::Client::open("mem://doc-option", &o)?;
+    /// # let _ = client;
+    /// # Ok::<(), offkv::Error>(())
+    /// ```
+    pub fn option(mut self, name: &str, value: &str) -> Options {
+        self.by_name.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The C struct, and what it points to (keep it alive while the struct is used).
+    pub(crate) fn to_raw(&self) -> Result<(sys::offkv_options, RawKeep)> {
         let mut raw = std::mem::MaybeUninit::<sys::offkv_options>::zeroed();
         // SAFETY: offkv_options_init fills the whole struct for this version; the
         // zeroed struct is a valid starting point (all integers and NULL pointers).
@@ -230,14 +253,18 @@ impl Options {
             ReadConsistency::Linearizable => sys::OFFKV_READ_LINEARIZABLE,
             ReadConsistency::Serializable => sys::OFFKV_READ_SERIALIZABLE,
         } as i32;
-        let mut keep = Vec::new();
+        let mut keep = RawKeep {
+            _strings: Vec::new(),
+            named: std::ptr::null_mut(),
+        };
+        let strings = &mut keep._strings;
         let mut text = |value: Option<String>| -> Result<*const std::os::raw::c_char> {
             match value {
                 None => Ok(std::ptr::null()),
                 Some(s) => {
                     let c = c_string(&s)?;
                     let ptr = c.as_ptr();
-                    keep.push(c);
+                    strings.push(c);
                     Ok(ptr)
                 }
             }
@@ -249,6 +276,38 @@ impl Options {
         raw.username = text(self.username.clone())?;
         raw.password = text(self.password.clone())?;
         raw.token = text(self.token.clone())?;
+        for (name, value) in &self.by_name {
+            let (name, value) = (c_string(name)?, c_string(value)?);
+            // SAFETY: raw is an initialised version-2 struct; the strings are valid C
+            // strings, copied by the library before it returns.
+            let code = unsafe { sys::offkv_options_set(&mut raw, name.as_ptr(), value.as_ptr()) };
+            keep.named = raw.named; // freed by keep's Drop, also on the error below
+            crate::error::check(code, None)?;
+        }
         Ok((raw, keep))
+    }
+}
+
+/// What a C options struct made by [`Options::to_raw`] points to: its strings, and
+/// the library's storage of the options set by name (freed on drop).
+pub(crate) struct RawKeep {
+    _strings: Vec<CString>,
+    named: *mut std::os::raw::c_void,
+}
+
+impl Drop for RawKeep {
+    fn drop(&mut self) {
+        if self.named.is_null() {
+            return;
+        }
+        let mut raw = std::mem::MaybeUninit::<sys::offkv_options>::zeroed();
+        // SAFETY: a zeroed struct of this version holding only the storage pointer:
+        // offkv_options_reset frees that storage and writes defaults.
+        unsafe {
+            let raw = raw.as_mut_ptr();
+            (*raw).version = sys::OFFKV_OPTIONS_VERSION;
+            (*raw).named = self.named;
+            sys::offkv_options_reset(raw);
+        }
     }
 }

@@ -278,3 +278,34 @@ fn event_and_state_names_are_the_librarys() {
         assert_eq!(state.to_string(), want);
     }
 }
+
+/// Any option by its URL name (offkv_options_set), checked by the library.
+#[test]
+fn options_by_name() {
+    for_each_backend("options-by-name", |url| {
+        let options = Options::new()
+            .option("session_timeout_ms", "3000")
+            .option("read_consistency", "serializable");
+        let c = Client::open(url, &options).unwrap();
+        c.set("/by-name", b"v").unwrap();
+        assert_eq!(c.get("/by-name").unwrap().0, b"v".to_vec());
+        let err = Client::open(url, &Options::new().option("no_such_option", "1")).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(err.message.contains("no_such_option"), "{err}");
+        let err = Client::open(url, &Options::new().option("session_timeout_ms", "soon"));
+        assert_eq!(err.unwrap_err().kind, ErrorKind::Invalid);
+        // By name wins over the methods: this 1 ms is refused.
+        let both = Options::new()
+            .session_timeout(Duration::from_secs(10))
+            .option("session_timeout_ms", "1");
+        assert_eq!(
+            Client::open(url, &both).unwrap_err().kind,
+            ErrorKind::Invalid
+        );
+        let nul = Options::new().option("zk_acl\0", "open");
+        assert_eq!(
+            Client::open(url, &nul).unwrap_err().kind,
+            ErrorKind::Invalid
+        );
+    });
+}

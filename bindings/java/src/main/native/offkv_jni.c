@@ -317,8 +317,8 @@ FN(jboolean, hasBackend)(ARGS, jbyteArray scheme) {
 /* out[0] = client, out[1] = session ctx. Strings are NUL-terminated byte[] or NULL. */
 FN(void, open)(ARGS, jbyteArray url, jint session_ms, jint connect_ms, jint op_ms,
                jbyteArray ca, jbyteArray cert, jbyteArray key, jbyteArray user,
-               jbyteArray password, jbyteArray token, jint consistency, jobject sink,
-               jlongArray out) {
+               jbyteArray password, jbyteArray token, jint consistency,
+               jobjectArray names, jobjectArray values, jobject sink, jlongArray out) {
   (void)cls;
   offkv_options o;
   int rc = offkv_options_init(&o, OFFKV_OPTIONS_VERSION);
@@ -344,6 +344,28 @@ FN(void, open)(ARGS, jbyteArray url, jint session_ms, jint connect_ms, jint op_m
   o.password = CSTR(pw);
   o.token = CSTR(t);
   o.read_consistency = consistency;
+  /* Options by name: checked and copied by the library (freed by the reset below). */
+  jsize nnamed = names ? (*env)->GetArrayLength(env, names) : 0;
+  for (jsize i = 0; i < nnamed && rc == OFFKV_OK; ++i) {
+    bytes_in n, v;
+    bin(env, (jbyteArray)(*env)->GetObjectArrayElement(env, names, i), &n);
+    bin(env, (jbyteArray)(*env)->GetObjectArrayElement(env, values, i), &v);
+    rc = offkv_options_set(&o, CSTR(n), CSTR(v));
+    bout(env, &n);
+    bout(env, &v);
+  }
+  if (rc != OFFKV_OK) {
+    throw_rc(env, rc, NULL); /* reads offkv_last_error before the reset */
+    offkv_options_reset(&o);
+    bout(env, &a);
+    bout(env, &c);
+    bout(env, &k);
+    bout(env, &us);
+    bout(env, &pw);
+    bout(env, &t);
+    bout(env, &u);
+    return;
+  }
   cbctx *ctx = ctx_new(env, sink, 1);
   if (ctx) {
     o.session_callback = on_event;
@@ -354,6 +376,8 @@ FN(void, open)(ARGS, jbyteArray url, jint session_ms, jint connect_ms, jint op_m
     rc = OFFKV_ENOMEM;
   else
     rc = offkv_open(CSTR(u), &o, &client);
+  if (rc != OFFKV_OK) throw_rc(env, rc, NULL); /* before the reset changes the error */
+  offkv_options_reset(&o);
   bout(env, &a);
   bout(env, &c);
   bout(env, &k);
@@ -366,7 +390,6 @@ FN(void, open)(ARGS, jbyteArray url, jint session_ms, jint connect_ms, jint op_m
       ctx_release(env, ctx);
       ctx_release(env, ctx);
     }
-    throw_rc(env, rc, NULL);
     bout(env, &u);
     return;
   }

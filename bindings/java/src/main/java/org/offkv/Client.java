@@ -36,11 +36,19 @@ public final class Client implements AutoCloseable {
     // keep this Client reachable.
     Sink sink = o.sessionListener == null ? null : new SessionSink(o.sessionListener);
     long[] out = new long[2];
+    byte[][] names = new byte[o.byName.size()][];
+    byte[][] values = new byte[o.byName.size()][];
+    int i = 0;
+    for (Map.Entry<String, String> e : o.byName.entrySet()) {
+      names[i] = Native.cstr(e.getKey(), "option name");
+      values[i++] = Native.cstr(e.getValue(), e.getKey());
+    }
     Native.open(Native.cstr(url, "url"), Options.ms(o.sessionTimeout), Options.ms(o.connectTimeout),
         Options.ms(o.operationTimeout), Native.cstr(o.tlsCaFile, "tls_ca_file"),
         Native.cstr(o.tlsCertFile, "tls_cert_file"), Native.cstr(o.tlsKeyFile, "tls_key_file"),
         Native.cstr(o.username, "username"), Native.cstr(o.password, "password"),
-        Native.cstr(o.token, "token"), o.readConsistency == ReadConsistency.SERIALIZABLE ? 1 : 0, sink, out);
+        Native.cstr(o.token, "token"), o.readConsistency == ReadConsistency.SERIALIZABLE ? 1 : 0,
+        names, values, sink, out);
     boolean[] closedInCallback = new boolean[1];
     AtomicReference<Map<String, Long>> last = lastStats; // not `this`: see the Cleaner
     h = new NativeHandle("client", out[0], out[1], (p, ctx) -> {

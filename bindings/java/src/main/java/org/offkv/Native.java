@@ -177,7 +177,8 @@ final class Native {
   static native long attachedTotal();
 
   static native void open(byte[] url, int sessionMs, int connectMs, int opMs, byte[] ca, byte[] cert,
-      byte[] key, byte[] user, byte[] password, byte[] token, int consistency, Sink sink, long[] out);
+      byte[] key, byte[] user, byte[] password, byte[] token, int consistency, byte[][] names,
+      byte[][] values, Sink sink, long[] out);
   static native void close(long client);
   static native void clientFree(long client, long ctx, boolean deferred);
   static native int sessionState(long client);

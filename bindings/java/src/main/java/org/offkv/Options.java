@@ -1,6 +1,8 @@
 package org.offkv;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -12,6 +14,7 @@ public final class Options {
   String tlsCaFile, tlsCertFile, tlsKeyFile, username, password, token;
   ReadConsistency readConsistency = ReadConsistency.LINEARIZABLE;
   Consumer<Event> sessionListener;
+  final Map<String, String> byName = new LinkedHashMap<>();
 
   public Options sessionTimeout(Duration d) { sessionTimeout = d; return this; }
   public Options connectTimeout(Duration d) { connectTimeout = d; return this; }
@@ -23,6 +26,19 @@ public final class Options {
   public Options password(String p) { password = p; return this; }
   public Options token(String t) { token = t; return this; }
   public Options readConsistency(ReadConsistency r) { readConsistency = r; return this; }
+
+  /**
+   * Any option by its URL query name, with the URL's value syntax (offkv_options_set):
+   * every option the library knows, also those without a setter here, e.g.
+   * {@code option("zk_acl", "open")}. Checked when the client opens: an unknown name or
+   * a bad value is an {@link InvalidArgumentException} naming the option. Options set
+   * by name win over the setters above; the URL's query wins over both.
+   */
+  public Options option(String name, String value) {
+    if (name == null || value == null) throw new InvalidArgumentException("option name or value is null", null);
+    byName.put(name, value);
+    return this;
+  }
 
   /**
    * Told every session state transition (SESSION events, starting with the first

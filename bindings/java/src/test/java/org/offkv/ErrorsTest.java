@@ -57,6 +57,29 @@ class ErrorsTest {
     return e;
   }
 
+  /** Any option by its URL name (offkv_options_set), checked by the library. */
+  @ParameterizedTest
+  @MethodSource("org.offkv.TestEnv#backends")
+  void optionsByName(TestEnv.Backend be) throws Exception {
+    try (TestEnv env = new TestEnv(be)) {
+      Options byName =
+          new Options().option("session_timeout_ms", "3000").option("read_consistency", "serializable");
+      try (Client c = OffKv.open(env.url, byName)) {
+        c.set("/by-name", b("v"));
+        assertArrayEquals(b("v"), c.get("/by-name").value());
+      }
+      InvalidArgumentException unknown = raises(InvalidArgumentException.class,
+          () -> OffKv.open(env.url, new Options().option("no_such_option", "1")));
+      assertTrue(unknown.detail().contains("no_such_option"), unknown.detail());
+      raises(InvalidArgumentException.class,
+          () -> OffKv.open(env.url, new Options().option("session_timeout_ms", "soon")));
+      // By name wins over the setters: this 1 ms is refused.
+      raises(InvalidArgumentException.class, () -> OffKv.open(env.url,
+          new Options().sessionTimeout(Duration.ofSeconds(10)).option("session_timeout_ms", "1")));
+      assertThrows(InvalidArgumentException.class, () -> new Options().option(null, "x"));
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("org.offkv.TestEnv#backends")
   void everyErrorReachableThroughTheApi(TestEnv.Backend be) throws Exception {
