@@ -354,28 +354,15 @@ FN(void, open)(ARGS, jbyteArray url, jint session_ms, jint connect_ms, jint op_m
     bout(env, &n);
     bout(env, &v);
   }
-  if (rc != OFFKV_OK) {
-    throw_rc(env, rc, NULL); /* reads offkv_last_error before the reset */
-    offkv_options_reset(&o);
-    bout(env, &a);
-    bout(env, &c);
-    bout(env, &k);
-    bout(env, &us);
-    bout(env, &pw);
-    bout(env, &t);
-    bout(env, &u);
-    return;
-  }
-  cbctx *ctx = ctx_new(env, sink, 1);
+  /* A refused option: no client is opened, the common clean-up below still runs. */
+  const int refused = rc != OFFKV_OK;
+  cbctx *ctx = refused ? NULL : ctx_new(env, sink, 1);
   if (ctx) {
     o.session_callback = on_event;
     o.session_user = ctx;
   }
   offkv_client *client = NULL;
-  if (sink && !ctx)
-    rc = OFFKV_ENOMEM;
-  else
-    rc = offkv_open(CSTR(u), &o, &client);
+  if (!refused) rc = (sink && !ctx) ? OFFKV_ENOMEM : offkv_open(CSTR(u), &o, &client);
   if (rc != OFFKV_OK) throw_rc(env, rc, NULL); /* before the reset changes the error */
   offkv_options_reset(&o);
   bout(env, &a);
