@@ -17,7 +17,7 @@ set(expected
   "The library names it /members/m-0000000000 (10 digits from a counter per parent)."
   "B sees: CHILDREN /members version=-1"
   "B lists /members: /members/m-0000000000"
-  "  OFFKV_EVERSION (version mismatch): cas on '/config': expected version 1, found 2"
+  "  OFFKV_EVERSION (version mismatch): cas on '/config': expected version 1, found version 2"
   "A tries cas /config expecting version 2: ok, now version 3."
   "  OFFKV_ETXN: item 2 failed with OFFKV_EEXIST (checks count first, then ops): '/config' already exists"
   "  Nothing was applied: /config is still at version 3."

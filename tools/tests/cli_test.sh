@@ -271,7 +271,7 @@ section_errors() {
     $'offkv: open mem://: invalid argument, key or URL: invalid URL \'mem://\': mem:// needs a store name: mem://NAME\n' \
     mem:// ls / </dev/null
   expect "unknown URL option: EINVAL" 1 "" \
-    $'offkv: open mem://e?bogus=1: invalid argument, key or URL: invalid URL \'mem://e?bogus=1\': unknown option \'bogus\'\n' \
+    $'offkv: open mem://e?bogus=1: invalid argument, key or URL: invalid URL \'mem://e?bogus=1\': unknown option \'bogus\' (known: session_timeout_ms, connect_timeout_ms, operation_timeout_ms, tls_ca_file, tls_cert_file, tls_key_file, username, password, token, read_consistency, zk_acl)\n' \
     'mem://e?bogus=1' ls / </dev/null
   if [ "${OFFKV_WITH_ETCD:-0}" = 0 ]; then
     expect "backend compiled out: EUNSUPPORTED" 1 "" \
@@ -281,9 +281,9 @@ section_errors() {
 
   expect "script: EEXIST, EVERSION, ENOENT; '-' lines go on" 0 $'1\n1\n2\n/a\n/b\n' \
     "offkv: create /a: node already exists: '/a' already exists
-offkv: cas /a: version mismatch: cas on '/a': expected version 5, found 1
+offkv: cas /a: version mismatch: cas on '/a': expected version 5, found version 1
 offkv: cas /b: version mismatch: cas on '/b': expected no node, found version 1
-offkv: rm /a: version mismatch: erase of '/a': expected version 7, found 2
+offkv: rm /a: version mismatch: erase of '/a': expected version 7, found version 2
 offkv: get /gone: no such node: cannot get '/gone': no such node
 " mem://e2 - <<'EOF'
 set /a 1
