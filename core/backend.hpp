@@ -8,17 +8,15 @@
 // thread, in the order the changes happened. A failed read registers nothing.
 #pragma once
 
-#include <memory>
-
-#include "stats.hpp"
-
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "model.hpp"
+#include "stats.hpp"
 #include "watch.hpp"
 
 namespace offkv {
@@ -27,6 +25,11 @@ namespace offkv {
 // then ends every watch of the client with ENDED) and CLOSED.
 using SessionListener =
     std::function<void(int session_state, const std::string &message)>;
+
+// How a native asynchronous call ends: error is null and value is the result, or error
+// holds what the blocking form would have thrown (offkv::Error, TxnFailed).
+template <typename T>
+using Completion = std::function<void(std::exception_ptr error, T value)>;
 
 class Backend {
  public:
@@ -59,6 +62,32 @@ class Backend {
   virtual void watch_persistent(const std::string &path, const WatchPtr &watch) = 0;
   // Drops every registration of the watch (it was cancelled).
   virtual void unwatch(const WatchPtr &watch) = 0;
+
+  // Native asynchronous forms, for offkv_*_async: many in flight on the one
+  // connection, no thread blocked per call. Each either returns false at once, having
+  // started nothing (no native form for this call: the core then runs the blocking
+  // form above on one of its worker threads), or starts the operation, returns true,
+  // and later calls done exactly once, from any thread (even before it returns), with
+  // what the blocking form would return or throw. It must never block or throw, and
+  // it must not call done while holding a lock that done's caller could need.
+  // close() must make every started call complete (with ECLOSED or the error the
+  // store gave) before or soon after it returns: close waits for them.
+  // The core starts a call only after every earlier call on a related key finished.
+  virtual bool start_create(const std::string &path, const std::string &value, int flags,
+                            Completion<std::string> done);
+  virtual bool start_set(const std::string &path, const std::string &value,
+                         Completion<std::int64_t> done);
+  virtual bool start_cas(const std::string &path, const std::string &value,
+                         std::int64_t expected_version, Completion<std::int64_t> done);
+  virtual bool start_get(const std::string &path, const WatchPtr &watch,
+                         Completion<Node> done);
+  virtual bool start_exists(const std::string &path, const WatchPtr &watch,
+                            Completion<std::int64_t> done);
+  virtual bool start_children(const std::string &path, const WatchPtr &watch,
+                              Completion<std::vector<std::string>> done);
+  virtual bool start_erase(const std::string &path, std::int64_t expected_version,
+                           Completion<bool> done);
+  virtual bool start_commit(const Txn &txn, Completion<std::vector<OpResult>> done);
 
   // Ends the session at once: ephemerals removed, registrations dropped. Idempotent.
   // Also lifts a test kit cut first, so that the session really ends at the store.

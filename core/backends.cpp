@@ -106,6 +106,38 @@ void Backend::testkit_expire() {
   fail(Err::eunsupported, "this backend has no test kit hook to expire its session");
 }
 
+// No native asynchronous forms unless a backend has them: the core runs the blocking
+// forms on its worker threads.
+bool Backend::start_create(const std::string &, const std::string &, int,
+                           Completion<std::string>) {
+  return false;
+}
+bool Backend::start_set(const std::string &, const std::string &,
+                        Completion<std::int64_t>) {
+  return false;
+}
+bool Backend::start_cas(const std::string &, const std::string &, std::int64_t,
+                        Completion<std::int64_t>) {
+  return false;
+}
+bool Backend::start_get(const std::string &, const WatchPtr &, Completion<Node>) {
+  return false;
+}
+bool Backend::start_exists(const std::string &, const WatchPtr &,
+                           Completion<std::int64_t>) {
+  return false;
+}
+bool Backend::start_children(const std::string &, const WatchPtr &,
+                             Completion<std::vector<std::string>>) {
+  return false;
+}
+bool Backend::start_erase(const std::string &, std::int64_t, Completion<bool>) {
+  return false;
+}
+bool Backend::start_commit(const Txn &, Completion<std::vector<OpResult>>) {
+  return false;
+}
+
 std::unique_ptr<Backend> make_backend(const Endpoint &endpoint, const Options &options) {
   const std::string &s = endpoint.scheme;
   if (!options.zk_acl.empty() && s != "zk")
