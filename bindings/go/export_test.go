@@ -40,3 +40,15 @@ func (c *Client) WatchKeys() (keys []string) {
 
 // LogPanics is the number of panics recovered from a LogFunc.
 func LogPanics() int64 { return logPanics.Load() }
+
+// BlockingCall runs op ("create", "set", "cas", "get", "exists", "children",
+// "erase") through the library's blocking C function, for comparison.
+func BlockingCall(c *Client, op, key string, value []byte, version int64, flags CreateFlags) error {
+	return c.blockingCall(op, key, value, version, flags)
+}
+
+// BlockingCommit is Commit through the blocking offkv_commit.
+func BlockingCommit(c *Client, txn *Txn) ([]OpResult, error) { return c.blockingCommit(txn) }
+
+// StrayCompletions counts completions whose handle was unknown.
+func StrayCompletions() int64 { return strayCompletions.Load() }
