@@ -12,9 +12,9 @@ import (
 	"unsafe"
 )
 
-// How a call runs: the binding starts the library's asynchronous form of the
-// operation (offkv_<op>_async), which copies its arguments and returns at once, and
-// the goroutine then waits on a channel. The library runs the operation on its own
+// How a call runs (see run): past the client's few blocking slots, the binding starts
+// the library's asynchronous form of the operation (offkv_<op>_async), which copies
+// its arguments and returns at once, and the goroutine then waits on a channel. The library runs the operation on its own
 // few threads per client and calls the completion on the client's event thread; the
 // exported goffkvComplete copies the result out of it (its pointers are valid only
 // during the callback) into the channel, which never blocks. So a goroutine waiting
@@ -74,6 +74,7 @@ func goffkvComplete(comp *C.offkv_completion, h C.uintptr_t) {
 		return
 	}
 	deleteHandle(cgo.Handle(h))
+	callsInFlight.Add(-1)
 	call := v.(*asyncCall)
 	r := resultFromC(comp)
 	if w := call.watch; w != nil {
@@ -127,25 +128,119 @@ func resultFromC(comp *C.offkv_completion) asyncResult {
 	return r
 }
 
-// async runs one asynchronous call and waits for its completion, honouring ctx:
+// blockingSlots is how many calls of one client may take the library's blocking form
+// at once; the others take the asynchronous form. A blocking call holds an OS thread
+// while it runs but costs no thread hand-offs (the asynchronous form goes through a
+// library worker and the event thread, tens of microseconds on a loaded machine), so
+// the first few calls in flight get the lower latency and the process never holds
+// more than this many threads per client for calls, however many are in flight.
+var blockingSlots atomic.Int32
+
+const defaultBlockingSlots = 4
+
+func init() { blockingSlots.Store(defaultBlockingSlots) }
+
+// callsInFlight counts this package's calls inside the library (for tests).
+var callsInFlight atomic.Int64
+
+// blockingFunc makes an operation's blocking C call, filling r; for a watch-arming
+// read, with the watch's handle, returning the C watch in *wp.
+type blockingFunc func(p *C.offkv_client, watch C.uintptr_t, r *asyncResult, wp **C.offkv_watch, detail **C.char) C.int
+
+// startFunc starts the operation's asynchronous form with the call's handle (and for
+// a watch-arming read the watch's).
+type startFunc func(p *C.offkv_client, watch, call C.uintptr_t, detail **C.char) C.int
+
+// run makes one call of an operation: in its blocking form while the client has a
+// blocking slot free (blockingSlots), else in its asynchronous form. Either way:
 //
 //   - ctx already done: nothing is started; a *ContextError is returned.
-//   - otherwise start(p, call handle, &detail) makes the offkv_*_async call, under
-//     the client's read lock (so Close cannot free the handle under it: every call
-//     that entered the library is completed by offkv_close, with ErrClosed if it had
-//     not finished). An error the library returns at once is returned as is.
-//   - then the goroutine waits, holding no OS thread, for the completion or for ctx.
-//     When ctx is done first, async returns a *ContextError at once; the operation
-//     goes on in the library and its completion is consumed by goffkvComplete
-//     (a watch it left is cancelled).
+//   - the client's read lock is held while the call enters the library, so Close
+//     cannot free the handle under it (Close waits for blocking calls; offkv_close
+//     completes asynchronous ones, with ErrClosed if they had not finished).
+//   - when ctx is done before the outcome, run returns a *ContextError at once; the
+//     operation goes on in the library and what it produced is released without the
+//     caller (a watch is cancelled).
 //
 // newWatch, when not nil, makes the watch of a watch-arming read (under the lock,
-// so Close cannot miss it); the completion attaches it, or fails it.
-func (c *Client) async(ctx context.Context, op, key string, newWatch func() *Watch,
-	start func(p *C.offkv_client, call C.uintptr_t, detail **C.char) C.int) (asyncResult, *Watch, error) {
+// so Close cannot miss it); it is attached once the read succeeded, or failed.
+func (c *Client) run(ctx context.Context, op, key string, newWatch func() *Watch,
+	blocking blockingFunc, start startFunc) (asyncResult, *Watch, error) {
 	if ctx.Err() != nil {
 		return asyncResult{}, nil, ctxError(ctx, op, key)
 	}
+	if c.takeSlot() {
+		return c.runBlocking(ctx, op, key, newWatch, blocking)
+	}
+	return c.runAsync(ctx, op, key, newWatch, start)
+}
+
+func (c *Client) takeSlot() bool {
+	limit := blockingSlots.Load()
+	for {
+		n := c.blockingCalls.Load()
+		if n >= limit {
+			return false
+		}
+		if c.blockingCalls.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// runBlocking is run's blocking form (the slot already taken).
+func (c *Client) runBlocking(ctx context.Context, op, key string, newWatch func() *Watch,
+	blocking blockingFunc) (asyncResult, *Watch, error) {
+	c.mu.RLock()
+	p := c.ptr
+	if p == nil {
+		c.mu.RUnlock()
+		c.blockingCalls.Add(-1)
+		return asyncResult{}, nil, errClosed(op, key)
+	}
+	var r asyncResult
+	var w *Watch
+	callsInFlight.Add(1)
+	err, abandoned := runCtx(ctx, func() error {
+		defer c.mu.RUnlock()
+		defer c.blockingCalls.Add(-1)
+		defer callsInFlight.Add(-1)
+		var wh C.uintptr_t
+		if newWatch != nil {
+			w = newWatch()
+			wh = C.uintptr_t(w.h)
+		}
+		var wp *C.offkv_watch
+		var detail *C.char
+		if rc := blocking(p, wh, &r, &wp, &detail); rc != 0 {
+			if w != nil {
+				w.failed()
+			}
+			return newError(rc, op, key, takeDetail(detail))
+		}
+		if w != nil {
+			w.attach(wp)
+		}
+		return nil
+	}, func() {
+		if w != nil {
+			w.cancel()
+		}
+	})
+	if abandoned {
+		return asyncResult{}, nil, ctxError(ctx, op, key)
+	}
+	if err != nil {
+		return r, nil, err
+	}
+	return r, w, nil
+}
+
+// runAsync is run's asynchronous form: start makes the offkv_*_async call, an error
+// the library returns at once is returned as is, and the goroutine then waits,
+// holding no OS thread, for the completion or for ctx.
+func (c *Client) runAsync(ctx context.Context, op, key string, newWatch func() *Watch,
+	start startFunc) (asyncResult, *Watch, error) {
 	c.mu.RLock()
 	p := c.ptr
 	if p == nil {
@@ -153,15 +248,19 @@ func (c *Client) async(ctx context.Context, op, key string, newWatch func() *Wat
 		return asyncResult{}, nil, errClosed(op, key)
 	}
 	call := &asyncCall{done: make(chan asyncResult, 1)}
+	var wh C.uintptr_t
 	if newWatch != nil {
 		call.watch = newWatch()
+		wh = C.uintptr_t(call.watch.h)
 	}
 	h := newHandle(call)
+	callsInFlight.Add(1)
 	var detail *C.char
-	rc := start(p, C.uintptr_t(h), &detail)
+	rc := start(p, wh, C.uintptr_t(h), &detail)
 	c.mu.RUnlock()
 	if rc != 0 {
 		// Refused at once: no completion will come.
+		callsInFlight.Add(-1)
 		deleteHandle(h)
 		if call.watch != nil {
 			call.watch.failed()

@@ -59,12 +59,12 @@ func threadPeak(t testing.TB, interval time.Duration) (stop func() int) {
 	}
 }
 
-// waitInFlight waits until n more calls than base are in the library (each holds one
-// cgo.Handle until its completion) or the deadline passes; it returns how many are.
+// waitInFlight waits until n more calls than base are in the library or the deadline
+// passes; it returns how many are.
 func waitInFlight(base int64, n int, deadline time.Duration) int {
 	end := time.Now().Add(deadline)
 	for {
-		got := int(offkv.LiveHandles() - base)
+		got := int(offkv.CallsInFlight() - base)
 		if got >= n || time.Now().After(end) {
 			return got
 		}
@@ -72,10 +72,18 @@ func waitInFlight(base int64, n int, deadline time.Duration) int {
 	}
 }
 
+// withBlockingSlots sets the calls per client that take the blocking C form for the
+// rest of the test.
+func withBlockingSlots(t testing.TB, n int) {
+	old := offkv.SetBlockingSlots(n)
+	t.Cleanup(func() { offkv.SetBlockingSlots(old) })
+}
+
 // 1000 goroutines each with a Get in flight on one client need no OS thread each: the
 // calls wait in the library (the client's connection is cut, so none can finish)
-// while the goroutines wait on channels, and the process keeps a few dozen threads.
-// The blocking binding held one OS thread per call here (1000+ threads).
+// while the goroutines wait on channels (all but the few in blocking slots), and the
+// process keeps a few dozen threads. The blocking binding held one OS thread per
+// call here (1000+ threads).
 func TestCallsInFlightNeedNoThreadEach(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, url string) {
 		checkLeaks(t)
@@ -85,7 +93,7 @@ func TestCallsInFlightNeedNoThreadEach(t *testing.T) {
 			must[string](t)(c.Create(bg, fmt.Sprintf("/k%d", i), []byte(fmt.Sprint("v", i)), 0))
 		}
 		before := osThreads(t)
-		handles := offkv.LiveHandles()
+		inLibrary := offkv.CallsInFlight()
 		noErr(t, c.TestkitSuspend())
 		peak := threadPeak(t, time.Millisecond)
 
@@ -100,7 +108,7 @@ func TestCallsInFlightNeedNoThreadEach(t *testing.T) {
 				errs <- err
 			}()
 		}
-		inFlight := waitInFlight(handles, calls, 20*time.Second)
+		inFlight := waitInFlight(inLibrary, calls, 20*time.Second)
 		time.Sleep(200 * time.Millisecond) // room for threads to appear, were any needed
 		during := peak()
 		t.Logf("OS threads: %d before, peak %d with %d calls in flight (%d goroutines waiting)",
@@ -128,13 +136,22 @@ func TestCallsInFlightNeedNoThreadEach(t *testing.T) {
 // ErrClosed (the library's code and message) unless it was already running, and
 // nothing is left behind.
 func TestCloseCompletesCallsInFlight(t *testing.T) {
+	for _, slots := range []int{0, offkv.DefaultBlockingSlots} {
+		t.Run(fmt.Sprint("blocking=", slots), func(t *testing.T) {
+			withBlockingSlots(t, slots)
+			closeWithCallsInFlight(t)
+		})
+	}
+}
+
+func closeWithCallsInFlight(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, url string) {
 		checkLeaks(t)
 		atStart := offkv.LiveHandles()
 		c, err := offkv.Open(bg, url, offkv.WithOperationTimeout(2*time.Minute))
 		noErr(t, err)
 		must[string](t)(c.Create(bg, "/k", []byte("v"), 0))
-		handles := offkv.LiveHandles()
+		inLibrary := offkv.CallsInFlight()
 		noErr(t, c.TestkitSuspend())
 
 		ops := []func(ctx context.Context) error{
@@ -174,31 +191,33 @@ func TestCloseCompletesCallsInFlight(t *testing.T) {
 				}()
 			}
 		}
-		// Every call holds a handle while in flight, the three watch-arming reads two.
 		n := rounds * len(ops)
-		if want, got := n+3*rounds, waitInFlight(handles, n+3*rounds, 20*time.Second); got != want {
-			t.Fatalf("%d handles for %d calls in flight, want %d", got, n, want)
+		if got := waitInFlight(inLibrary, n, 20*time.Second); got != n {
+			t.Fatalf("%d of %d calls in the library", got, n)
 		}
 		noErr(t, c.Close())
 		wg.Wait()
 		close(results)
-		// A call the library was already running may end with its own result (Close
-		// gives the connection back to end the session); all others get ErrClosed.
+		// A call the library was already running may end with its own outcome (Close
+		// gives the connection back to end the session): a result or the store's
+		// error. The others, most of them (the library runs at most a few dozen calls
+		// of a client at once, docs/c-api.md), get ErrClosed.
 		count, finished := 0, 0
 		for err := range results {
 			count++
-			if err == nil {
-				finished++
-				continue
-			}
 			var e *offkv.Error
-			if !errors.As(err, &e) || e.Code != offkv.ErrClosed || e.Message == "" {
-				t.Errorf("call in flight at Close returned %v, want ErrClosed with a message", err)
+			switch {
+			case err == nil:
+				finished++
+			case !errors.As(err, &e) || e.Message == "":
+				t.Errorf("call in flight at Close returned %v, want an *offkv.Error with a message", err)
+			case e.Code != offkv.ErrClosed:
+				finished++
 			}
 		}
 		t.Logf("%d calls in flight at Close: %d ErrClosed, %d finished", n, count-finished, finished)
-		if finished == count {
-			t.Errorf("no call of %d in flight got ErrClosed", n)
+		if finished > n/2 {
+			t.Errorf("only %d of %d calls in flight got ErrClosed", count-finished, n)
 		}
 		if count != n || returned.Load() != int64(n) {
 			t.Fatalf("%d results from %d returns for %d calls", count, returned.Load(), n)
@@ -213,11 +232,12 @@ func TestCloseCompletesCallsInFlight(t *testing.T) {
 // operation still runs in the library (here: once the connection is back) and takes
 // effect; its completion is consumed without the caller, a watch it left cancelled.
 func TestContextDoneWhileInFlight(t *testing.T) {
+	withBlockingSlots(t, 0) // every call asynchronous
 	forEachBackend(t, func(t *testing.T, url string) {
 		checkLeaks(t)
 		c := open(t, url, offkv.WithOperationTimeout(2*time.Minute))
 		must[string](t)(c.Create(bg, "/k", []byte("v"), 0))
-		handles := offkv.LiveHandles()
+		handles, inLibrary := offkv.LiveHandles(), offkv.CallsInFlight()
 		noErr(t, c.TestkitSuspend())
 
 		ctx, cancel := context.WithCancel(bg)
@@ -234,8 +254,8 @@ func TestContextDoneWhileInFlight(t *testing.T) {
 			_, _, err := c.Get(dctx, "/k")
 			results <- result{"get", err}
 		}()
-		if got := waitInFlight(handles, 4, 20*time.Second); got < 4 {
-			t.Fatalf("only %d handles in flight", got)
+		if got := waitInFlight(inLibrary, 3, 20*time.Second); got < 3 {
+			t.Fatalf("only %d calls in the library", got)
 		}
 		cancel()
 		start := time.Now()
@@ -270,62 +290,104 @@ func TestContextDoneWhileInFlight(t *testing.T) {
 	})
 }
 
-// The errors of the asynchronous calls are those of the blocking C calls: the same
-// code and the same detail message, for errors found before any I/O and for errors
-// from the store. (The watch-arming reads are held to the plain reads' errors.)
-func TestErrorsMatchBlockingCalls(t *testing.T) {
+// The asynchronous form of each call gives what its blocking form gives: the same
+// error (code, detail message, transaction index) for errors found before any I/O and
+// for errors from the store, and the same results.
+func TestAsyncMatchesBlocking(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, url string) {
 		checkLeaks(t)
 		c := open(t, url)
 		must[string](t)(c.Create(bg, "/k", []byte("v"), 0))
 		must[string](t)(c.Create(bg, "/k/child", nil, 0))
 		big := make([]byte, offkv.MaxValueSize+1)
-		blocking := func(op, key string, value []byte, version int64) func() error {
-			return func() error { return offkv.BlockingCall(c, op, key, value, version, 0) }
-		}
 		failingTxn := offkv.NewTxn().Check("/k", 1).Check("/k/child", 5).Set("/k", nil)
 		cases := []struct {
-			name     string
-			code     offkv.Code
-			async    func() error
-			blocking func() error
+			name string
+			code offkv.Code
+			call func() error
 		}{
-			{"get absent", offkv.ErrNoEntry, func() error { _, _, err := c.Get(bg, "/absent"); return err }, blocking("get", "/absent", nil, 0)},
-			{"get bad key", offkv.ErrInvalid, func() error { _, _, err := c.Get(bg, "no-slash"); return err }, blocking("get", "no-slash", nil, 0)},
-			{"create exists", offkv.ErrExists, func() error { _, err := c.Create(bg, "/k", nil, 0); return err }, blocking("create", "/k", nil, 0)},
-			{"create no parent", offkv.ErrNoEntry, func() error { _, err := c.Create(bg, "/a/b", nil, 0); return err }, blocking("create", "/a/b", nil, 0)},
-			{"set too big", offkv.ErrTooBig, func() error { _, err := c.Set(bg, "/k", big); return err }, blocking("set", "/k", big, 0)},
-			{"cas version", offkv.ErrVersion, func() error { _, err := c.Cas(bg, "/k", nil, 42); return err }, blocking("cas", "/k", nil, 42)},
-			{"exists bad key", offkv.ErrInvalid, func() error { _, err := c.Exists(bg, "/a//b"); return err }, blocking("exists", "/a//b", nil, 0)},
-			{"children absent", offkv.ErrNoEntry, func() error { _, err := c.Children(bg, "/absent"); return err }, blocking("children", "/absent", nil, 0)},
-			{"erase version", offkv.ErrVersion, func() error { return c.Erase(bg, "/k", 42) }, blocking("erase", "/k", nil, 42)},
-			{"erase absent", offkv.ErrNoEntry, func() error { return c.Erase(bg, "/absent", 0) }, blocking("erase", "/absent", nil, 0)},
-			{"commit check", offkv.ErrTxn,
-				func() error { _, err := c.Commit(bg, failingTxn); return err },
-				func() error { _, err := offkv.BlockingCommit(c, failingTxn); return err }},
-			{"getwatch absent", offkv.ErrNoEntry, func() error { _, _, _, err := c.GetWatch(bg, "/absent"); return err }, blocking("get", "/absent", nil, 0)},
-			{"childrenwatch absent", offkv.ErrNoEntry, func() error { _, _, err := c.ChildrenWatch(bg, "/absent"); return err }, blocking("children", "/absent", nil, 0)},
+			{"get absent", offkv.ErrNoEntry, func() error { _, _, err := c.Get(bg, "/absent"); return err }},
+			{"get bad key", offkv.ErrInvalid, func() error { _, _, err := c.Get(bg, "no-slash"); return err }},
+			{"create exists", offkv.ErrExists, func() error { _, err := c.Create(bg, "/k", nil, 0); return err }},
+			{"create no parent", offkv.ErrNoEntry, func() error { _, err := c.Create(bg, "/a/b", nil, 0); return err }},
+			{"set too big", offkv.ErrTooBig, func() error { _, err := c.Set(bg, "/k", big); return err }},
+			{"cas version", offkv.ErrVersion, func() error { _, err := c.Cas(bg, "/k", nil, 42); return err }},
+			{"exists bad key", offkv.ErrInvalid, func() error { _, err := c.Exists(bg, "/a//b"); return err }},
+			{"children absent", offkv.ErrNoEntry, func() error { _, err := c.Children(bg, "/absent"); return err }},
+			{"erase version", offkv.ErrVersion, func() error { return c.Erase(bg, "/k", 42) }},
+			{"erase absent", offkv.ErrNoEntry, func() error { return c.Erase(bg, "/absent", 0) }},
+			{"commit check", offkv.ErrTxn, func() error { _, err := c.Commit(bg, failingTxn); return err }},
+			{"getwatch absent", offkv.ErrNoEntry, func() error { _, _, _, err := c.GetWatch(bg, "/absent"); return err }},
+			{"existswatch bad key", offkv.ErrInvalid, func() error { _, _, err := c.ExistsWatch(bg, "/a/"); return err }},
+			{"childrenwatch absent", offkv.ErrNoEntry, func() error { _, _, err := c.ChildrenWatch(bg, "/absent"); return err }},
+		}
+		both := func(f func() error) (async, blocking error) {
+			old := offkv.SetBlockingSlots(0)
+			async = f()
+			offkv.SetBlockingSlots(1 << 20)
+			blocking = f()
+			offkv.SetBlockingSlots(old)
+			return
 		}
 		for _, tc := range cases {
-			got, want := tc.async(), tc.blocking()
+			got, want := both(tc.call)
 			var ge, we *offkv.Error
 			if !errors.As(got, &ge) || !errors.As(want, &we) {
-				t.Fatalf("%s: got %v, the blocking call gave %v", tc.name, got, want)
+				t.Fatalf("%s: asynchronous %v, blocking %v", tc.name, got, want)
 			}
-			if ge.Code != tc.code || *ge != *we {
-				t.Errorf("%s:\n got  %#v\n want %#v (the blocking call's)", tc.name, *ge, *we)
+			if ge.Code != tc.code || *ge != *we || ge.Message == "" {
+				t.Errorf("%s:\n asynchronous %#v\n blocking     %#v", tc.name, *ge, *we)
 			}
 		}
 		// And the results of successful calls.
-		txn := offkv.NewTxn().Check("/k", offkv.AnyVersion).Create("/k/seq-", nil, offkv.Sequential)
-		res := must[[]offkv.OpResult](t)(c.Commit(bg, txn))
-		ref := must[[]offkv.OpResult](t)(offkv.BlockingCommit(c, txn))
-		if len(res) != 1 || len(ref) != 1 || !strings.HasPrefix(res[0].Key, "/k/seq-") || ref[0].Key <= res[0].Key {
-			t.Fatalf("commit results %v, then %v", res, ref)
+		type outcome struct {
+			value    []byte
+			version  int64
+			kids     []string
+			created  string
+			ops      []offkv.OpResult
+			existing int64
 		}
-		kids := must[[]string](t)(c.Children(bg, "/k"))
-		if want := []string{"/k/child", res[0].Key, ref[0].Key}; fmt.Sprint(kids) != fmt.Sprint(want) {
-			t.Fatalf("children %v, want %v", kids, want)
+		round := 0
+		run := func() error {
+			round++
+			var o outcome
+			var err error
+			if o.created, err = c.Create(bg, "/k/seq-", []byte("s"), offkv.Sequential); err != nil {
+				return err
+			}
+			if o.version, err = c.Set(bg, "/k", []byte(fmt.Sprint("r", round))); err != nil {
+				return err
+			}
+			if o.value, _, err = c.Get(bg, "/k"); err != nil {
+				return err
+			}
+			if o.existing, err = c.Exists(bg, "/k"); err != nil {
+				return err
+			}
+			if o.kids, err = c.Children(bg, "/k"); err != nil {
+				return err
+			}
+			txn := offkv.NewTxn().Check("/k", o.version).Create("/k/t-", nil, offkv.Sequential).Set("/k/child", []byte("c"))
+			if o.ops, err = c.Commit(bg, txn); err != nil {
+				return err
+			}
+			return fmt.Errorf("%s|%d|%v|%q|%d|%d ops", o.value, o.version, o.kids, o.created, o.existing, len(o.ops))
+		}
+		async, blocking := both(run)
+		t.Logf("asynchronous: %v\nblocking:     %v", async, blocking)
+		// The second round sees the first one's nodes and versions: compare shapes.
+		var a, b []string
+		for _, s := range strings.Split(async.Error(), "|") {
+			a = append(a, s)
+		}
+		for _, s := range strings.Split(blocking.Error(), "|") {
+			b = append(b, s)
+		}
+		if len(a) != 6 || len(b) != 6 || a[0] != "r1" || b[0] != "r2" || a[5] != "2 ops" || b[5] != "2 ops" ||
+			!strings.HasPrefix(a[3], `"/k/seq-`) || !strings.HasPrefix(b[3], `"/k/seq-`) || a[3] >= b[3] ||
+			a[1] != a[4] || b[1] != b[4] {
+			t.Fatalf("asynchronous %q, blocking %q", a, b)
 		}
 	})
 }

@@ -24,6 +24,9 @@ type Client struct {
 	mu  sync.RWMutex
 	ptr *C.offkv_client
 
+	// Calls in the library's blocking form now (see blockingSlots).
+	blockingCalls atomic.Int32
+
 	closeOnce sync.Once
 	closeErr  error
 	closing   atomic.Bool

@@ -29,22 +29,26 @@
 // # How calls run
 //
 // Create, Set, Cas, Get, Exists, Children, Erase, Commit and the watch-arming reads
-// GetWatch, ExistsWatch and ChildrenWatch start the library's asynchronous form of
-// the operation (offkv_<op>_async, which copies its arguments and returns at once)
-// and then wait on a channel for its completion. A goroutine waiting for the store
-// therefore holds no OS thread: thousands of calls may be in flight on one client
-// while the process keeps a handful of threads. The library runs them side by side
-// on the client's connection; calls on related keys (the same key, or one below the
-// other) take effect and complete in the order they were made, unrelated ones in any
-// order (docs/c-api.md). The completion arrives on the client's event thread, where
-// the binding copies it into Go memory and hands it over without blocking.
+// GetWatch, ExistsWatch and ChildrenWatch take one of two forms. The first 4 calls in
+// flight on a client call the library's blocking function (lowest latency, an OS
+// thread each while it runs); every further one starts the asynchronous form
+// (offkv_<op>_async, which copies its arguments and returns at once) and waits on a
+// channel for its completion, holding no OS thread. So thousands of calls may be in
+// flight on one client while the process keeps a handful of threads. The library
+// runs them side by side on the client's connection; calls on related keys (the same
+// key, or one below the other) take effect and complete in the order they were made,
+// unrelated ones in any order (docs/c-api.md; calls of different goroutines are
+// unordered anyway, since each call returns only once it is complete). The
+// completion arrives on the client's event thread, where the binding copies it into
+// Go memory and hands it over without blocking. Both forms give the same results and
+// errors.
 //
 // The other calls (Open, WatchPersistent, SessionState, the recipes, Mutex.Acquire,
 // Close) call the library's blocking functions through cgo, each holding an OS
 // thread while it runs.
 //
-// Close with calls in flight: each of them returns exactly once, with ErrClosed if it
-// had not finished (the library completes them before offkv_close returns).
+// Close with calls in flight: each of them returns exactly once, with ErrClosed if the
+// library had not started it (else with its own outcome).
 //
 // # Contexts
 //
@@ -52,17 +56,16 @@
 // timeout or cancellation, so:
 //
 //   - A context already done: nothing is called; the call returns a *ContextError.
-//   - The asynchronous calls above: if the context is done before the completion
+//   - The calls above, in either form: if the context is done before the outcome
 //     arrives, the call returns a *ContextError (wrapping context.Canceled or
 //     context.DeadlineExceeded; a passed deadline also matches ErrTimeout) at once.
 //     The operation cannot be stopped: it goes on in the library, bounded by the
 //     client's operation timeout (WithOperationTimeout), and its outcome is unknown,
-//     exactly as after ErrConnLoss (later calls on the same key still run after it).
-//     Its completion is consumed without the caller; a watch it left is cancelled.
-//   - The blocking calls with context.Background() (a context that is never done):
-//     the call runs on the calling goroutine, at no extra cost.
-//   - The blocking calls with any other context: the C call runs on a helper
-//     goroutine. If the context is done first, the call returns a *ContextError at
+//     exactly as after ErrConnLoss. Its outcome is consumed without the caller; a watch it left is cancelled.
+//   - A blocking C call (the other calls, and the blocking form of those above) with
+//     context.Background() (a context that is never done) runs on the calling
+//     goroutine, at no extra cost.
+//   - A blocking C call with any other context runs on a helper goroutine. If the context is done first, the call returns a *ContextError at
 //     once. The C call finishes in the background and whatever it produced that the
 //     caller can no longer receive is released: a watch is cancelled, a recipe
 //     handle closed, an acquired lock released, an opened client closed.

@@ -41,14 +41,15 @@ func (c *Client) WatchKeys() (keys []string) {
 // LogPanics is the number of panics recovered from a LogFunc.
 func LogPanics() int64 { return logPanics.Load() }
 
-// BlockingCall runs op ("create", "set", "cas", "get", "exists", "children",
-// "erase") through the library's blocking C function, for comparison.
-func BlockingCall(c *Client, op, key string, value []byte, version int64, flags CreateFlags) error {
-	return c.blockingCall(op, key, value, version, flags)
-}
+// SetBlockingSlots sets how many calls per client take the blocking C form (0: every
+// call is asynchronous) and returns the previous setting.
+func SetBlockingSlots(n int) int { return int(blockingSlots.Swap(int32(n))) }
 
-// BlockingCommit is Commit through the blocking offkv_commit.
-func BlockingCommit(c *Client, txn *Txn) ([]OpResult, error) { return c.blockingCommit(txn) }
+// DefaultBlockingSlots is the setting a process starts with.
+const DefaultBlockingSlots = defaultBlockingSlots
+
+// CallsInFlight is the number of calls of this package inside the library.
+func CallsInFlight() int64 { return callsInFlight.Load() }
 
 // StrayCompletions counts completions whose handle was unknown.
 func StrayCompletions() int64 { return strayCompletions.Load() }

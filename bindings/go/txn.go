@@ -6,6 +6,7 @@ import "C"
 import (
 	"context"
 	"strings"
+	"unsafe"
 )
 
 // Txn builds a transaction for Client.Commit: checks, then ops, each kept in the
@@ -128,9 +129,25 @@ func (c *Client) Commit(ctx context.Context, txn *Txn) ([]OpResult, error) {
 			return nil, err
 		}
 	}
-	r, _, err := c.async(ctx, "commit", "", nil, func(p *C.offkv_client, call C.uintptr_t, detail **C.char) C.int {
-		return C.goffkv_commit_async(p, t, call, detail)
-	})
+	r, _, err := c.run(ctx, "commit", "", nil,
+		func(p *C.offkv_client, _ C.uintptr_t, r *asyncResult, _ **C.offkv_watch, detail **C.char) C.int {
+			res := C.offkv_txn_result{size: C.sizeof_offkv_txn_result}
+			rc := C.goffkv_commit(p, t, &res, detail)
+			defer C.offkv_txn_result_free(&res)
+			r.failedIndex, r.failedCode = int(res.failed_index), Code(res.failed_code)
+			if rc == 0 {
+				r.ops = make([]OpResult, 0, int(res.count))
+				if res.count > 0 {
+					for _, op := range unsafe.Slice(res.ops, int(res.count)) {
+						r.ops = append(r.ops, OpResult{Version: int64(op.version), Key: C.GoString(op.key)})
+					}
+				}
+			}
+			return rc
+		},
+		func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_commit_async(p, t, call, detail)
+		})
 	if err != nil {
 		var e *Error
 		if asError(err, &e) && e.Code == ErrTxn {

@@ -211,18 +211,17 @@ func (w *Watch) release(p *C.offkv_watch) {
 // for the first change after the value read (EventChanged or EventDeleted), or
 // EventEnded. ctx bounds both the read and the life of the watch: when ctx is done
 // the watch is cancelled (use a long-lived context, or context.WithoutCancel, for a
-// watch meant to outlive a request). If the read fails no watch is left. Like Get it
-// runs the library's asynchronous form (offkv_get_watch_async), holding no OS thread
-// while it waits.
+// watch meant to outlive a request). If the read fails no watch is left. It runs like
+// Get (async.go): past a few blocking calls per client, offkv_get_watch_async,
+// holding no OS thread while it waits.
 func (c *Client) GetWatch(ctx context.Context, key string) (value []byte, version int64, w *Watch, err error) {
 	k, ok := cString(key)
 	if !ok {
 		return nil, 0, nil, errNUL("get", key, "key")
 	}
-	var nw *Watch
-	r, w, err := c.async(ctx, "get", key, func() *Watch { nw = c.newWatch(key, false); return nw },
-		func(p *C.offkv_client, call C.uintptr_t, detail **C.char) C.int {
-			return C.goffkv_get_watch_async(p, charPtr(k), C.uintptr_t(nw.h), call, detail)
+	r, w, err := c.run(ctx, "get", key, func() *Watch { return c.newWatch(key, false) }, blockingGet(k),
+		func(p *C.offkv_client, watch, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_get_watch_async(p, charPtr(k), watch, call, detail)
 		})
 	if err != nil {
 		return nil, 0, nil, err
@@ -239,10 +238,9 @@ func (c *Client) ExistsWatch(ctx context.Context, key string) (version int64, w 
 	if !ok {
 		return 0, nil, errNUL("exists", key, "key")
 	}
-	var nw *Watch
-	r, w, err := c.async(ctx, "exists", key, func() *Watch { nw = c.newWatch(key, false); return nw },
-		func(p *C.offkv_client, call C.uintptr_t, detail **C.char) C.int {
-			return C.goffkv_exists_watch_async(p, charPtr(k), C.uintptr_t(nw.h), call, detail)
+	r, w, err := c.run(ctx, "exists", key, func() *Watch { return c.newWatch(key, false) }, blockingExists(k),
+		func(p *C.offkv_client, watch, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_exists_watch_async(p, charPtr(k), watch, call, detail)
 		})
 	if err != nil {
 		return 0, nil, err
@@ -259,10 +257,9 @@ func (c *Client) ChildrenWatch(ctx context.Context, key string) (children []stri
 	if !ok {
 		return nil, nil, errNUL("children", key, "key")
 	}
-	var nw *Watch
-	r, w, err := c.async(ctx, "children", key, func() *Watch { nw = c.newWatch(key, false); return nw },
-		func(p *C.offkv_client, call C.uintptr_t, detail **C.char) C.int {
-			return C.goffkv_children_watch_async(p, charPtr(k), C.uintptr_t(nw.h), call, detail)
+	r, w, err := c.run(ctx, "children", key, func() *Watch { return c.newWatch(key, false) }, blockingChildren(k),
+		func(p *C.offkv_client, watch, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_children_watch_async(p, charPtr(k), watch, call, detail)
 		})
 	if err != nil {
 		return nil, nil, err
