@@ -222,6 +222,9 @@ func closeWithCallsInFlight(t *testing.T) {
 		if count != n || returned.Load() != int64(n) {
 			t.Fatalf("%d results from %d returns for %d calls", count, returned.Load(), n)
 		}
+		if n := offkv.StrayCompletions(); n != 0 {
+			t.Fatalf("%d completions for unknown handles", n)
+		}
 		if h := offkv.LiveHandles(); h != atStart {
 			t.Fatalf("cgo handles %d after Close, %d before Open", h, atStart)
 		}
@@ -339,55 +342,58 @@ func TestAsyncMatchesBlocking(t *testing.T) {
 				t.Errorf("%s:\n asynchronous %#v\n blocking     %#v", tc.name, *ge, *we)
 			}
 		}
-		// And the results of successful calls.
+		// And the results of successful calls: one round in each form, the second
+		// seeing the first one's nodes.
 		type outcome struct {
-			value    []byte
-			version  int64
-			kids     []string
 			created  string
-			ops      []offkv.OpResult
+			version  int64
+			value    string
 			existing int64
+			kids     []string
+			ops      []offkv.OpResult
 		}
-		round := 0
-		run := func() error {
-			round++
+		var rounds []outcome
+		round := func() error {
 			var o outcome
+			var value []byte
 			var err error
 			if o.created, err = c.Create(bg, "/k/seq-", []byte("s"), offkv.Sequential); err != nil {
 				return err
 			}
-			if o.version, err = c.Set(bg, "/k", []byte(fmt.Sprint("r", round))); err != nil {
+			if o.version, err = c.Set(bg, "/k", []byte(fmt.Sprint("r", len(rounds)))); err != nil {
 				return err
 			}
-			if o.value, _, err = c.Get(bg, "/k"); err != nil {
+			if value, _, err = c.Get(bg, "/k"); err != nil {
 				return err
 			}
+			o.value = string(value)
 			if o.existing, err = c.Exists(bg, "/k"); err != nil {
 				return err
 			}
 			if o.kids, err = c.Children(bg, "/k"); err != nil {
 				return err
 			}
-			txn := offkv.NewTxn().Check("/k", o.version).Create("/k/t-", nil, offkv.Sequential).Set("/k/child", []byte("c"))
+			txn := offkv.NewTxn().Check("/k", o.version).Create("/k/t-", nil, offkv.Sequential).Set("/k/child", nil)
 			if o.ops, err = c.Commit(bg, txn); err != nil {
 				return err
 			}
-			return fmt.Errorf("%s|%d|%v|%q|%d|%d ops", o.value, o.version, o.kids, o.created, o.existing, len(o.ops))
+			rounds = append(rounds, o)
+			return nil
 		}
-		async, blocking := both(run)
-		t.Logf("asynchronous: %v\nblocking:     %v", async, blocking)
-		// The second round sees the first one's nodes and versions: compare shapes.
-		var a, b []string
-		for _, s := range strings.Split(async.Error(), "|") {
-			a = append(a, s)
+		errA, errB := both(round)
+		noErr(t, errA)
+		noErr(t, errB)
+		a, b := rounds[0], rounds[1]
+		t.Logf("asynchronous: %+v\nblocking:     %+v", a, b)
+		for i, o := range rounds {
+			if o.value != fmt.Sprint("r", i) || o.existing != o.version || len(o.ops) != 2 ||
+				!strings.HasPrefix(o.created, "/k/seq-") || !strings.HasPrefix(o.ops[0].Key, "/k/t-") ||
+				o.ops[1].Key != "/k/child" || len(o.kids) != 2+2*i {
+				t.Fatalf("round %d (%s): %+v", i, []string{"asynchronous", "blocking"}[i], o)
+			}
 		}
-		for _, s := range strings.Split(blocking.Error(), "|") {
-			b = append(b, s)
-		}
-		if len(a) != 6 || len(b) != 6 || a[0] != "r1" || b[0] != "r2" || a[5] != "2 ops" || b[5] != "2 ops" ||
-			!strings.HasPrefix(a[3], `"/k/seq-`) || !strings.HasPrefix(b[3], `"/k/seq-`) || a[3] >= b[3] ||
-			a[1] != a[4] || b[1] != b[4] {
-			t.Fatalf("asynchronous %q, blocking %q", a, b)
+		if b.version != a.version+1 || b.created <= a.created || b.ops[0].Key <= a.ops[0].Key || b.ops[1].Version <= a.ops[1].Version {
+			t.Fatalf("asynchronous %+v, then blocking %+v", a, b)
 		}
 	})
 }
