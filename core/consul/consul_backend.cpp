@@ -5,7 +5,9 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -91,6 +93,86 @@ json op_guard(const Entry &e, const std::string &key) {
   return e.present ? op_check_index(key, e.modify_index) : op_check_absent(key);
 }
 
+// What this client last saw of each node key (a read, or its own write), value left
+// out: the guess an optimistic write starts from instead of reading first. A stale
+// guess costs one refused txn (its compare-and-set or guard on the ModifyIndex, so
+// nothing is written) and then the read the write would have made anyway.
+class SeenEntries {
+ public:
+  std::optional<Entry> find(const std::string &key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = seen_.find(key);
+    if (it == seen_.end()) return std::nullopt;
+    return it->second;
+  }
+  void remember(const std::string &key, Entry e) {
+    if (key.compare(0, 7, "offkv/n") != 0) return;  // node keys only
+    e.value.clear();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (seen_.size() >= kMaxSeen) seen_.clear();  // a bound, not a policy
+    seen_[key] = std::move(e);
+  }
+  void forget(const std::string &key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_.erase(key);
+  }
+  void forget_below(const std::string &prefix) {  // every key starting with prefix
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = seen_.lower_bound(prefix);
+    while (it != seen_.end() && it->first.compare(0, prefix.size(), prefix) == 0)
+      it = seen_.erase(it);
+  }
+
+  // After a txn that applied: each key it wrote as its results show it, each key it
+  // deleted as absent, everything under a delete-tree forgotten.
+  void learn(const json &ops, const json &results) {
+    std::map<std::string, bool> last_deleted;  // key -> its last op deleted it
+    std::vector<std::string> trees;
+    for (const auto &op : ops) {
+      const json &kv = op.at("KV");
+      const std::string verb = kv.at("Verb").get<std::string>();
+      const std::string key = kv.at("Key").get<std::string>();
+      if (verb == "delete-tree")
+        trees.push_back(key);
+      else if (verb == "delete" || verb == "delete-cas")
+        last_deleted[key] = true;
+      else if (verb == "set" || verb == "cas" || verb == "lock")
+        last_deleted[key] = false;
+    }
+    std::map<std::string, Entry> latest;
+    for (const auto &result : results) {
+      auto kv = result.find("KV");
+      if (kv == result.end() || !kv->is_object()) continue;
+      Entry e = parse_entry(*kv);
+      auto &slot = latest[e.key];
+      if (!slot.present || e.modify_index >= slot.modify_index) slot = std::move(e);
+    }
+    for (const auto &t : trees) forget_below(t);
+    auto under_tree = [&](const std::string &key) {
+      for (const auto &t : trees)
+        if (key.compare(0, t.size(), t) == 0) return true;
+      return false;
+    };
+    for (const auto &entry : last_deleted) {
+      if (under_tree(entry.first)) continue;
+      if (entry.second) {
+        remember(entry.first, Entry());
+      } else {
+        auto it = latest.find(entry.first);
+        if (it != latest.end())
+          remember(entry.first, it->second);
+        else
+          forget(entry.first);
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxSeen = 100000;
+  std::mutex mutex_;
+  std::map<std::string, Entry> seen_;
+};
+
 class ConsulBackend : public Backend {
  public:
   ConsulBackend(const Endpoint &endpoint, const Options &options)
@@ -106,6 +188,7 @@ class ConsulBackend : public Backend {
   ~ConsulBackend() override { close(); }
 
   void start(SessionListener listener) override {
+    if (stats()) http_.count_requests(&stats()->requests);
     http_.start();
     session_.start([this, listener](int state, const std::string &message) {
       if (state == SessionState::lost) hub_.clear();  // the core ends every watch
@@ -159,23 +242,30 @@ class ConsulBackend : public Backend {
     auto deadline = new_deadline();
     const std::string key = node_key(path);
     auto serial = stripe(key);
-    for (int attempt = 0;; pause(attempt++, deadline, what)) {
-      Entry e = read_node(path, deadline, what);
+    // The node as last seen: when still current, the set is one txn.
+    std::optional<Entry> guess = seen_.find(key);
+    for (int attempt = 0;;) {
+      const bool guessed = guess.has_value();
+      Entry e = guessed ? std::move(*guess) : read_node(path, deadline, what);
+      guess.reset();
       if (e.present) {
         TxnAnswer t =
             txn(json::array({op_cas(key, value, e.version + 1, e.modify_index)}),
                 deadline, what);
         if (t.ok) return e.version + 1;
-        continue;  // changed since the read
+      } else {
+        json ops = json::array();
+        const bool check_parent = needs_parent(path);
+        if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
+        ops.push_back(op_cas(key, value, 1, 0));
+        TxnAnswer t = txn(ops, deadline, what);
+        if (t.ok) return 1;
+        if (check_parent && t.failed == 0) parent_failed(t, path);
+        // Created by someone else in between: replace it.
       }
-      json ops = json::array();
-      const bool check_parent = needs_parent(path);
-      if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
-      ops.push_back(op_cas(key, value, 1, 0));
-      TxnAnswer t = txn(ops, deadline, what);
-      if (t.ok) return 1;
-      if (check_parent && t.failed == 0) parent_failed(t, path);
-      // Created by someone else in between: replace it.
+      // Changed since the read (or the guess): read it again; a guess that missed
+      // is no race lost, so no pause.
+      if (!guessed) pause(attempt++, deadline, what);
     }
   }
 
@@ -195,13 +285,20 @@ class ConsulBackend : public Backend {
       throw verdicts_.cas_mismatch(path, 0, found_version(path, deadline), words(t));
     }
     auto serial = stripe(key);
-    for (int attempt = 0;; pause(attempt++, deadline, what)) {
-      Entry e = read_node(path, deadline, what);
+    // Seen at the expected version: try it at once; a mismatch is only ever reported
+    // from a read (the guess may be stale).
+    std::optional<Entry> guess = seen_.find(key);
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    for (int attempt = 0;;) {
+      const bool guessed = guess.has_value();
+      Entry e = guessed ? std::move(*guess) : read_node(path, deadline, what);
+      guess.reset();
       std::int64_t found = e.present ? e.version : 0;
       if (found != expected) throw verdicts_.cas_mismatch(path, expected, found);
       TxnAnswer t = txn(json::array({op_cas(key, value, expected + 1, e.modify_index)}),
                         deadline, what);
       if (t.ok) return expected + 1;
+      if (!guessed) pause(attempt++, deadline, what);
     }
   }
 
@@ -209,6 +306,7 @@ class ConsulBackend : public Backend {
     const std::string what = "get '" + show(path) + "'";
     Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
     Entry e = parse_key_read(r, what, closed_);
+    seen_.remember(node_key(path), e);
     if (!e.present) throw verdicts_.no_node("get", path);
     if (watch) hub_.add_key(watch, e, r.index);
     return Node{std::move(e.value), e.version};
@@ -218,6 +316,7 @@ class ConsulBackend : public Backend {
     const std::string what = "exists '" + show(path) + "'";
     Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
     Entry e = parse_key_read(r, what, closed_);
+    seen_.remember(node_key(path), e);
     if (watch) hub_.add_key(watch, e, r.index);
     return e.present ? e.version : 0;
   }
@@ -258,8 +357,12 @@ class ConsulBackend : public Backend {
       unexpected(t, what);
     }
     auto serial = stripe(key);
-    for (int attempt = 0;; pause(attempt++, deadline, what)) {
-      Entry e = read_node(path, deadline, what);
+    std::optional<Entry> guess = seen_.find(key);  // as for cas
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    for (int attempt = 0;;) {
+      const bool guessed = guess.has_value();
+      Entry e = guessed ? std::move(*guess) : read_node(path, deadline, what);
+      guess.reset();
       if (!e.present) throw verdicts_.no_node("erase", path);
       if (e.version != expected)
         throw verdicts_.erase_mismatch(path, expected, e.version);
@@ -267,6 +370,7 @@ class ConsulBackend : public Backend {
                                      kv_op("delete-tree", key + "/")}),
                         deadline, what);
       if (t.ok) return;
+      if (!guessed) pause(attempt++, deadline, what);
     }
   }
 
@@ -350,7 +454,9 @@ class ConsulBackend : public Backend {
     // Pre-reads of writes: Consul's default mode (the leader answers); the txn's
     // guard rejects anything stale.
     Response r = http_.call(kv_read(key, "", left_ms(deadline, what)));
-    return parse_key_read(r, what, closed_);
+    Entry e = parse_key_read(r, what, closed_);
+    seen_.remember(key, e);
+    return e;
   }
   Entry read_node(const std::string &path, Deadline deadline, const std::string &what) {
     return read_raw(node_key(path), deadline, what);
@@ -387,18 +493,29 @@ class ConsulBackend : public Backend {
   // change) is reported, never retried.
   TxnAnswer txn(const json &ops, Deadline deadline, const std::string &what,
                 const std::string &session = std::string(), bool read_only = false) {
+    Response r = http_.call(txn_request(ops, left_ms(deadline, what), read_only));
+    TxnAnswer t = txn_answer(r, ops, what, session, read_only);
+    if (t.ok && !read_only) settle_watches(ops, t.results);
+    return t;
+  }
+  static Request txn_request(const json &ops, int timeout_ms, bool read_only = false) {
     Request rq;
     rq.method = "PUT";
     rq.target = read_only ? "/v1/txn?consistent" : "/v1/txn";
     rq.body = ops.dump();
-    rq.timeout_ms = left_ms(deadline, what);
-    Response r = http_.call(std::move(rq));
+    rq.timeout_ms = timeout_ms;
+    return rq;
+  }
+  // The answer of a /v1/txn (see txn), without the wait for the client's watches.
+  TxnAnswer txn_answer(const Response &r, const json &ops, const std::string &what,
+                       const std::string &session, bool read_only) {
     if (r.curl == CURLE_OK && !r.aborted && (r.status == 200 || r.status == 409)) {
       TxnAnswer t = parse_txn_answer(r, ops.size(), what);
       if (t.ok) {
-        if (!read_only) settle_watches(ops, t.results);
+        if (!read_only) learn(ops, t.results);
         return t;
       }
+      forget_failed(ops, t.failed);
       if (t.what.find("Permission denied") != std::string::npos ||
           t.what.find("ACL not found") != std::string::npos)
         throw Error(Err::eauth,
@@ -419,6 +536,23 @@ class ConsulBackend : public Backend {
                                     "(limits.txn_max_req_len)" +
                                     consul_words(r));
     fail_response(r, what, closed_);
+  }
+
+  void learn(const json &ops, const json &results) {
+    try {
+      seen_.learn(ops, results);
+    } catch (const std::exception &) {
+      // Not our shape: the write stands; later writes read first.
+      seen_.forget_below("offkv/n");
+    }
+  }
+  // The op that refused held a stale guess (or the store moved on): not a guess any
+  // more.
+  void forget_failed(const json &ops, std::size_t failed) {
+    try {
+      seen_.forget(ops.at(failed).at("KV").at("Key").get<std::string>());
+    } catch (const std::exception &) {
+    }
   }
 
   // After a write: this client's watches see it before the caller writes again.
@@ -464,6 +598,11 @@ class ConsulBackend : public Backend {
   // Before the next optimistic attempt: a random pause growing to kMaxPauseMs;
   // ETIMEOUT once the deadline would pass (nothing was written).
   void pause(int attempt, Deadline deadline, const std::string &what) {
+    std::this_thread::sleep_for(pause_length(attempt, deadline, what));
+  }
+  // The pause before the next attempt; ETIMEOUT if it would pass the deadline.
+  std::chrono::milliseconds pause_length(int attempt, Deadline deadline,
+                                         const std::string &what) {
     count_retry();
     thread_local std::minstd_rand rng(std::random_device{}());
     int cap = std::min(kMaxPauseMs, 1 << std::min(attempt, 6));
@@ -474,7 +613,7 @@ class ConsulBackend : public Backend {
                                      ": the data kept changing for " +
                                      std::to_string(options_.operation_timeout_ms) +
                                      " ms (operation_timeout_ms); nothing was written");
-    std::this_thread::sleep_for(ms);
+    return ms;
   }
 
   // Writes of one key from this client's threads go one at a time (they would only
@@ -491,6 +630,7 @@ class ConsulBackend : public Backend {
   const std::string consistency_;
   std::atomic<bool> closed_{false};
   std::array<std::mutex, kStripes> stripes_;
+  SeenEntries seen_;
   Http http_;  // declared first among the parts: the others use it
   Session session_;
   WatchHub hub_;
@@ -719,14 +859,33 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
   const std::vector<std::string> keys = txn_keys(txn_in);
   auto serial = lock_stripes(keys);
 
-  for (int attempt = 0;; pause(attempt++, deadline, what)) {
-    // 1. The snapshot: every key read at once.
-    std::vector<Request> reads;
-    for (const auto &k : keys) reads.push_back(kv_read(k, "", left_ms(deadline, what)));
-    std::vector<Response> answers = http_.call_all(std::move(reads));
+  for (int attempt = 0, round = 0;; ++round) {
+    // 1. The snapshot: the first round takes each node key as this client last saw
+    //    it (its guard checks that), the keys never seen are read, all at once.
     std::map<std::string, Entry> snapshot;
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      snapshot[keys[i]] = parse_key_read(answers[i], what, closed_);
+    bool guessed = false;
+    std::vector<std::string> unread;
+    for (const auto &k : keys) {
+      std::optional<Entry> seen = round == 0 ? seen_.find(k) : std::nullopt;
+      if (seen) {
+        snapshot[k] = std::move(*seen);
+        guessed = true;
+      } else {
+        unread.push_back(k);
+      }
+    }
+    std::vector<Request> reads;
+    for (const auto &k : unread) reads.push_back(kv_read(k, "", left_ms(deadline, what)));
+    std::vector<Response> answers = http_.call_all(std::move(reads));
+    for (std::size_t i = 0; i < unread.size(); ++i) {
+      Entry e = parse_key_read(answers[i], what, closed_);
+      seen_.remember(unread[i], e);
+      snapshot[unread[i]] = std::move(e);
+    }
+    // A stale snapshot is read again; after a guess that missed, without a pause.
+    auto again = [&] {
+      if (!guessed) pause(attempt++, deadline, what);
+    };
 
     // 2. The plan on it, judged by the core.
     const std::string sid = ephemeral ? session_.id() : std::string();
@@ -740,12 +899,16 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
     if (planner.failed()) {
       TxnAnswer t = this->txn(ops, deadline, what, std::string(), true);
       if (t.ok) throw *planner.failure();
-      continue;  // the snapshot was not one state: read again
+      again();  // the snapshot was not one state: read again
+      continue;
     }
     for (auto &w : planner.writes()) ops.push_back(std::move(w));
     TxnAnswer t = this->txn(ops, deadline, what, sid);
     if (t.ok) return planner.results();
-    if (t.failed < nguards) continue;  // stale snapshot
+    if (t.failed < nguards) {  // stale snapshot
+      again();
+      continue;
+    }
     for (const auto &m : planner.absent_checks())
       if (t.failed == nguards + m.at)
         throw TxnFailed(m.index, Err::eexist, verdicts_.exists(m.path, words(t)).what());

@@ -36,7 +36,7 @@ TEST_CASE("stats: snapshot names every counter in a fixed order") {
       "errors.EAUTH",    "errors.ETLS",       "errors.ECLOSED",    "errors.EUNSUPPORTED",
       "errors.ESERVICE", "errors.ENOMEM",     "errors.EINTERNAL",  "retries",
       "reconnects",      "session.CONNECTED", "session.SUSPENDED", "session.LOST",
-      "session.CLOSED",  "watches.armed",     "watches.fired"};
+      "session.CLOSED",  "watches.armed",     "watches.fired",     "requests"};
   CHECK(names_of(stats) == expected);
 }
 
