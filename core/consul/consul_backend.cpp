@@ -14,6 +14,7 @@
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "../log.hpp"
 #include "../verdict.hpp"
 #include "codes.hpp"
 #include "consul_errors.hpp"
@@ -403,6 +404,448 @@ class ConsulBackend : public Backend {
 
   void unwatch(const WatchPtr &watch) override { hub_.remove(watch); }
 
+  // ---- Native asynchronous forms (offkv_*_async) ----
+  //
+  // Each call is a chain of requests on the HTTP thread's multi loop: a completion
+  // parses its answer and either finishes the call or sends the next request (a
+  // conflict's read, a retry after a pause timer). Nothing blocks: no client-side
+  // stripe lock (the core orders calls on related keys; a sync write racing one only
+  // costs a refused compare-and-set), and a write declines (the core then runs the
+  // blocking form) while the client has watches, whose settling waits.
+
+  bool start_get(const std::string &path, const WatchPtr &watch,
+                 Completion<Node> done) override {
+    if (watch) return false;
+    auto op = track<Node>("get", std::move(done));
+    if (!op) return true;
+    const std::string what = "get '" + show(path) + "'";
+    send(op, key_read(path, consistency_, options_.operation_timeout_ms), new_deadline(),
+         [this, op, path, what](Response &&r) {
+           Entry e = parse_key_read(r, what, closed_);
+           seen_.remember(node_key(path), e);
+           if (!e.present) throw verdicts_.no_node("get", path);
+           complete(op, Node{std::move(e.value), e.version});
+         });
+    return true;
+  }
+
+  bool start_exists(const std::string &path, const WatchPtr &watch,
+                    Completion<std::int64_t> done) override {
+    if (watch) return false;
+    auto op = track<std::int64_t>("exists", std::move(done));
+    if (!op) return true;
+    const std::string what = "exists '" + show(path) + "'";
+    send(op, key_read(path, consistency_, options_.operation_timeout_ms), new_deadline(),
+         [this, op, path, what](Response &&r) {
+           Entry e = parse_key_read(r, what, closed_);
+           seen_.remember(node_key(path), e);
+           complete(op, e.present ? e.version : std::int64_t{0});
+         });
+    return true;
+  }
+
+  bool start_children(const std::string &path, const WatchPtr &watch,
+                      Completion<std::vector<std::string>> done) override {
+    if (watch) return false;
+    auto op = track<std::vector<std::string>>("children", std::move(done));
+    if (!op) return true;
+    // The listing and the node's own read in parallel, as children() does.
+    struct Answers {
+      std::mutex mutex;
+      int left = 0;
+      Response listing, node;
+    };
+    auto answers = std::make_shared<Answers>();
+    answers->left = path != "/" ? 2 : 1;
+    const std::string what = "list '" + show(path) + "'";
+    const int timeout = options_.operation_timeout_ms;
+    auto arrived = [this, op, answers, path, what](Response &&r, bool listing) {
+      {
+        std::lock_guard<std::mutex> lock(answers->mutex);
+        (listing ? answers->listing : answers->node) = std::move(r);
+        if (--answers->left > 0) return;
+      }
+      std::vector<std::string> names =
+          parse_children_read(answers->listing, path, what, closed_);
+      Entry node = path != "/" ? parse_key_read(answers->node, what, closed_) : Entry();
+      if (path != root_ && !node.present) throw verdicts_.no_node("list", path);
+      std::vector<std::string> out;
+      out.reserve(names.size());
+      for (const auto &name : names) out.push_back(child_path(path, name));
+      complete(op, std::move(out));
+    };
+    auto deadline = new_deadline();
+    send(op, children_read(path, consistency_, timeout), deadline,
+         [arrived](Response &&r) { arrived(std::move(r), true); });
+    if (path != "/")
+      send(op, key_read(path, consistency_, timeout), deadline,
+           [arrived](Response &&r) { arrived(std::move(r), false); });
+    return true;
+  }
+
+  bool start_create(const std::string &path, const std::string &value, int flags,
+                    Completion<std::string> done) override {
+    // Sequential creates keep the counter's stripe lock: blocking form.
+    if ((flags & NodeFlag::sequential) || !hub_.idle()) return false;
+    auto op = track<std::string>("create", std::move(done));
+    if (!op) return true;
+    guarded(op, [&] {
+      const std::string what = "create '" + show(path) + "'";
+      const bool check_parent = needs_parent(path);
+      const std::string key = node_key(path);
+      json ops = json::array();
+      if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
+      const std::size_t create_at = ops.size();  // refused there: the node exists
+      std::string sid;
+      if (flags & NodeFlag::ephemeral) {
+        sid = session_.id();
+        ops.push_back(op_check_absent(key));
+        ops.push_back(op_lock(key, value, 1, sid));
+      } else {
+        ops.push_back(op_cas(key, value, 1, 0));
+      }
+      auto deadline = new_deadline();
+      send(op, txn_request(ops, left_ms(deadline, what)), deadline,
+           [this, op, ops, path, what, sid, check_parent, create_at](Response &&r) {
+             TxnAnswer t = txn_answer(r, ops, what, sid, false);
+             if (t.ok) return complete(op, std::string(path));
+             if (check_parent && t.failed == 0) parent_failed(t, path);
+             if (t.failed == create_at) throw verdicts_.exists(path, words(t));
+             unexpected(t, what);
+           });
+    });
+    return true;
+  }
+
+  bool start_set(const std::string &path, const std::string &value,
+                 Completion<std::int64_t> done) override {
+    if (!hub_.idle()) return false;
+    auto op = track<std::int64_t>("set", std::move(done));
+    if (!op) return true;
+    auto w = std::make_shared<Write>(path, "set '" + show(path) + "'", new_deadline());
+    w->value = value;
+    set_step(op, w, seen_.find(w->key));
+    return true;
+  }
+
+  bool start_cas(const std::string &path, const std::string &value, std::int64_t expected,
+                 Completion<std::int64_t> done) override {
+    if (!hub_.idle()) return false;
+    auto op = track<std::int64_t>("cas", std::move(done));
+    if (!op) return true;
+    auto w = std::make_shared<Write>(path, "cas on '" + show(path) + "'", new_deadline());
+    w->value = value;
+    w->expected = expected;
+    if (expected == 0) {
+      cas_absent(op, w);
+      return true;
+    }
+    std::optional<Entry> guess = seen_.find(w->key);
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    cas_step(op, w, std::move(guess));
+    return true;
+  }
+
+  bool start_erase(const std::string &path, std::int64_t expected,
+                   Completion<bool> done) override {
+    if (!hub_.idle()) return false;
+    auto op = track<bool>("erase", std::move(done));
+    if (!op) return true;
+    auto w = std::make_shared<Write>(path, "erase '" + show(path) + "'", new_deadline());
+    w->expected = expected;
+    if (expected == 0) {
+      guarded(op, [&] {
+        const json ops = json::array({kv_op("get", w->key), kv_op("delete", w->key),
+                                      kv_op("delete-tree", w->key + "/")});
+        send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+             [this, op, w, ops](Response &&r) {
+               TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+               if (t.ok) return complete(op, true);
+               if (t.failed == 0) throw verdicts_.no_node("erase", w->path);
+               unexpected(t, w->what);
+             });
+      });
+      return true;
+    }
+    std::optional<Entry> guess = seen_.find(w->key);
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    erase_step(op, w, std::move(guess));
+    return true;
+  }
+
+ private:
+  // One started call: completes exactly once, by its chain or by close().
+  struct AsyncCall {
+    virtual ~AsyncCall() = default;
+    virtual void fail(std::exception_ptr error) = 0;
+    std::uint64_t id = 0;
+  };
+  template <typename T>
+  struct Async : AsyncCall {
+    Completion<T> done;
+    std::atomic<bool> finished{false};
+    void finish(std::exception_ptr error, T value) {
+      if (finished.exchange(true)) return;
+      Completion<T> d = std::move(done);
+      try {
+        d(error, std::move(value));
+      } catch (...) {
+        // The core's completion never takes the HTTP thread down.
+      }
+    }
+    void fail(std::exception_ptr error) override { finish(error, T{}); }
+  };
+  template <typename T>
+  using AsyncPtr = std::shared_ptr<Async<T>>;
+
+  // Registers a call; null when the client is closed (done was called with ECLOSED).
+  // name: for the debug log, which shows the native path was taken.
+  template <typename T>
+  AsyncPtr<T> track(const char *name, Completion<T> done) {
+    if (log::enabled(log::Debug))
+      log::write(log::Debug, "consul", std::string("native asynchronous ") + name);
+    auto op = std::make_shared<Async<T>>();
+    op->done = std::move(done);
+    {
+      std::lock_guard<std::mutex> lock(async_mutex_);
+      op->id = ++async_next_;
+      async_calls_.emplace(op->id, op);
+    }
+    if (closed_) {
+      complete_error(op,
+                     std::make_exception_ptr(Error(Err::eclosed, "client is closed")));
+      return nullptr;
+    }
+    return op;
+  }
+  void untrack(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(async_mutex_);
+    async_calls_.erase(id);
+  }
+  template <typename T>
+  void complete(const AsyncPtr<T> &op, T value) {
+    untrack(op->id);
+    op->finish(nullptr, std::move(value));
+  }
+  void complete_error(const std::shared_ptr<AsyncCall> &op, std::exception_ptr error) {
+    untrack(op->id);
+    op->fail(error);
+  }
+  // Runs a step of a call; whatever it throws completes the call with it.
+  void guarded(const std::shared_ptr<AsyncCall> &op, const std::function<void()> &step) {
+    try {
+      step();
+    } catch (...) {
+      complete_error(op, std::current_exception());
+    }
+  }
+
+  // Sends rq for a call; on_answer runs on the HTTP thread (guarded). A request the
+  // agent did not take is sent again after a pause until the deadline, as call() does
+  // for the blocking forms.
+  void send(const std::shared_ptr<AsyncCall> &op, Request rq, Clock::time_point deadline,
+            std::function<void(Response &&)> on_answer) {
+    if (stats()) ++stats()->requests;
+    Request copy = rq;
+    std::uint64_t id = http_.submit(std::move(rq), [this, op, copy, deadline,
+                                                    on_answer](Response &&r) mutable {
+      const int pause_ms = 50;
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+              .count();
+      if (copy.wait_for_agent && not_taken(r) && !closed_ && left > pause_ms) {
+        copy.timeout_ms = static_cast<int>(left - pause_ms);
+        std::uint64_t timer =
+            http_.after(pause_ms, [this, op, copy, deadline, on_answer] {
+              send(op, copy, deadline, on_answer);
+            });
+        if (timer != 0) return;
+      }
+      guarded(op, [&] { on_answer(std::move(r)); });
+    });
+    if (id == 0) {  // the client is closing
+      Response aborted;
+      aborted.aborted = true;
+      guarded(op, [&] { on_answer(std::move(aborted)); });
+    }
+  }
+
+  // The next attempt of a write after a pause (ETIMEOUT past the deadline).
+  void retry_later(const std::shared_ptr<AsyncCall> &op, int &attempt,
+                   Clock::time_point deadline, const std::string &what,
+                   std::function<void()> next) {
+    auto ms = pause_length(attempt++, deadline, what);
+    std::uint64_t timer = http_.after(static_cast<int>(ms.count()),
+                                      [this, op, next] { guarded(op, next); });
+    if (timer == 0) throw Error(Err::eclosed, "client is closed");
+  }
+
+  // A single-key write in flight.
+  struct Write {
+    Write(const std::string &p, std::string w, Clock::time_point d)
+        : path(p), key(node_key(p)), what(std::move(w)), deadline(d) {}
+    const std::string path, key, what;
+    const Clock::time_point deadline;
+    std::string value;
+    std::int64_t expected = 0;
+    int attempt = 0;
+  };
+  using WritePtr = std::shared_ptr<Write>;
+
+  // Reads the node for a write, then continues with what it found.
+  void read_then(const std::shared_ptr<AsyncCall> &op, const WritePtr &w,
+                 std::function<void(Entry)> next) {
+    send(op, kv_read(w->key, "", left_ms(w->deadline, w->what)), w->deadline,
+         [this, w, next](Response &&r) {
+           Entry e = parse_key_read(r, w->what, closed_);
+           seen_.remember(w->key, e);
+           next(std::move(e));
+         });
+  }
+
+  // set: from the guess (one txn when current) or a read, as set() does.
+  void set_step(const AsyncPtr<std::int64_t> &op, const WritePtr &w,
+                std::optional<Entry> guess) {
+    guarded(op, [&] {
+      if (!guess) {
+        read_then(op, w,
+                  [this, op, w](Entry e) { set_write(op, w, std::move(e), false); });
+        return;
+      }
+      set_write(op, w, std::move(*guess), true);
+    });
+  }
+  void set_write(const AsyncPtr<std::int64_t> &op, const WritePtr &w, Entry e,
+                 bool guessed) {
+    json ops = json::array();
+    const bool check_parent = !e.present && needs_parent(w->path);
+    if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(w->path))));
+    const std::int64_t version = e.present ? e.version + 1 : 1;
+    ops.push_back(op_cas(w->key, w->value, version, e.present ? e.modify_index : 0));
+    send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+         [this, op, w, ops, version, check_parent, guessed](Response &&r) {
+           TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+           if (t.ok) return complete(op, version);
+           if (check_parent && t.failed == 0) parent_failed(t, w->path);
+           // Changed since the read (or the guess): read it again.
+           if (guessed) return set_step(op, w, std::nullopt);
+           retry_later(op, w->attempt, w->deadline, w->what,
+                       [this, op, w] { set_step(op, w, std::nullopt); });
+         });
+  }
+
+  // cas(0): one txn; a refusal is reported with the version found by a read.
+  void cas_absent(const AsyncPtr<std::int64_t> &op, const WritePtr &w) {
+    guarded(op, [&] {
+      json ops = json::array();
+      const bool check_parent = needs_parent(w->path);
+      if (check_parent)
+        ops.push_back(op_check_persistent(node_key(parent_path(w->path))));
+      ops.push_back(op_cas(w->key, w->value, 1, 0));
+      send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+           [this, op, w, ops, check_parent](Response &&r) {
+             TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+             if (t.ok) return complete(op, std::int64_t{1});
+             if (check_parent && t.failed == 0) parent_failed(t, w->path);
+             const std::string store_words = words(t);
+             auto report = [this, op, w, store_words](std::int64_t found) {
+               complete_error(op, std::make_exception_ptr(verdicts_.cas_mismatch(
+                                      w->path, 0, found, store_words)));
+             };
+             send(op, kv_read(w->key, "", std::max(1, remaining_ms(w->deadline))),
+                  w->deadline, [this, w, report](Response &&r2) {
+                    std::int64_t found = kVersionUnknown;
+                    try {
+                      Entry e = parse_key_read(r2, w->what, closed_);
+                      found = e.present ? e.version : 0;
+                    } catch (const Error &) {
+                    }
+                    report(found);
+                  });
+           });
+    });
+  }
+
+  // cas(v > 0): from the guess at v or a read, as cas() does.
+  void cas_step(const AsyncPtr<std::int64_t> &op, const WritePtr &w,
+                std::optional<Entry> guess) {
+    guarded(op, [&] {
+      if (!guess) {
+        read_then(op, w,
+                  [this, op, w](Entry e) { cas_write(op, w, std::move(e), false); });
+        return;
+      }
+      cas_write(op, w, std::move(*guess), true);
+    });
+  }
+  void cas_write(const AsyncPtr<std::int64_t> &op, const WritePtr &w, Entry e,
+                 bool guessed) {
+    std::int64_t found = e.present ? e.version : 0;
+    if (found != w->expected) throw verdicts_.cas_mismatch(w->path, w->expected, found);
+    const json ops =
+        json::array({op_cas(w->key, w->value, w->expected + 1, e.modify_index)});
+    send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+         [this, op, w, ops, guessed](Response &&r) {
+           TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+           if (t.ok) return complete(op, w->expected + 1);
+           if (guessed) return cas_step(op, w, std::nullopt);
+           retry_later(op, w->attempt, w->deadline, w->what,
+                       [this, op, w] { cas_step(op, w, std::nullopt); });
+         });
+  }
+
+  // erase(v > 0): from the guess at v or a read, as erase() does.
+  void erase_step(const AsyncPtr<bool> &op, const WritePtr &w,
+                  std::optional<Entry> guess) {
+    guarded(op, [&] {
+      if (!guess) {
+        read_then(op, w,
+                  [this, op, w](Entry e) { erase_write(op, w, std::move(e), false); });
+        return;
+      }
+      erase_write(op, w, std::move(*guess), true);
+    });
+  }
+  void erase_write(const AsyncPtr<bool> &op, const WritePtr &w, Entry e, bool guessed) {
+    if (!e.present) throw verdicts_.no_node("erase", w->path);
+    if (e.version != w->expected)
+      throw verdicts_.erase_mismatch(w->path, w->expected, e.version);
+    const json ops = json::array(
+        {op_delete_cas(w->key, e.modify_index), kv_op("delete-tree", w->key + "/")});
+    send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+         [this, op, w, ops, guessed](Response &&r) {
+           TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+           if (t.ok) return complete(op, true);
+           if (guessed) return erase_step(op, w, std::nullopt);
+           retry_later(op, w->attempt, w->deadline, w->what,
+                       [this, op, w] { erase_step(op, w, std::nullopt); });
+         });
+  }
+
+  int remaining_ms(Clock::time_point deadline) const {
+    return static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+            .count());
+  }
+
+  // close(): every call still registered (its timer or request dropped by the stopped
+  // HTTP thread) completes with ECLOSED.
+  void complete_abandoned() {
+    std::map<std::uint64_t, std::shared_ptr<AsyncCall>> left;
+    {
+      std::lock_guard<std::mutex> lock(async_mutex_);
+      left.swap(async_calls_);
+    }
+    for (auto &entry : left)
+      entry.second->fail(
+          std::make_exception_ptr(Error(Err::eclosed, "client is closed")));
+  }
+
+  std::mutex async_mutex_;
+  std::uint64_t async_next_ = 0;
+  std::map<std::uint64_t, std::shared_ptr<AsyncCall>> async_calls_;
+
+ public:
   void close() override {
     if (closed_.exchange(true)) return;
     http_.set_cut(false);  // closing ends the session at once, even when cut
@@ -411,6 +854,7 @@ class ConsulBackend : public Backend {
     hub_.stop();
     session_.close();  // destroys the session: our ephemerals vanish now
     http_.stop();
+    complete_abandoned();
   }
 
   // Test kit: the transport refuses to send; a renewal right away notices it (a
