@@ -112,6 +112,8 @@ class Backend {
   void count_retry() {
     if (stats_) ++stats_->retries;
   }
+  // The client's counters; null until attach_stats.
+  Stats *stats() const { return stats_.get(); }
 
  private:
   std::shared_ptr<Stats> stats_;

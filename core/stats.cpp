@@ -28,6 +28,7 @@ std::vector<std::pair<std::string, std::uint64_t>> Stats::snapshot() const {
   out.emplace_back("watches.fired", watches_fired.load());
   out.emplace_back("async.native", async_native.load());
   out.emplace_back("async.workers", async_workers.load());
+  out.emplace_back("requests", requests.load());  // added last: the order is kept
   return out;
 }
 

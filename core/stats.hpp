@@ -18,7 +18,10 @@ enum class Op { Create, Set, Cas, Get, Exists, Children, Erase, Commit, Watch, C
 struct Stats {
   std::atomic<std::uint64_t> ops[static_cast<int>(Op::Count)]{};
   std::atomic<std::uint64_t> errors[Err::count]{};  // by offkv error code
-  std::atomic<std::uint64_t> retries{0};     // a request sent again by a backend
+  std::atomic<std::uint64_t> retries{0};            // a request sent again by a backend
+  // Requests an operation sent to the store (consul:// counts its HTTP requests; the
+  // other backends leave it 0): the cost of an operation in round trips.
+  std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> reconnects{0};  // CONNECTED again after SUSPENDED
   std::atomic<std::uint64_t> sessions[5]{};  // transitions into each session state
   std::atomic<std::uint64_t> watches_armed{0};

@@ -5,13 +5,16 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "../error.hpp"
 #include "../key.hpp"
+#include "../log.hpp"
 #include "../verdict.hpp"
 #include "codes.hpp"
 #include "consul_errors.hpp"
@@ -91,6 +94,86 @@ json op_guard(const Entry &e, const std::string &key) {
   return e.present ? op_check_index(key, e.modify_index) : op_check_absent(key);
 }
 
+// What this client last saw of each node key (a read, or its own write), value left
+// out: the guess an optimistic write starts from instead of reading first. A stale
+// guess costs one refused txn (its compare-and-set or guard on the ModifyIndex, so
+// nothing is written) and then the read the write would have made anyway.
+class SeenEntries {
+ public:
+  std::optional<Entry> find(const std::string &key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = seen_.find(key);
+    if (it == seen_.end()) return std::nullopt;
+    return it->second;
+  }
+  void remember(const std::string &key, Entry e) {
+    if (key.compare(0, 7, "offkv/n") != 0) return;  // node keys only
+    e.value.clear();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (seen_.size() >= kMaxSeen) seen_.clear();  // a bound, not a policy
+    seen_[key] = std::move(e);
+  }
+  void forget(const std::string &key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    seen_.erase(key);
+  }
+  void forget_below(const std::string &prefix) {  // every key starting with prefix
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = seen_.lower_bound(prefix);
+    while (it != seen_.end() && it->first.compare(0, prefix.size(), prefix) == 0)
+      it = seen_.erase(it);
+  }
+
+  // After a txn that applied: each key it wrote as its results show it, each key it
+  // deleted as absent, everything under a delete-tree forgotten.
+  void learn(const json &ops, const json &results) {
+    std::map<std::string, bool> last_deleted;  // key -> its last op deleted it
+    std::vector<std::string> trees;
+    for (const auto &op : ops) {
+      const json &kv = op.at("KV");
+      const std::string verb = kv.at("Verb").get<std::string>();
+      const std::string key = kv.at("Key").get<std::string>();
+      if (verb == "delete-tree")
+        trees.push_back(key);
+      else if (verb == "delete" || verb == "delete-cas")
+        last_deleted[key] = true;
+      else if (verb == "set" || verb == "cas" || verb == "lock")
+        last_deleted[key] = false;
+    }
+    std::map<std::string, Entry> latest;
+    for (const auto &result : results) {
+      auto kv = result.find("KV");
+      if (kv == result.end() || !kv->is_object()) continue;
+      Entry e = parse_entry(*kv);
+      auto &slot = latest[e.key];
+      if (!slot.present || e.modify_index >= slot.modify_index) slot = std::move(e);
+    }
+    for (const auto &t : trees) forget_below(t);
+    auto under_tree = [&](const std::string &key) {
+      for (const auto &t : trees)
+        if (key.compare(0, t.size(), t) == 0) return true;
+      return false;
+    };
+    for (const auto &entry : last_deleted) {
+      if (under_tree(entry.first)) continue;
+      if (entry.second) {
+        remember(entry.first, Entry());
+      } else {
+        auto it = latest.find(entry.first);
+        if (it != latest.end())
+          remember(entry.first, it->second);
+        else
+          forget(entry.first);
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxSeen = 100000;
+  std::mutex mutex_;
+  std::map<std::string, Entry> seen_;
+};
+
 class ConsulBackend : public Backend {
  public:
   ConsulBackend(const Endpoint &endpoint, const Options &options)
@@ -106,6 +189,7 @@ class ConsulBackend : public Backend {
   ~ConsulBackend() override { close(); }
 
   void start(SessionListener listener) override {
+    if (stats()) http_.count_requests(&stats()->requests);
     http_.start();
     session_.start([this, listener](int state, const std::string &message) {
       if (state == SessionState::lost) hub_.clear();  // the core ends every watch
@@ -159,23 +243,30 @@ class ConsulBackend : public Backend {
     auto deadline = new_deadline();
     const std::string key = node_key(path);
     auto serial = stripe(key);
-    for (int attempt = 0;; pause(attempt++, deadline, what)) {
-      Entry e = read_node(path, deadline, what);
+    // The node as last seen: when still current, the set is one txn.
+    std::optional<Entry> guess = seen_.find(key);
+    for (int attempt = 0;;) {
+      const bool guessed = guess.has_value();
+      Entry e = guessed ? std::move(*guess) : read_node(path, deadline, what);
+      guess.reset();
       if (e.present) {
         TxnAnswer t =
             txn(json::array({op_cas(key, value, e.version + 1, e.modify_index)}),
                 deadline, what);
         if (t.ok) return e.version + 1;
-        continue;  // changed since the read
+      } else {
+        json ops = json::array();
+        const bool check_parent = needs_parent(path);
+        if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
+        ops.push_back(op_cas(key, value, 1, 0));
+        TxnAnswer t = txn(ops, deadline, what);
+        if (t.ok) return 1;
+        if (check_parent && t.failed == 0) parent_failed(t, path);
+        // Created by someone else in between: replace it.
       }
-      json ops = json::array();
-      const bool check_parent = needs_parent(path);
-      if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
-      ops.push_back(op_cas(key, value, 1, 0));
-      TxnAnswer t = txn(ops, deadline, what);
-      if (t.ok) return 1;
-      if (check_parent && t.failed == 0) parent_failed(t, path);
-      // Created by someone else in between: replace it.
+      // Changed since the read (or the guess): read it again; a guess that missed
+      // is no race lost, so no pause.
+      if (!guessed) pause(attempt++, deadline, what);
     }
   }
 
@@ -195,13 +286,20 @@ class ConsulBackend : public Backend {
       throw verdicts_.cas_mismatch(path, 0, found_version(path, deadline), words(t));
     }
     auto serial = stripe(key);
-    for (int attempt = 0;; pause(attempt++, deadline, what)) {
-      Entry e = read_node(path, deadline, what);
+    // Seen at the expected version: try it at once; a mismatch is only ever reported
+    // from a read (the guess may be stale).
+    std::optional<Entry> guess = seen_.find(key);
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    for (int attempt = 0;;) {
+      const bool guessed = guess.has_value();
+      Entry e = guessed ? std::move(*guess) : read_node(path, deadline, what);
+      guess.reset();
       std::int64_t found = e.present ? e.version : 0;
       if (found != expected) throw verdicts_.cas_mismatch(path, expected, found);
       TxnAnswer t = txn(json::array({op_cas(key, value, expected + 1, e.modify_index)}),
                         deadline, what);
       if (t.ok) return expected + 1;
+      if (!guessed) pause(attempt++, deadline, what);
     }
   }
 
@@ -209,6 +307,7 @@ class ConsulBackend : public Backend {
     const std::string what = "get '" + show(path) + "'";
     Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
     Entry e = parse_key_read(r, what, closed_);
+    seen_.remember(node_key(path), e);
     if (!e.present) throw verdicts_.no_node("get", path);
     if (watch) hub_.add_key(watch, e, r.index);
     return Node{std::move(e.value), e.version};
@@ -218,6 +317,7 @@ class ConsulBackend : public Backend {
     const std::string what = "exists '" + show(path) + "'";
     Response r = http_.call(key_read(path, consistency_, options_.operation_timeout_ms));
     Entry e = parse_key_read(r, what, closed_);
+    seen_.remember(node_key(path), e);
     if (watch) hub_.add_key(watch, e, r.index);
     return e.present ? e.version : 0;
   }
@@ -258,8 +358,12 @@ class ConsulBackend : public Backend {
       unexpected(t, what);
     }
     auto serial = stripe(key);
-    for (int attempt = 0;; pause(attempt++, deadline, what)) {
-      Entry e = read_node(path, deadline, what);
+    std::optional<Entry> guess = seen_.find(key);  // as for cas
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    for (int attempt = 0;;) {
+      const bool guessed = guess.has_value();
+      Entry e = guessed ? std::move(*guess) : read_node(path, deadline, what);
+      guess.reset();
       if (!e.present) throw verdicts_.no_node("erase", path);
       if (e.version != expected)
         throw verdicts_.erase_mismatch(path, expected, e.version);
@@ -267,6 +371,7 @@ class ConsulBackend : public Backend {
                                      kv_op("delete-tree", key + "/")}),
                         deadline, what);
       if (t.ok) return;
+      if (!guessed) pause(attempt++, deadline, what);
     }
   }
 
@@ -299,6 +404,448 @@ class ConsulBackend : public Backend {
 
   void unwatch(const WatchPtr &watch) override { hub_.remove(watch); }
 
+  // ---- Native asynchronous forms (offkv_*_async) ----
+  //
+  // Each call is a chain of requests on the HTTP thread's multi loop: a completion
+  // parses its answer and either finishes the call or sends the next request (a
+  // conflict's read, a retry after a pause timer). Nothing blocks: no client-side
+  // stripe lock (the core orders calls on related keys; a sync write racing one only
+  // costs a refused compare-and-set), and a write declines (the core then runs the
+  // blocking form) while the client has watches, whose settling waits.
+
+  bool start_get(const std::string &path, const WatchPtr &watch,
+                 Completion<Node> done) override {
+    if (watch) return false;
+    auto op = track<Node>("get", std::move(done));
+    if (!op) return true;
+    const std::string what = "get '" + show(path) + "'";
+    send(op, key_read(path, consistency_, options_.operation_timeout_ms), new_deadline(),
+         [this, op, path, what](Response &&r) {
+           Entry e = parse_key_read(r, what, closed_);
+           seen_.remember(node_key(path), e);
+           if (!e.present) throw verdicts_.no_node("get", path);
+           complete(op, Node{std::move(e.value), e.version});
+         });
+    return true;
+  }
+
+  bool start_exists(const std::string &path, const WatchPtr &watch,
+                    Completion<std::int64_t> done) override {
+    if (watch) return false;
+    auto op = track<std::int64_t>("exists", std::move(done));
+    if (!op) return true;
+    const std::string what = "exists '" + show(path) + "'";
+    send(op, key_read(path, consistency_, options_.operation_timeout_ms), new_deadline(),
+         [this, op, path, what](Response &&r) {
+           Entry e = parse_key_read(r, what, closed_);
+           seen_.remember(node_key(path), e);
+           complete(op, e.present ? e.version : std::int64_t{0});
+         });
+    return true;
+  }
+
+  bool start_children(const std::string &path, const WatchPtr &watch,
+                      Completion<std::vector<std::string>> done) override {
+    if (watch) return false;
+    auto op = track<std::vector<std::string>>("children", std::move(done));
+    if (!op) return true;
+    // The listing and the node's own read in parallel, as children() does.
+    struct Answers {
+      std::mutex mutex;
+      int left = 0;
+      Response listing, node;
+    };
+    auto answers = std::make_shared<Answers>();
+    answers->left = path != "/" ? 2 : 1;
+    const std::string what = "list '" + show(path) + "'";
+    const int timeout = options_.operation_timeout_ms;
+    auto arrived = [this, op, answers, path, what](Response &&r, bool listing) {
+      {
+        std::lock_guard<std::mutex> lock(answers->mutex);
+        (listing ? answers->listing : answers->node) = std::move(r);
+        if (--answers->left > 0) return;
+      }
+      std::vector<std::string> names =
+          parse_children_read(answers->listing, path, what, closed_);
+      Entry node = path != "/" ? parse_key_read(answers->node, what, closed_) : Entry();
+      if (path != root_ && !node.present) throw verdicts_.no_node("list", path);
+      std::vector<std::string> out;
+      out.reserve(names.size());
+      for (const auto &name : names) out.push_back(child_path(path, name));
+      complete(op, std::move(out));
+    };
+    auto deadline = new_deadline();
+    send(op, children_read(path, consistency_, timeout), deadline,
+         [arrived](Response &&r) { arrived(std::move(r), true); });
+    if (path != "/")
+      send(op, key_read(path, consistency_, timeout), deadline,
+           [arrived](Response &&r) { arrived(std::move(r), false); });
+    return true;
+  }
+
+  bool start_create(const std::string &path, const std::string &value, int flags,
+                    Completion<std::string> done) override {
+    // Sequential creates keep the counter's stripe lock: blocking form.
+    if ((flags & NodeFlag::sequential) || !hub_.idle()) return false;
+    auto op = track<std::string>("create", std::move(done));
+    if (!op) return true;
+    guarded(op, [&] {
+      const std::string what = "create '" + show(path) + "'";
+      const bool check_parent = needs_parent(path);
+      const std::string key = node_key(path);
+      json ops = json::array();
+      if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(path))));
+      const std::size_t create_at = ops.size();  // refused there: the node exists
+      std::string sid;
+      if (flags & NodeFlag::ephemeral) {
+        sid = session_.id();
+        ops.push_back(op_check_absent(key));
+        ops.push_back(op_lock(key, value, 1, sid));
+      } else {
+        ops.push_back(op_cas(key, value, 1, 0));
+      }
+      auto deadline = new_deadline();
+      send(op, txn_request(ops, left_ms(deadline, what)), deadline,
+           [this, op, ops, path, what, sid, check_parent, create_at](Response &&r) {
+             TxnAnswer t = txn_answer(r, ops, what, sid, false);
+             if (t.ok) return complete(op, std::string(path));
+             if (check_parent && t.failed == 0) parent_failed(t, path);
+             if (t.failed == create_at) throw verdicts_.exists(path, words(t));
+             unexpected(t, what);
+           });
+    });
+    return true;
+  }
+
+  bool start_set(const std::string &path, const std::string &value,
+                 Completion<std::int64_t> done) override {
+    if (!hub_.idle()) return false;
+    auto op = track<std::int64_t>("set", std::move(done));
+    if (!op) return true;
+    auto w = std::make_shared<Write>(path, "set '" + show(path) + "'", new_deadline());
+    w->value = value;
+    set_step(op, w, seen_.find(w->key));
+    return true;
+  }
+
+  bool start_cas(const std::string &path, const std::string &value, std::int64_t expected,
+                 Completion<std::int64_t> done) override {
+    if (!hub_.idle()) return false;
+    auto op = track<std::int64_t>("cas", std::move(done));
+    if (!op) return true;
+    auto w = std::make_shared<Write>(path, "cas on '" + show(path) + "'", new_deadline());
+    w->value = value;
+    w->expected = expected;
+    if (expected == 0) {
+      cas_absent(op, w);
+      return true;
+    }
+    std::optional<Entry> guess = seen_.find(w->key);
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    cas_step(op, w, std::move(guess));
+    return true;
+  }
+
+  bool start_erase(const std::string &path, std::int64_t expected,
+                   Completion<bool> done) override {
+    if (!hub_.idle()) return false;
+    auto op = track<bool>("erase", std::move(done));
+    if (!op) return true;
+    auto w = std::make_shared<Write>(path, "erase '" + show(path) + "'", new_deadline());
+    w->expected = expected;
+    if (expected == 0) {
+      guarded(op, [&] {
+        const json ops = json::array({kv_op("get", w->key), kv_op("delete", w->key),
+                                      kv_op("delete-tree", w->key + "/")});
+        send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+             [this, op, w, ops](Response &&r) {
+               TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+               if (t.ok) return complete(op, true);
+               if (t.failed == 0) throw verdicts_.no_node("erase", w->path);
+               unexpected(t, w->what);
+             });
+      });
+      return true;
+    }
+    std::optional<Entry> guess = seen_.find(w->key);
+    if (guess && !(guess->present && guess->version == expected)) guess.reset();
+    erase_step(op, w, std::move(guess));
+    return true;
+  }
+
+ private:
+  // One started call: completes exactly once, by its chain or by close().
+  struct AsyncCall {
+    virtual ~AsyncCall() = default;
+    virtual void fail(std::exception_ptr error) = 0;
+    std::uint64_t id = 0;
+  };
+  template <typename T>
+  struct Async : AsyncCall {
+    Completion<T> done;
+    std::atomic<bool> finished{false};
+    void finish(std::exception_ptr error, T value) {
+      if (finished.exchange(true)) return;
+      Completion<T> d = std::move(done);
+      try {
+        d(error, std::move(value));
+      } catch (...) {
+        // The core's completion never takes the HTTP thread down.
+      }
+    }
+    void fail(std::exception_ptr error) override { finish(error, T{}); }
+  };
+  template <typename T>
+  using AsyncPtr = std::shared_ptr<Async<T>>;
+
+  // Registers a call; null when the client is closed (done was called with ECLOSED).
+  // name: for the debug log, which shows the native path was taken.
+  template <typename T>
+  AsyncPtr<T> track(const char *name, Completion<T> done) {
+    if (log::enabled(log::Debug))
+      log::write(log::Debug, "consul", std::string("native asynchronous ") + name);
+    auto op = std::make_shared<Async<T>>();
+    op->done = std::move(done);
+    {
+      std::lock_guard<std::mutex> lock(async_mutex_);
+      op->id = ++async_next_;
+      async_calls_.emplace(op->id, op);
+    }
+    if (closed_) {
+      complete_error(op,
+                     std::make_exception_ptr(Error(Err::eclosed, "client is closed")));
+      return nullptr;
+    }
+    return op;
+  }
+  void untrack(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(async_mutex_);
+    async_calls_.erase(id);
+  }
+  template <typename T>
+  void complete(const AsyncPtr<T> &op, T value) {
+    untrack(op->id);
+    op->finish(nullptr, std::move(value));
+  }
+  void complete_error(const std::shared_ptr<AsyncCall> &op, std::exception_ptr error) {
+    untrack(op->id);
+    op->fail(error);
+  }
+  // Runs a step of a call; whatever it throws completes the call with it.
+  void guarded(const std::shared_ptr<AsyncCall> &op, const std::function<void()> &step) {
+    try {
+      step();
+    } catch (...) {
+      complete_error(op, std::current_exception());
+    }
+  }
+
+  // Sends rq for a call; on_answer runs on the HTTP thread (guarded). A request the
+  // agent did not take is sent again after a pause until the deadline, as call() does
+  // for the blocking forms.
+  void send(const std::shared_ptr<AsyncCall> &op, Request rq, Clock::time_point deadline,
+            std::function<void(Response &&)> on_answer) {
+    if (stats()) ++stats()->requests;
+    Request copy = rq;
+    std::uint64_t id = http_.submit(std::move(rq), [this, op, copy, deadline,
+                                                    on_answer](Response &&r) mutable {
+      const int pause_ms = 50;
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+              .count();
+      if (copy.wait_for_agent && not_taken(r) && !closed_ && left > pause_ms) {
+        copy.timeout_ms = static_cast<int>(left - pause_ms);
+        std::uint64_t timer =
+            http_.after(pause_ms, [this, op, copy, deadline, on_answer] {
+              send(op, copy, deadline, on_answer);
+            });
+        if (timer != 0) return;
+      }
+      guarded(op, [&] { on_answer(std::move(r)); });
+    });
+    if (id == 0) {  // the client is closing
+      Response aborted;
+      aborted.aborted = true;
+      guarded(op, [&] { on_answer(std::move(aborted)); });
+    }
+  }
+
+  // The next attempt of a write after a pause (ETIMEOUT past the deadline).
+  void retry_later(const std::shared_ptr<AsyncCall> &op, int &attempt,
+                   Clock::time_point deadline, const std::string &what,
+                   std::function<void()> next) {
+    auto ms = pause_length(attempt++, deadline, what);
+    std::uint64_t timer = http_.after(static_cast<int>(ms.count()),
+                                      [this, op, next] { guarded(op, next); });
+    if (timer == 0) throw Error(Err::eclosed, "client is closed");
+  }
+
+  // A single-key write in flight.
+  struct Write {
+    Write(const std::string &p, std::string w, Clock::time_point d)
+        : path(p), key(node_key(p)), what(std::move(w)), deadline(d) {}
+    const std::string path, key, what;
+    const Clock::time_point deadline;
+    std::string value;
+    std::int64_t expected = 0;
+    int attempt = 0;
+  };
+  using WritePtr = std::shared_ptr<Write>;
+
+  // Reads the node for a write, then continues with what it found.
+  void read_then(const std::shared_ptr<AsyncCall> &op, const WritePtr &w,
+                 std::function<void(Entry)> next) {
+    send(op, kv_read(w->key, "", left_ms(w->deadline, w->what)), w->deadline,
+         [this, w, next](Response &&r) {
+           Entry e = parse_key_read(r, w->what, closed_);
+           seen_.remember(w->key, e);
+           next(std::move(e));
+         });
+  }
+
+  // set: from the guess (one txn when current) or a read, as set() does.
+  void set_step(const AsyncPtr<std::int64_t> &op, const WritePtr &w,
+                std::optional<Entry> guess) {
+    guarded(op, [&] {
+      if (!guess) {
+        read_then(op, w,
+                  [this, op, w](Entry e) { set_write(op, w, std::move(e), false); });
+        return;
+      }
+      set_write(op, w, std::move(*guess), true);
+    });
+  }
+  void set_write(const AsyncPtr<std::int64_t> &op, const WritePtr &w, Entry e,
+                 bool guessed) {
+    json ops = json::array();
+    const bool check_parent = !e.present && needs_parent(w->path);
+    if (check_parent) ops.push_back(op_check_persistent(node_key(parent_path(w->path))));
+    const std::int64_t version = e.present ? e.version + 1 : 1;
+    ops.push_back(op_cas(w->key, w->value, version, e.present ? e.modify_index : 0));
+    send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+         [this, op, w, ops, version, check_parent, guessed](Response &&r) {
+           TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+           if (t.ok) return complete(op, version);
+           if (check_parent && t.failed == 0) parent_failed(t, w->path);
+           // Changed since the read (or the guess): read it again.
+           if (guessed) return set_step(op, w, std::nullopt);
+           retry_later(op, w->attempt, w->deadline, w->what,
+                       [this, op, w] { set_step(op, w, std::nullopt); });
+         });
+  }
+
+  // cas(0): one txn; a refusal is reported with the version found by a read.
+  void cas_absent(const AsyncPtr<std::int64_t> &op, const WritePtr &w) {
+    guarded(op, [&] {
+      json ops = json::array();
+      const bool check_parent = needs_parent(w->path);
+      if (check_parent)
+        ops.push_back(op_check_persistent(node_key(parent_path(w->path))));
+      ops.push_back(op_cas(w->key, w->value, 1, 0));
+      send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+           [this, op, w, ops, check_parent](Response &&r) {
+             TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+             if (t.ok) return complete(op, std::int64_t{1});
+             if (check_parent && t.failed == 0) parent_failed(t, w->path);
+             const std::string store_words = words(t);
+             auto report = [this, op, w, store_words](std::int64_t found) {
+               complete_error(op, std::make_exception_ptr(verdicts_.cas_mismatch(
+                                      w->path, 0, found, store_words)));
+             };
+             send(op, kv_read(w->key, "", std::max(1, remaining_ms(w->deadline))),
+                  w->deadline, [this, w, report](Response &&r2) {
+                    std::int64_t found = kVersionUnknown;
+                    try {
+                      Entry e = parse_key_read(r2, w->what, closed_);
+                      found = e.present ? e.version : 0;
+                    } catch (const Error &) {
+                    }
+                    report(found);
+                  });
+           });
+    });
+  }
+
+  // cas(v > 0): from the guess at v or a read, as cas() does.
+  void cas_step(const AsyncPtr<std::int64_t> &op, const WritePtr &w,
+                std::optional<Entry> guess) {
+    guarded(op, [&] {
+      if (!guess) {
+        read_then(op, w,
+                  [this, op, w](Entry e) { cas_write(op, w, std::move(e), false); });
+        return;
+      }
+      cas_write(op, w, std::move(*guess), true);
+    });
+  }
+  void cas_write(const AsyncPtr<std::int64_t> &op, const WritePtr &w, Entry e,
+                 bool guessed) {
+    std::int64_t found = e.present ? e.version : 0;
+    if (found != w->expected) throw verdicts_.cas_mismatch(w->path, w->expected, found);
+    const json ops =
+        json::array({op_cas(w->key, w->value, w->expected + 1, e.modify_index)});
+    send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+         [this, op, w, ops, guessed](Response &&r) {
+           TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+           if (t.ok) return complete(op, w->expected + 1);
+           if (guessed) return cas_step(op, w, std::nullopt);
+           retry_later(op, w->attempt, w->deadline, w->what,
+                       [this, op, w] { cas_step(op, w, std::nullopt); });
+         });
+  }
+
+  // erase(v > 0): from the guess at v or a read, as erase() does.
+  void erase_step(const AsyncPtr<bool> &op, const WritePtr &w,
+                  std::optional<Entry> guess) {
+    guarded(op, [&] {
+      if (!guess) {
+        read_then(op, w,
+                  [this, op, w](Entry e) { erase_write(op, w, std::move(e), false); });
+        return;
+      }
+      erase_write(op, w, std::move(*guess), true);
+    });
+  }
+  void erase_write(const AsyncPtr<bool> &op, const WritePtr &w, Entry e, bool guessed) {
+    if (!e.present) throw verdicts_.no_node("erase", w->path);
+    if (e.version != w->expected)
+      throw verdicts_.erase_mismatch(w->path, w->expected, e.version);
+    const json ops = json::array(
+        {op_delete_cas(w->key, e.modify_index), kv_op("delete-tree", w->key + "/")});
+    send(op, txn_request(ops, left_ms(w->deadline, w->what)), w->deadline,
+         [this, op, w, ops, guessed](Response &&r) {
+           TxnAnswer t = txn_answer(r, ops, w->what, std::string(), false);
+           if (t.ok) return complete(op, true);
+           if (guessed) return erase_step(op, w, std::nullopt);
+           retry_later(op, w->attempt, w->deadline, w->what,
+                       [this, op, w] { erase_step(op, w, std::nullopt); });
+         });
+  }
+
+  int remaining_ms(Clock::time_point deadline) const {
+    return static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+            .count());
+  }
+
+  // close(): every call still registered (its timer or request dropped by the stopped
+  // HTTP thread) completes with ECLOSED.
+  void complete_abandoned() {
+    std::map<std::uint64_t, std::shared_ptr<AsyncCall>> left;
+    {
+      std::lock_guard<std::mutex> lock(async_mutex_);
+      left.swap(async_calls_);
+    }
+    for (auto &entry : left)
+      entry.second->fail(
+          std::make_exception_ptr(Error(Err::eclosed, "client is closed")));
+  }
+
+  std::mutex async_mutex_;
+  std::uint64_t async_next_ = 0;
+  std::map<std::uint64_t, std::shared_ptr<AsyncCall>> async_calls_;
+
+ public:
   void close() override {
     if (closed_.exchange(true)) return;
     http_.set_cut(false);  // closing ends the session at once, even when cut
@@ -307,6 +854,7 @@ class ConsulBackend : public Backend {
     hub_.stop();
     session_.close();  // destroys the session: our ephemerals vanish now
     http_.stop();
+    complete_abandoned();
   }
 
   // Test kit: the transport refuses to send; a renewal right away notices it (a
@@ -350,7 +898,9 @@ class ConsulBackend : public Backend {
     // Pre-reads of writes: Consul's default mode (the leader answers); the txn's
     // guard rejects anything stale.
     Response r = http_.call(kv_read(key, "", left_ms(deadline, what)));
-    return parse_key_read(r, what, closed_);
+    Entry e = parse_key_read(r, what, closed_);
+    seen_.remember(key, e);
+    return e;
   }
   Entry read_node(const std::string &path, Deadline deadline, const std::string &what) {
     return read_raw(node_key(path), deadline, what);
@@ -387,18 +937,29 @@ class ConsulBackend : public Backend {
   // change) is reported, never retried.
   TxnAnswer txn(const json &ops, Deadline deadline, const std::string &what,
                 const std::string &session = std::string(), bool read_only = false) {
+    Response r = http_.call(txn_request(ops, left_ms(deadline, what), read_only));
+    TxnAnswer t = txn_answer(r, ops, what, session, read_only);
+    if (t.ok && !read_only) settle_watches(ops, t.results);
+    return t;
+  }
+  static Request txn_request(const json &ops, int timeout_ms, bool read_only = false) {
     Request rq;
     rq.method = "PUT";
     rq.target = read_only ? "/v1/txn?consistent" : "/v1/txn";
     rq.body = ops.dump();
-    rq.timeout_ms = left_ms(deadline, what);
-    Response r = http_.call(std::move(rq));
+    rq.timeout_ms = timeout_ms;
+    return rq;
+  }
+  // The answer of a /v1/txn (see txn), without the wait for the client's watches.
+  TxnAnswer txn_answer(const Response &r, const json &ops, const std::string &what,
+                       const std::string &session, bool read_only) {
     if (r.curl == CURLE_OK && !r.aborted && (r.status == 200 || r.status == 409)) {
       TxnAnswer t = parse_txn_answer(r, ops.size(), what);
       if (t.ok) {
-        if (!read_only) settle_watches(ops, t.results);
+        if (!read_only) learn(ops, t.results);
         return t;
       }
+      forget_failed(ops, t.failed);
       if (t.what.find("Permission denied") != std::string::npos ||
           t.what.find("ACL not found") != std::string::npos)
         throw Error(Err::eauth,
@@ -419,6 +980,23 @@ class ConsulBackend : public Backend {
                                     "(limits.txn_max_req_len)" +
                                     consul_words(r));
     fail_response(r, what, closed_);
+  }
+
+  void learn(const json &ops, const json &results) {
+    try {
+      seen_.learn(ops, results);
+    } catch (const std::exception &) {
+      // Not our shape: the write stands; later writes read first.
+      seen_.forget_below("offkv/n");
+    }
+  }
+  // The op that refused held a stale guess (or the store moved on): not a guess any
+  // more.
+  void forget_failed(const json &ops, std::size_t failed) {
+    try {
+      seen_.forget(ops.at(failed).at("KV").at("Key").get<std::string>());
+    } catch (const std::exception &) {
+    }
   }
 
   // After a write: this client's watches see it before the caller writes again.
@@ -464,6 +1042,11 @@ class ConsulBackend : public Backend {
   // Before the next optimistic attempt: a random pause growing to kMaxPauseMs;
   // ETIMEOUT once the deadline would pass (nothing was written).
   void pause(int attempt, Deadline deadline, const std::string &what) {
+    std::this_thread::sleep_for(pause_length(attempt, deadline, what));
+  }
+  // The pause before the next attempt; ETIMEOUT if it would pass the deadline.
+  std::chrono::milliseconds pause_length(int attempt, Deadline deadline,
+                                         const std::string &what) {
     count_retry();
     thread_local std::minstd_rand rng(std::random_device{}());
     int cap = std::min(kMaxPauseMs, 1 << std::min(attempt, 6));
@@ -474,7 +1057,7 @@ class ConsulBackend : public Backend {
                                      ": the data kept changing for " +
                                      std::to_string(options_.operation_timeout_ms) +
                                      " ms (operation_timeout_ms); nothing was written");
-    std::this_thread::sleep_for(ms);
+    return ms;
   }
 
   // Writes of one key from this client's threads go one at a time (they would only
@@ -491,6 +1074,7 @@ class ConsulBackend : public Backend {
   const std::string consistency_;
   std::atomic<bool> closed_{false};
   std::array<std::mutex, kStripes> stripes_;
+  SeenEntries seen_;
   Http http_;  // declared first among the parts: the others use it
   Session session_;
   WatchHub hub_;
@@ -719,14 +1303,33 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
   const std::vector<std::string> keys = txn_keys(txn_in);
   auto serial = lock_stripes(keys);
 
-  for (int attempt = 0;; pause(attempt++, deadline, what)) {
-    // 1. The snapshot: every key read at once.
-    std::vector<Request> reads;
-    for (const auto &k : keys) reads.push_back(kv_read(k, "", left_ms(deadline, what)));
-    std::vector<Response> answers = http_.call_all(std::move(reads));
+  for (int attempt = 0, round = 0;; ++round) {
+    // 1. The snapshot: the first round takes each node key as this client last saw
+    //    it (its guard checks that), the keys never seen are read, all at once.
     std::map<std::string, Entry> snapshot;
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      snapshot[keys[i]] = parse_key_read(answers[i], what, closed_);
+    bool guessed = false;
+    std::vector<std::string> unread;
+    for (const auto &k : keys) {
+      std::optional<Entry> seen = round == 0 ? seen_.find(k) : std::nullopt;
+      if (seen) {
+        snapshot[k] = std::move(*seen);
+        guessed = true;
+      } else {
+        unread.push_back(k);
+      }
+    }
+    std::vector<Request> reads;
+    for (const auto &k : unread) reads.push_back(kv_read(k, "", left_ms(deadline, what)));
+    std::vector<Response> answers = http_.call_all(std::move(reads));
+    for (std::size_t i = 0; i < unread.size(); ++i) {
+      Entry e = parse_key_read(answers[i], what, closed_);
+      seen_.remember(unread[i], e);
+      snapshot[unread[i]] = std::move(e);
+    }
+    // A stale snapshot is read again; after a guess that missed, without a pause.
+    auto again = [&] {
+      if (!guessed) pause(attempt++, deadline, what);
+    };
 
     // 2. The plan on it, judged by the core.
     const std::string sid = ephemeral ? session_.id() : std::string();
@@ -740,12 +1343,16 @@ std::vector<OpResult> ConsulBackend::commit(const Txn &txn_in) {
     if (planner.failed()) {
       TxnAnswer t = this->txn(ops, deadline, what, std::string(), true);
       if (t.ok) throw *planner.failure();
-      continue;  // the snapshot was not one state: read again
+      again();  // the snapshot was not one state: read again
+      continue;
     }
     for (auto &w : planner.writes()) ops.push_back(std::move(w));
     TxnAnswer t = this->txn(ops, deadline, what, sid);
     if (t.ok) return planner.results();
-    if (t.failed < nguards) continue;  // stale snapshot
+    if (t.failed < nguards) {  // stale snapshot
+      again();
+      continue;
+    }
     for (const auto &m : planner.absent_checks())
       if (t.failed == nguards + m.at)
         throw TxnFailed(m.index, Err::eexist, verdicts_.exists(m.path, words(t)).what());

@@ -27,21 +27,32 @@ constexpr int kCallMarginMs =
 
 }  // namespace
 
-struct Http::Pending {
+struct Http::Transfer {
+  Response response;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  // Caller threads: the transfer gives up when these move (stop, cut).
+  Http *http = nullptr;
+  std::uint64_t abort_generation = 0;
+};
+
+struct Http::Pending : Http::Transfer {
   std::uint64_t id = 0;
   CURL *easy = nullptr;
   Request request;
   Callback cb;
-  Response response;
   std::string url;
-  char errbuf[CURL_ERROR_SIZE] = {0};
 };
+
+// Idle easy handles kept per client: each keeps its connection to the agent open.
+constexpr std::size_t kMaxIdleHandles = 16;
 
 Http::Http(std::string base, const Options &options)
     : base_(std::move(base)), options_(options) {}
 
 Http::~Http() {
   stop();
+  for (CURL *e : idle_easy_) curl_easy_cleanup(e);
+  for (CURL *e : pool_) curl_easy_cleanup(e);
   if (multi_) curl_multi_cleanup(multi_);
   if (headers_) curl_slist_free_all(headers_);
 }
@@ -76,6 +87,9 @@ void Http::stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
+  stopping_flag_ = true;
+  ++abort_generation_;
+  cut_changed_.notify_all();
   if (multi_) curl_multi_wakeup(multi_);
   if (on_http_thread()) return;  // the thread ends after the current callback
   std::lock_guard<std::mutex> lock(join_mutex_);
@@ -122,13 +136,10 @@ void Http::cancel(std::uint64_t id) {
   curl_multi_wakeup(multi_);
 }
 
-namespace {
-// The agent did not take the request: nothing was applied, sending it again is safe.
 bool not_taken(const Response &r) {
   return r.curl == CURLE_COULDNT_CONNECT ||
          (r.status == 500 && r.body.find("No cluster leader") != std::string::npos);
 }
-}  // namespace
 
 Response Http::call(Request request) {
   if (!request.wait_for_agent) return call_once(std::move(request));
@@ -185,39 +196,94 @@ nlohmann::json decode(const Response &r) {
 Response Http::call_once(Request request) {
   if (on_http_thread())
     fail(Err::einternal, "consul: a synchronous request from the HTTP thread");
-  struct State {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    Response response;
-  };
-  auto state = std::make_shared<State>();
-  const int wait_ms = request.timeout_ms + kCallMarginMs;
+  return perform_here(std::move(request));
+}
+
+CURL *Http::take_easy() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!pool_.empty()) {
+      CURL *e = pool_.back();
+      pool_.pop_back();
+      return e;
+    }
+  }
+  return curl_easy_init();
+}
+
+void Http::give_back(CURL *easy) {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!stopping_flag_ && pool_.size() < kMaxIdleHandles) {
+      pool_.push_back(easy);
+      return;
+    }
+  }
+  curl_easy_cleanup(easy);
+}
+
+int Http::on_progress(void *user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto *t = static_cast<Transfer *>(user);
+  return t->http->abort_generation_.load() != t->abort_generation ? 1 : 0;
+}
+
+// The synchronous path: the caller's thread performs the exchange itself on a pooled
+// easy handle, whose connection stays open for the next call.
+Response Http::perform_here(Request request) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(request.timeout_ms);
-  std::uint64_t id = submit(std::move(request), [state](Response &&r) {
-    std::lock_guard<std::mutex> lock(state->mutex);
-    state->response = std::move(r);
-    state->done = true;
-    state->cv.notify_all();
-  });
-  if (id == 0) {
-    Response aborted;
-    aborted.aborted = true;
-    return aborted;
+  Transfer t;
+  t.http = this;
+  t.abort_generation = abort_generation_.load();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ || !started_) {
+      Response aborted;
+      aborted.aborted = true;
+      return aborted;
+    }
+    if (cut_ && !request.past_cut) {
+      Response refused;
+      refused.curl = CURLE_COULDNT_CONNECT;
+      refused.curl_error = "connection refused: cut by offkv_testkit_suspend";
+      refused.deadline = deadline;
+      return refused;
+    }
   }
-  std::unique_lock<std::mutex> lock(state->mutex);
-  if (!state->cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                          [&] { return state->done; })) {
-    lock.unlock();
-    cancel(id);
-    Response late;
-    late.curl = CURLE_OPERATION_TIMEDOUT;
-    late.curl_error = "no answer within " + std::to_string(wait_ms) + " ms";
-    return late;
+  CURL *e = take_easy();
+  if (!e) {
+    Response r;
+    r.curl = CURLE_OUT_OF_MEMORY;
+    r.curl_error = "cannot create a libcurl handle";
+    return r;
   }
-  Response out = std::move(state->response);
-  out.deadline = deadline;
-  return out;
+  const std::string url = base_ + request.target;
+  configure(e, request, url, &t);
+  if (requests_) ++*requests_;
+  if (!request.past_cut) {
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &Http::on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, &t);
+  }
+  CURLcode code = curl_easy_perform(e);
+  Response r = std::move(t.response);
+  r.curl = code;
+  if (code == CURLE_ABORTED_BY_CALLBACK) {
+    if (stopped()) {
+      r.aborted = true;
+    } else {  // cut by the test kit while in flight
+      r.curl = CURLE_RECV_ERROR;
+      std::snprintf(t.errbuf, sizeof t.errbuf, "%s",
+                    "connection cut by offkv_testkit_suspend");
+    }
+  }
+  if (r.curl != CURLE_OK)
+    r.curl_error = t.errbuf[0] ? t.errbuf : curl_easy_strerror(r.curl);
+  long status = 0;
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  r.status = status;
+  r.deadline = deadline;
+  give_back(e);
+  return r;
 }
 
 std::vector<Response> Http::call_all(std::vector<Request> requests) {
@@ -241,6 +307,7 @@ std::vector<Response> Http::call_all(std::vector<Request> requests) {
 std::vector<Response> Http::call_all_once(std::vector<Request> requests) {
   if (on_http_thread())
     fail(Err::einternal, "consul: a synchronous request from the HTTP thread");
+  if (requests.empty()) return {};
   struct State {
     std::mutex mutex;
     std::condition_variable cv;
@@ -256,6 +323,11 @@ std::vector<Response> Http::call_all_once(std::vector<Request> requests) {
   for (std::size_t i = 0; i < requests.size(); ++i) {
     wait_ms = std::max(wait_ms, requests[i].timeout_ms + kCallMarginMs);
     deadlines.push_back(Clock::now() + std::chrono::milliseconds(requests[i].timeout_ms));
+    if (i == 0) {  // performed below, on this thread
+      ids.push_back(0);
+      continue;
+    }
+    if (requests_) ++*requests_;
     std::uint64_t id = submit(std::move(requests[i]), [state, i](Response &&r) {
       std::lock_guard<std::mutex> lock(state->mutex);
       state->responses[i] = std::move(r);
@@ -269,7 +341,10 @@ std::vector<Response> Http::call_all_once(std::vector<Request> requests) {
     }
     ids.push_back(id);
   }
+  Response first = perform_here(std::move(requests[0]));
   std::unique_lock<std::mutex> lock(state->mutex);
+  state->responses[0] = std::move(first);
+  --state->left;
   if (!state->cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
                           [&] { return state->left == 0; })) {
     lock.unlock();
@@ -314,7 +389,7 @@ void Http::cancel_timer(std::uint64_t id) {
 }
 
 std::size_t Http::on_header(char *data, std::size_t size, std::size_t n, void *user) {
-  auto *p = static_cast<Pending *>(user);
+  auto *p = static_cast<Transfer *>(user);
   std::size_t len = size * n;
   static const char kIndex[] = "x-consul-index:";
   const std::size_t klen = sizeof kIndex - 1;
@@ -335,7 +410,7 @@ std::size_t Http::on_header(char *data, std::size_t size, std::size_t n, void *u
 }
 
 std::size_t Http::on_body(char *data, std::size_t size, std::size_t n, void *user) {
-  auto *p = static_cast<Pending *>(user);
+  auto *p = static_cast<Transfer *>(user);
   if (p->response.body.size() + size * n > kMaxAnswerBytes) {
     p->response.too_big = true;
     return 0;  // libcurl ends the transfer (CURLE_WRITE_ERROR)
@@ -348,35 +423,23 @@ std::size_t Http::on_body(char *data, std::size_t size, std::size_t n, void *use
   return size * n;
 }
 
-void Http::add_to_multi(std::unique_ptr<Pending> p) {
-  CURL *e = curl_easy_init();
-  Pending *raw = p.get();
-  if (!e) {
-    raw->response.curl = CURLE_OUT_OF_MEMORY;
-    raw->response.curl_error = "cannot create a libcurl handle";
-    Callback cb = std::move(raw->cb);
-    Response r = std::move(raw->response);
-    p.reset();
-    if (cb) cb(std::move(r));
-    return;
-  }
-  raw->easy = e;
-  const Request &rq = raw->request;
-  curl_easy_setopt(e, CURLOPT_URL, raw->url.c_str());
-  curl_easy_setopt(e, CURLOPT_PRIVATE, raw);
+void Http::configure(CURL *e, const Request &rq, const std::string &url, Transfer *t) {
+  curl_easy_reset(e);  // keeps the handle's live connection
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, raw->errbuf);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Http::on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, raw);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Http::on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, raw);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max(1, rq.timeout_ms)));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::max(
                        1, std::min(options_.connect_timeout_ms, rq.timeout_ms))));
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // gzip if the agent offers it
+  // No Accept-Encoding: offkv's answers are small or, when large (a listing), cheaper
+  // to take as they are over the agent's link than to inflate.
   if (rq.method == "PUT") {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq.body.data());
@@ -395,6 +458,30 @@ void Http::add_to_multi(std::unique_ptr<Pending> p) {
     if (!options_.tls_key_file.empty())
       curl_easy_setopt(e, CURLOPT_SSLKEY, options_.tls_key_file.c_str());
   }
+}
+
+void Http::add_to_multi(std::unique_ptr<Pending> p) {
+  CURL *e = nullptr;
+  if (!idle_easy_.empty()) {
+    e = idle_easy_.back();
+    idle_easy_.pop_back();
+  } else {
+    e = curl_easy_init();
+  }
+  Pending *raw = p.get();
+  if (!e) {
+    raw->response.curl = CURLE_OUT_OF_MEMORY;
+    raw->response.curl_error = "cannot create a libcurl handle";
+    Callback cb = std::move(raw->cb);
+    Response r = std::move(raw->response);
+    p.reset();
+    if (cb) cb(std::move(r));
+    return;
+  }
+  raw->easy = e;
+  const Request &rq = raw->request;
+  configure(e, rq, raw->url, raw);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, raw);
   std::uint64_t id = raw->id;
   active_.emplace(id, std::move(p));
   bool refuse;
@@ -428,7 +515,10 @@ void Http::finish(Pending *p, CURLcode code) {
   curl_easy_getinfo(owned->easy, CURLINFO_RESPONSE_CODE, &status);
   r.status = status;
   curl_multi_remove_handle(multi_, owned->easy);
-  curl_easy_cleanup(owned->easy);
+  if (idle_easy_.size() < kMaxIdleHandles)
+    idle_easy_.push_back(owned->easy);
+  else
+    curl_easy_cleanup(owned->easy);
   owned->easy = nullptr;
   Callback cb = std::move(owned->cb);
   owned.reset();
@@ -553,6 +643,7 @@ void Http::set_cut(bool cut) {
     cut_ = cut;
     if (cut) abort_active_ = true;
   }
+  if (cut) ++abort_generation_;  // transfers on caller threads fail too
   cut_changed_.notify_all();
   if (multi_) curl_multi_wakeup(multi_);
 }

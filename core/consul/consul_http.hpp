@@ -1,6 +1,8 @@
 // The HTTP side of one offkv client on Consul: one thread driving a libcurl multi
-// handle, so every request of the client (operations, session renewals, blocking
-// queries of watches) shares one connection cache; plus timers on the same thread.
+// handle for asynchronous requests (watches' blocking queries, session renewals,
+// native asynchronous operations) and timers; synchronous calls run on the caller's
+// own thread with a pooled easy handle (no thread hop), which keeps its connection
+// alive for the next call.
 //
 // Callbacks of asynchronous requests and timers run on that thread: they must not
 // block (no synchronous call from them). Synchronous callers wait with a deadline.
@@ -64,6 +66,10 @@ struct Response {
   }
 };
 
+// The agent did not take the request (connection refused, "No cluster leader"):
+// nothing was applied, sending it again is safe.
+bool not_taken(const Response &r);
+
 // The JSON of an answer, decoded within its deadline: Err::etimeout (not a hang)
 // when decoding would outlast it; std::exception on bad JSON.
 nlohmann::json decode(const Response &r);
@@ -90,13 +96,14 @@ class Http {
   // the cancellation (it may be running right now).
   void cancel(std::uint64_t id);
 
-  // A request that waits for its answer, at most request.timeout_ms (+ a margin for
-  // the thread itself).
+  // A request that waits for its answer, at most request.timeout_ms, performed on the
+  // caller's thread.
   Response call(Request request);
   // One attempt of call() / call_all(), whatever the answers.
   Response call_once(Request request);
   std::vector<Response> call_all_once(std::vector<Request> requests);
-  // Several requests at once (pipelined on separate connections); answers in order.
+  // Several requests at once (the first on the caller's thread, the others on the
+  // HTTP thread, in parallel on separate connections); answers in order.
   std::vector<Response> call_all(std::vector<Request> requests);
 
   // Runs fn on the HTTP thread after delay_ms. Returns an id for cancel_timer.
@@ -105,6 +112,8 @@ class Http {
   bool on_http_thread() const { return std::this_thread::get_id() == thread_id_; }
 
   const std::string &base() const { return base_; }
+  // Counts every request of call() / call_all() there (Stats::requests); before start.
+  void count_requests(std::atomic<std::uint64_t> *counter) { requests_ = counter; }
 
   // Test kit. cut(true): the transport refuses to send (connection refused) and the
   // transfers under way fail (connection cut), as with a dead agent: call() waits for
@@ -114,7 +123,14 @@ class Http {
 
  private:
   struct Pending;
+  struct Transfer;  // one exchange on an easy handle: the answer and its buffers
   void run();
+  // Sets up e (reset or new) for rq at url, answers into t.
+  void configure(CURL *e, const Request &rq, const std::string &url, Transfer *t);
+  Response perform_here(Request request);
+  CURL *take_easy();           // a pooled handle (caller threads) or a new one
+  void give_back(CURL *easy);  // to the pool, or cleaned up when stopping
+  static int on_progress(void *user, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
   void add_to_multi(std::unique_ptr<Pending> p);
   void finish(Pending *p, CURLcode code);
   static std::size_t on_header(char *data, std::size_t size, std::size_t n, void *user);
@@ -137,8 +153,19 @@ class Http {
   std::condition_variable cut_changed_;
   std::uint64_t next_id_ = 1;
 
+  // Raised by stop() and by every cut: transfers on caller threads started before
+  // give up (their progress callback sees it).
+  std::atomic<std::uint64_t> abort_generation_{0};
+  std::atomic<bool> stopping_flag_{false};
+
+  std::atomic<std::uint64_t> *requests_ = nullptr;
+
+  std::mutex pool_mutex_;
+  std::vector<CURL *> pool_;  // idle easy handles for caller threads (connections kept)
+
   // HTTP thread only.
   std::map<std::uint64_t, std::unique_ptr<Pending>> active_;
+  std::vector<CURL *> idle_easy_;  // easy handles of finished transfers, for reuse
 
   std::mutex join_mutex_;  // one stop() joins
   std::thread thread_;

@@ -263,6 +263,11 @@ void WatchHub::clear() {
   pump_request_ = pump_timer_ = 0;
 }
 
+bool WatchHub::idle() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return regs_.empty();
+}
+
 void WatchHub::stop() {
   std::map<std::uint64_t, RegPtr> dropped;  // released outside the lock
   std::lock_guard<std::mutex> lock(mutex_);

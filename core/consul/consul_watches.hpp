@@ -93,6 +93,8 @@ class WatchHub {
   // together, so without this a set followed at once by an erase could lose its
   // CHANGED. Costs the caller one pump wake-up, only under its own watches.
   void settle(std::uint64_t index, const std::vector<std::string> &keys, int timeout_ms);
+  // No registration now: a write has nothing to settle (no wait).
+  bool idle();
   void remove(const WatchPtr &watch);  // cancelled
   void clear();                        // session lost: the core ends every watch
   void stop();                         // client closed; idempotent

@@ -37,7 +37,7 @@ TEST_CASE("stats: snapshot names every counter in a fixed order") {
       "errors.ESERVICE", "errors.ENOMEM",     "errors.EINTERNAL",  "retries",
       "reconnects",      "session.CONNECTED", "session.SUSPENDED", "session.LOST",
       "session.CLOSED",  "watches.armed",     "watches.fired",     "async.native",
-      "async.workers"};
+      "async.workers",   "requests"};
   CHECK(names_of(stats) == expected);
 }
 
