@@ -533,7 +533,8 @@ TEST_CASE("async reads and writes run natively: pipelined, no worker thread per 
   // Each ran on the backend's own asynchronous path, none on a worker thread, where
   // the backend has one (docs/c-api.md lists them).
   const std::string scheme = env.url().substr(0, env.url().find("://"));
-  const bool native = scheme == "mem" || scheme == "zk";
+  const bool native =
+      scheme == "mem" || scheme == "zk" || scheme == "etcd" || scheme == "etcds";
   INFO(scheme);
   CHECK(stat_named(env.c(), "async.native") - native_before == (native ? total : 0));
   CHECK(stat_named(env.c(), "async.workers") - workers_before == (native ? 0 : total));
