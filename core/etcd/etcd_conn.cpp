@@ -259,6 +259,28 @@ grpc::Status Conn::unary(const UnaryFn &fn, Clock::time_point deadline, bool ide
   }
 }
 
+bool Conn::can_send_now() {
+  if (closed_ || forked_after_grpc.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !cut_;
+}
+
+void Conn::prepare_async(grpc::ClientContext &ctx, Clock::time_point deadline) {
+  ctx.set_deadline(wall(deadline));
+  ctx.set_wait_for_ready(true);
+  std::string t = token();
+  if (!t.empty()) ctx.AddMetadata("token", t);
+}
+
+std::exception_ptr Conn::error_for(const grpc::Status &status, const std::string &what) {
+  try {
+    fail(status, what);
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;  // not reached: fail() always throws
+}
+
 void Conn::fail(const grpc::Status &status, const std::string &what) {
   if (closed_) offkv::fail(Err::eclosed, "etcd: " + what + ": client is closed");
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {

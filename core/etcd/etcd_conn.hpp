@@ -63,6 +63,15 @@ class Conn {
   // Throws the offkv error for a failed status (ETIMEOUT / ECONNLOSS told apart).
   [[noreturn]] void fail(const grpc::Status &status, const std::string &what);
 
+  // For asynchronous calls, which never wait: false when a call cannot be sent now
+  // without waiting or failing here (closed, cut by the test kit, a forked child); the
+  // caller then takes the blocking path, which handles each of these.
+  bool can_send_now();
+  // The context of an asynchronous call: deadline, wait for the connection, token.
+  void prepare_async(grpc::ClientContext &ctx, Clock::time_point deadline);
+  // What fail() would throw, as a value (for a completion).
+  std::exception_ptr error_for(const grpc::Status &status, const std::string &what);
+
   etcdserverpb::KV::Stub &kv() { return *kv_; }
   etcdserverpb::Watch::Stub &watch_stub() { return *watch_; }
   // Authenticates again (the token expired on a stream). Returns false if it failed.

@@ -63,6 +63,18 @@ set_tests_properties(etcd_session PROPERTIES
   TIMEOUT 120
   ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_DIR}/url")
 
+# The backend's native asynchronous forms, driven directly (links the core's objects,
+# not liboffkv.so).
+add_executable(etcd_async_test etcd_async_test.cpp)
+target_link_libraries(etcd_async_test PRIVATE offkv_core Catch2::Catch2WithMain)
+target_include_directories(etcd_async_test PRIVATE ${PROJECT_SOURCE_DIR}/capi)
+add_test(NAME etcd_async COMMAND etcd_async_test)
+set_tests_properties(etcd_async PROPERTIES
+  FIXTURES_REQUIRED etcd_server
+  LABELS "backend:etcd"
+  TIMEOUT 60
+  ENVIRONMENT "OFFKV_TEST_URL_FILE=${ETCD_DIR}/url")
+
 add_executable(etcd_foreign_test etcd_foreign_test.cpp)
 target_link_libraries(etcd_foreign_test PRIVATE offkv::offkv Catch2::Catch2WithMain)
 add_test(NAME etcd_foreign_data COMMAND etcd_foreign_test)
