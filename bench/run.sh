@@ -90,7 +90,7 @@ etcd_version() {
 }
 consul_version() {
   curl -s "http://${CONSUL#consul://}/v1/agent/self" |
-    sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1
+    sed -n 's/.*"Version": *"\([^"]*\)".*/\1/p' | head -1
 }
 VERSIONS="ZooKeeper $(zk_version || true), etcd $(etcd_version || true), Consul $(consul_version || true)"
 
