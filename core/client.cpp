@@ -30,7 +30,9 @@ std::shared_ptr<Client> Client::open(const std::string &url, Options options,
   client->backend_ = make_backend(endpoint, options);
   client->backend_->attach_stats(client->stats_);
   client->loop_ = EventLoop::start();
-  client->runner_ = std::make_unique<AsyncRunner>(client->loop_, kAsyncWorkers);
+  client->runner_ = std::make_unique<AsyncRunner>(
+      client->loop_, kAsyncWorkers,
+      std::chrono::milliseconds(options.operation_timeout_ms));
   std::weak_ptr<Client> weak = client;
   try {
     client->backend_->start([weak](int state, const std::string &message) {
@@ -184,13 +186,30 @@ static void check_sequential_room(std::string_view key, const std::string &full)
     fail(Err::etoobig, "key '" + std::string(key) + "' too long for a sequential suffix");
 }
 
+static void check_cas_expected(std::string_view key, std::int64_t expected) {
+  if (expected < 0)
+    fail(Err::einval, "cas on '" + std::string(key) + "': expected version " +
+                          std::to_string(expected) + " is negative");
+}
+
+static void check_erase_expected(std::string_view key, std::int64_t expected) {
+  if (expected < 0)
+    fail(Err::einval, "erase of '" + std::string(key) + "': expected version " +
+                          std::to_string(expected) + " is negative");
+}
+
+void Client::check_create(std::string_view key, const std::string &full,
+                          std::string_view value, int flags) const {
+  check_flags(flags);
+  if (flags & NodeFlag::sequential) check_sequential_room(key, full);
+  check_value(key, value);
+}
+
 std::string Client::create(std::string_view key, std::string_view value, int flags) {
   return counted(Op::Create, [&] {
     check_open();
     std::string full = full_key(key);
-    check_flags(flags);
-    if (flags & NodeFlag::sequential) check_sequential_room(key, full);
-    check_value(key, value);
+    check_create(key, full, value, flags);
     return to_client_key(prefix_, backend_->create(full, std::string(value), flags));
   });
 }
@@ -210,9 +229,7 @@ std::int64_t Client::cas(std::string_view key, std::string_view value,
     check_open();
     std::string full = full_key(key);
     check_value(key, value);
-    if (expected < 0)
-      fail(Err::einval, "cas on '" + std::string(key) + "': expected version " +
-                            std::to_string(expected) + " is negative");
+    check_cas_expected(key, expected);
     return backend_->cas(full, std::string(value), expected);
   });
 }
@@ -272,73 +289,242 @@ std::vector<std::string> Client::children(std::string_view key,
       }
       *watch_out = watch;
     }
-    for (auto &p : paths) p = to_client_key(prefix_, p);
-    std::sort(paths.begin(), paths.end());  // bytewise: char_traits<char> is unsigned
-    return paths;
+    return client_children(std::move(paths));
   });
+}
+
+std::vector<std::string> Client::client_children(std::vector<std::string> paths) const {
+  for (auto &p : paths) p = to_client_key(prefix_, p);
+  std::sort(paths.begin(), paths.end());  // bytewise: char_traits<char> is unsigned
+  return paths;
 }
 
 void Client::erase(std::string_view key, std::int64_t expected) {
   return counted(Op::Erase, [&] {
     check_open();
     std::string full = full_key(key);
-    if (expected < 0)
-      fail(Err::einval, "erase of '" + std::string(key) + "': expected version " +
-                            std::to_string(expected) + " is negative");
+    check_erase_expected(key, expected);
     backend_->erase(full, expected);
   });
+}
+
+Txn Client::full_txn(const Txn &txn) const {
+  std::size_t total = txn.checks.size() + txn.ops.size();
+  if (total > Limit::max_txn_ops)
+    fail(Err::etoobig, "transaction has " + std::to_string(total) +
+                           " checks and ops; the limit is " +
+                           std::to_string(Limit::max_txn_ops));
+  Txn full = txn;
+  std::size_t index = 0;
+  auto where = [&](const TxnOp &op) {
+    return "transaction item " + std::to_string(index) + " ('" + op.path + "'): ";
+  };
+  try {
+    for (auto &check : full.checks) {
+      check.path = full_key(check.path);
+      if (check.version < kAnyVersion)
+        fail(Err::einval,
+             "check version " + std::to_string(check.version) + " is invalid");
+      ++index;
+    }
+    for (auto &op : full.ops) {
+      std::string key = op.path;
+      op.path = full_key(key);
+      switch (op.kind) {
+        case TxnOpKind::Create:
+          check_flags(op.flags);
+          if (op.flags & NodeFlag::sequential) check_sequential_room(key, op.path);
+          check_value(key, op.value);
+          break;
+        case TxnOpKind::Set:
+          check_value(key, op.value);
+          break;
+        case TxnOpKind::Erase:
+          if (op.version < 0) fail(Err::einval, "erase expected version is negative");
+          break;
+        case TxnOpKind::Check:
+          fail(Err::einternal, "check among ops");
+      }
+      ++index;
+    }
+  } catch (const Error &e) {
+    const TxnOp &bad = index < txn.checks.size() ? txn.checks[index]
+                                                 : txn.ops[index - txn.checks.size()];
+    throw Error(e.code(), where(bad) + e.what());
+  }
+  return full;
 }
 
 std::vector<OpResult> Client::commit(const Txn &txn) {
   return counted(Op::Commit, [&] {
     check_open();
-    std::size_t total = txn.checks.size() + txn.ops.size();
-    if (total > Limit::max_txn_ops)
-      fail(Err::etoobig, "transaction has " + std::to_string(total) +
-                             " checks and ops; the limit is " +
-                             std::to_string(Limit::max_txn_ops));
-    Txn full = txn;
-    std::size_t index = 0;
-    auto where = [&](const TxnOp &op) {
-      return "transaction item " + std::to_string(index) + " ('" + op.path + "'): ";
-    };
-    try {
-      for (auto &check : full.checks) {
-        check.path = full_key(check.path);
-        if (check.version < kAnyVersion)
-          fail(Err::einval,
-               "check version " + std::to_string(check.version) + " is invalid");
-        ++index;
-      }
-      for (auto &op : full.ops) {
-        std::string key = op.path;
-        op.path = full_key(key);
-        switch (op.kind) {
-          case TxnOpKind::Create:
-            check_flags(op.flags);
-            if (op.flags & NodeFlag::sequential) check_sequential_room(key, op.path);
-            check_value(key, op.value);
-            break;
-          case TxnOpKind::Set:
-            check_value(key, op.value);
-            break;
-          case TxnOpKind::Erase:
-            if (op.version < 0) fail(Err::einval, "erase expected version is negative");
-            break;
-          case TxnOpKind::Check:
-            fail(Err::einternal, "check among ops");
-        }
-        ++index;
-      }
-    } catch (const Error &e) {
-      const TxnOp &bad = index < txn.checks.size() ? txn.checks[index]
-                                                   : txn.ops[index - txn.checks.size()];
-      throw Error(e.code(), where(bad) + e.what());
-    }
+    Txn full = full_txn(txn);
     std::vector<OpResult> results = backend_->commit(full);
     for (auto &r : results) r.path = to_client_key(prefix_, r.path);
     return results;
   });
+}
+
+// ---- Native asynchronous forms ----
+
+namespace {
+int error_code(const std::exception_ptr &error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error &e) {
+    return e.code();
+  } catch (...) {
+    return Err::einternal;
+  }
+}
+
+// done(nullptr, map(value)), or done(error) when the mapping throws (out of memory).
+template <typename T, typename Raw, typename Map>
+void deliver_mapped(const Completion<T> &done, std::exception_ptr error, Raw raw,
+                    const Map &map) {
+  if (error) return done(error, T{});
+  T value{};
+  try {
+    value = map(std::move(raw));
+  } catch (...) {
+    return done(std::current_exception(), T{});
+  }
+  done(nullptr, std::move(value));
+}
+}  // namespace
+
+template <typename T>
+Completion<T> Client::counting(Op op, Completion<T> done) {
+  ++stats_->ops[static_cast<int>(op)];
+  std::weak_ptr<Stats> stats = stats_;
+  return [stats, done = std::move(done)](std::exception_ptr error, T value) {
+    if (error)
+      if (auto s = stats.lock()) s->count_error(error_code(error));
+    done(std::move(error), std::move(value));
+  };
+}
+
+bool Client::start_create(std::string_view key, std::string_view value, int flags,
+                          Completion<std::string> done) {
+  check_open();
+  std::string full = full_key(key);
+  check_create(key, full, value, flags);
+  auto counted_done = counting(Op::Create, std::move(done));
+  std::string prefix = prefix_;
+  bool started = backend_->start_create(
+      full, std::string(value), flags,
+      [prefix, counted_done](std::exception_ptr error, std::string path) {
+        deliver_mapped(counted_done, error, std::move(path),
+                       [&](std::string p) { return to_client_key(prefix, p); });
+      });
+  if (!started) --stats_->ops[static_cast<int>(Op::Create)];
+  return started;
+}
+
+bool Client::start_set(std::string_view key, std::string_view value,
+                       Completion<std::int64_t> done) {
+  check_open();
+  std::string full = full_key(key);
+  check_value(key, value);
+  bool started =
+      backend_->start_set(full, std::string(value), counting(Op::Set, std::move(done)));
+  if (!started) --stats_->ops[static_cast<int>(Op::Set)];
+  return started;
+}
+
+bool Client::start_cas(std::string_view key, std::string_view value,
+                       std::int64_t expected, Completion<std::int64_t> done) {
+  check_open();
+  std::string full = full_key(key);
+  check_value(key, value);
+  check_cas_expected(key, expected);
+  bool started = backend_->start_cas(full, std::string(value), expected,
+                                     counting(Op::Cas, std::move(done)));
+  if (!started) --stats_->ops[static_cast<int>(Op::Cas)];
+  return started;
+}
+
+template <typename T, typename Raw, typename Map>
+bool Client::start_watched(WatchKind kind, const std::string &full,
+                           const EventCallback *callback, bool watch, Op op,
+                           Completion<Watched<T>> done, Map map,
+                           bool (Backend::*start)(const std::string &, const WatchPtr &,
+                                                  Completion<Raw>)) {
+  WatchPtr w = watch ? new_watch(kind, full, callback) : nullptr;
+  std::weak_ptr<Client> weak = shared_from_this();
+  auto counted_done = counting(op, std::move(done));
+  bool started = ((*backend_).*start)(
+      full, w, [weak, w, map, counted_done](std::exception_ptr error, Raw raw) {
+        if (error && w)
+          if (auto self = weak.lock()) self->abandon(w);
+        deliver_mapped(counted_done, error, std::move(raw), [&](Raw r) {
+          return Watched<T>{map(std::move(r)), w};
+        });
+      });
+  if (!started) {
+    --stats_->ops[static_cast<int>(op)];
+    if (w) abandon(w);  // the blocking form registers its own
+  }
+  return started;
+}
+
+bool Client::start_get(std::string_view key, const EventCallback *callback, bool watch,
+                       Completion<Watched<Node>> done) {
+  check_open();
+  return start_watched<Node, Node>(
+      WatchKind::Data, full_key(key), callback, watch, Op::Get, std::move(done),
+      [](Node n) { return n; }, &Backend::start_get);
+}
+
+bool Client::start_exists(std::string_view key, const EventCallback *callback, bool watch,
+                          Completion<Watched<std::int64_t>> done) {
+  check_open();
+  return start_watched<std::int64_t, std::int64_t>(
+      WatchKind::Exists, full_key(key), callback, watch, Op::Exists, std::move(done),
+      [](std::int64_t v) { return v; }, &Backend::start_exists);
+}
+
+bool Client::start_children(std::string_view key, const EventCallback *callback,
+                            bool watch,
+                            Completion<Watched<std::vector<std::string>>> done) {
+  check_open();
+  auto self = shared_from_this();
+  return start_watched<std::vector<std::string>, std::vector<std::string>>(
+      WatchKind::Children, full_key_or_root(key), callback, watch, Op::Children,
+      std::move(done),
+      [self](std::vector<std::string> paths) {
+        return self->client_children(std::move(paths));
+      },
+      &Backend::start_children);
+}
+
+bool Client::start_erase(std::string_view key, std::int64_t expected,
+                         Completion<bool> done) {
+  check_open();
+  std::string full = full_key(key);
+  check_erase_expected(key, expected);
+  bool started =
+      backend_->start_erase(full, expected, counting(Op::Erase, std::move(done)));
+  if (!started) --stats_->ops[static_cast<int>(Op::Erase)];
+  return started;
+}
+
+bool Client::start_commit(const Txn &txn, Completion<std::vector<OpResult>> done) {
+  check_open();
+  Txn full = full_txn(txn);
+  auto counted_done = counting(Op::Commit, std::move(done));
+  std::string prefix = prefix_;
+  bool started = backend_->start_commit(
+      full,
+      [prefix, counted_done](std::exception_ptr error, std::vector<OpResult> results) {
+        deliver_mapped(counted_done, error, std::move(results),
+                       [&](std::vector<OpResult> rs) {
+                         for (auto &r : rs) r.path = to_client_key(prefix, r.path);
+                         return rs;
+                       });
+      });
+  if (!started) --stats_->ops[static_cast<int>(Op::Commit)];
+  return started;
 }
 
 WatchPtr Client::watch_persistent(std::string_view key, EventCallback callback) {
@@ -368,11 +554,23 @@ void Client::notify_listeners(int state, const std::string &message) {
   for (auto &entry : listeners) entry.second(state, message);
 }
 
-void Client::submit(std::vector<std::string> keys, AsyncRunner::Work work,
-                    std::function<void()> closed) {
+void Client::submit(AsyncRunner::Submission submission) {
   check_open();
-  if (!runner_->submit(std::move(keys), std::move(work), std::move(closed)))
-    fail(Err::eclosed, "client is closed");
+  std::shared_ptr<Stats> stats = stats_;
+  if (submission.work)
+    submission.work = [stats, work = std::move(submission.work)] {
+      ++stats->async_workers;
+      return work();
+    };
+  if (submission.start)
+    submission.start =
+        [stats, start = std::move(submission.start)](const AsyncRunner::Finish &finish) {
+          ++stats->async_native;  // before: finish may run first, on another thread
+          if (start(finish)) return true;
+          --stats->async_native;
+          return false;
+        };
+  if (!runner_->submit(std::move(submission))) fail(Err::eclosed, "client is closed");
 }
 
 void Client::validate_write(std::string_view key, std::string_view value) const {

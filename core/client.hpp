@@ -70,12 +70,41 @@ class Client : public std::enable_shared_from_this<Client> {
   // The counters of this client (offkv_stats).
   const Stats &stats() const { return *stats_; }
 
-  // Asynchronous calls (offkv_*_async): work runs one of the operations above on a
-  // worker thread of this client, in order with earlier calls on related keys, and
-  // returns the completion to run on the event thread; `closed` completes the call
-  // instead if the client closes before it started. Throws ECLOSED once closed.
-  void submit(std::vector<std::string> keys, AsyncRunner::Work work,
-              std::function<void()> closed);
+  // A read's result with the one-shot watch it left (null when none was asked for).
+  template <typename T>
+  struct Watched {
+    T value{};
+    WatchPtr watch;
+  };
+  // Native asynchronous forms of the operations above (Backend::start_*), for
+  // offkv_*_async: the same checks, thrown here, then the backend's native form.
+  // False when the backend has none for this call (nothing started, nothing counted:
+  // run the blocking form instead); else done runs exactly once, on any thread, with
+  // what the blocking form returns or throws. A watched read (watch = true) leaves its
+  // watch only on success.
+  bool start_create(std::string_view key, std::string_view value, int flags,
+                    Completion<std::string> done);
+  bool start_set(std::string_view key, std::string_view value,
+                 Completion<std::int64_t> done);
+  bool start_cas(std::string_view key, std::string_view value, std::int64_t expected,
+                 Completion<std::int64_t> done);
+  bool start_get(std::string_view key, const EventCallback *callback, bool watch,
+                 Completion<Watched<Node>> done);
+  bool start_exists(std::string_view key, const EventCallback *callback, bool watch,
+                    Completion<Watched<std::int64_t>> done);
+  bool start_children(std::string_view key, const EventCallback *callback, bool watch,
+                      Completion<Watched<std::vector<std::string>>> done);
+  bool start_erase(std::string_view key, std::int64_t expected, Completion<bool> done);
+  bool start_commit(const Txn &txn, Completion<std::vector<OpResult>> done);
+
+  // Asynchronous calls (offkv_*_async), in order with earlier calls on related keys
+  // (core/async.hpp): natively when the submission's start can, else its blocking
+  // work on a worker thread of this client. Throws ECLOSED once closed.
+  void submit(AsyncRunner::Submission submission);
+  // The operation timeout, which also bounds a native asynchronous call.
+  int operation_timeout_ms() const { return operation_timeout_ms_; }
+  // Asynchronous calls that ran natively so far (tests, diagnostics).
+  std::size_t native_async_calls() const { return runner_->native_started(); }
   // Throws what an operation writing value to key would throw for them alone
   // (EINVAL, ETOOBIG, ECLOSED), with no I/O.
   void validate_write(std::string_view key, std::string_view value) const;
@@ -104,6 +133,22 @@ class Client : public std::enable_shared_from_this<Client> {
   Client() = default;
   void check_open() const;
   void check_value(std::string_view key, std::string_view value) const;
+  // The checks of each operation beyond its key, shared by both forms.
+  void check_create(std::string_view key, const std::string &full, std::string_view value,
+                    int flags) const;
+  Txn full_txn(const Txn &txn) const;
+  std::vector<std::string> client_children(std::vector<std::string> paths) const;
+  // Counts the operation started natively, and its error when it ends with one.
+  template <typename T>
+  Completion<T> counting(Op op, Completion<T> done);
+  // The watch a native read registers with (null without one), and its completion:
+  // the watch is abandoned when the read fails.
+  template <typename T, typename Raw, typename Map>
+  bool start_watched(WatchKind kind, const std::string &full,
+                     const EventCallback *callback, bool watch, Op op,
+                     Completion<Watched<T>> done, Map map,
+                     bool (Backend::*start)(const std::string &, const WatchPtr &,
+                                            Completion<Raw>));
   std::string full_key(std::string_view key) const;
   std::string full_key_or_root(std::string_view key) const;
   WatchPtr new_watch(WatchKind kind, const std::string &path,

@@ -26,6 +26,8 @@ std::vector<std::pair<std::string, std::uint64_t>> Stats::snapshot() const {
                      sessions[state].load());
   out.emplace_back("watches.armed", watches_armed.load());
   out.emplace_back("watches.fired", watches_fired.load());
+  out.emplace_back("async.native", async_native.load());
+  out.emplace_back("async.workers", async_workers.load());
   return out;
 }
 

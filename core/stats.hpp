@@ -23,6 +23,9 @@ struct Stats {
   std::atomic<std::uint64_t> sessions[5]{};  // transitions into each session state
   std::atomic<std::uint64_t> watches_armed{0};
   std::atomic<std::uint64_t> watches_fired{0};  // events delivered, ENDED excluded
+  // Asynchronous calls run natively by the backend / by a worker thread of the core.
+  std::atomic<std::uint64_t> async_native{0};
+  std::atomic<std::uint64_t> async_workers{0};
 
   void count_error(int code) {
     if (code > 0 && code < Err::count) ++errors[code];

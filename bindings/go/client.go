@@ -16,11 +16,16 @@ import (
 // (the client's ephemeral nodes vanish at once), ends every watch and frees every C
 // resource and goroutine the client holds.
 type Client struct {
-	// mu guards ptr: every C call on the client holds it for reading for the whole
-	// call; Close takes it for writing before freeing the handle, so it waits for
-	// calls in flight (including ones abandoned through their context).
+	// mu guards ptr: every blocking C call on the client holds it for reading for
+	// the whole call, every asynchronous one while it is started (offkv_close then
+	// completes it); Close takes it for writing before freeing the handle, so it
+	// waits for the blocking calls in flight (including ones abandoned through their
+	// context).
 	mu  sync.RWMutex
 	ptr *C.offkv_client
+
+	// Calls in the library's blocking form now (see blockingSlots).
+	blockingCalls atomic.Int32
 
 	closeOnce sync.Once
 	closeErr  error
@@ -123,9 +128,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Client, error) {
 // Close ends the session at once: ephemeral nodes vanish, every watch receives
 // EventEnded (wrapping ErrClosed) and its channel is closed, the SessionEvents
 // channel receives SessionClosed and is closed, every recipe (Election, Detector,
-// Group, Mutex) of the client is closed and its Events channel closed. It waits for
-// calls still running in the library (including ones abandoned through their
-// context), then frees the C client. Every later call returns ErrClosed. Closing
+// Group, Mutex) of the client is closed and its Events channel closed. Calls in
+// flight in the library end first: each returns exactly once, with ErrClosed if it
+// had not finished (ones abandoned through their context are completed and released
+// too). Then the C client is freed. Every later call returns ErrClosed. Closing
 // twice is fine; Close returns the first call's result.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
@@ -192,6 +198,13 @@ func (c *Client) SessionState() (SessionState, error) {
 		return 0, err
 	}
 	return SessionState(state), nil
+}
+
+// isClosed tells whether Close has freed (or is freeing) the C client.
+func (c *Client) isClosed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ptr == nil
 }
 
 // do runs call with the client's C handle held open, honouring ctx:

@@ -26,23 +26,51 @@
 // A Client, Watch, Election, Detector, Group and Mutex may each be used from many
 // goroutines at once. Close on a Client ends everything that belongs to it.
 //
+// # How calls run
+//
+// Create, Set, Cas, Get, Exists, Children, Erase, Commit and the watch-arming reads
+// GetWatch, ExistsWatch and ChildrenWatch take one of two forms. The first 4 calls in
+// flight on a client call the library's blocking function (lowest latency, an OS
+// thread each while it runs); every further one starts the asynchronous form
+// (offkv_<op>_async, which copies its arguments and returns at once) and waits on a
+// channel for its completion, holding no OS thread. So thousands of calls may be in
+// flight on one client while the process keeps a handful of threads. The library
+// runs them side by side on the client's connection; calls on related keys (the same
+// key, or one below the other) take effect and complete in the order they were made,
+// unrelated ones in any order (docs/c-api.md; calls of different goroutines are
+// unordered anyway, since each call returns only once it is complete). The
+// completion arrives on the client's event thread, where the binding copies it into
+// Go memory and hands it over without blocking. Both forms give the same results and
+// errors.
+//
+// The other calls (Open, WatchPersistent, SessionState, the recipes, Mutex.Acquire,
+// Close) call the library's blocking functions through cgo, each holding an OS
+// thread while it runs.
+//
+// Close with calls in flight: each of them returns exactly once, with ErrClosed if the
+// library had not started it (else with its own outcome).
+//
 // # Contexts
 //
 // Every call that may block takes a context.Context. The C API has no per-call
 // timeout or cancellation, so:
 //
 //   - A context already done: nothing is called; the call returns a *ContextError.
-//   - context.Background() (a context that is never done): the call runs on the
-//     calling goroutine, at no extra cost.
-//   - Otherwise the C call runs on a helper goroutine. If the context is done first,
-//     the call returns a *ContextError (wrapping context.Canceled or
+//   - The calls above, in either form: if the context is done before the outcome
+//     arrives, the call returns a *ContextError (wrapping context.Canceled or
 //     context.DeadlineExceeded; a passed deadline also matches ErrTimeout) at once.
-//     The C call cannot be stopped: it finishes in the background, bounded by the
+//     The operation cannot be stopped: it goes on in the library, bounded by the
 //     client's operation timeout (WithOperationTimeout), and its outcome is unknown,
-//     exactly as after ErrConnLoss. Whatever it produced that the caller can no
-//     longer receive is released: a watch is cancelled, a recipe handle closed, an
-//     acquired lock released, an opened client closed. Client.Close waits for such
-//     background calls before freeing the C client, so nothing leaks.
+//     exactly as after ErrConnLoss. Its outcome is consumed without the caller; a watch it left is cancelled.
+//   - A blocking C call (the other calls, and the blocking form of those above) with
+//     context.Background() (a context that is never done) runs on the calling
+//     goroutine, at no extra cost.
+//   - A blocking C call with any other context runs on a helper goroutine. If the context is done first, the call returns a *ContextError at
+//     once. The C call finishes in the background and whatever it produced that the
+//     caller can no longer receive is released: a watch is cancelled, a recipe
+//     handle closed, an acquired lock released, an opened client closed.
+//     Client.Close waits for such background calls before freeing the C client, so
+//     nothing leaks.
 //   - Where the library takes a timeout, the context's deadline becomes it: Open's
 //     connect timeout, Mutex.Acquire's acquire timeout, the recipe waits.
 //   - Blocking recipe waits (Election.WaitLeader, Detector.Wait) wait in slices of

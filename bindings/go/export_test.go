@@ -40,3 +40,16 @@ func (c *Client) WatchKeys() (keys []string) {
 
 // LogPanics is the number of panics recovered from a LogFunc.
 func LogPanics() int64 { return logPanics.Load() }
+
+// SetBlockingSlots sets how many calls per client take the blocking C form (0: every
+// call is asynchronous) and returns the previous setting.
+func SetBlockingSlots(n int) int { return int(blockingSlots.Swap(int32(n))) }
+
+// DefaultBlockingSlots is the setting a process starts with.
+const DefaultBlockingSlots = defaultBlockingSlots
+
+// CallsInFlight is the number of calls of this package inside the library.
+func CallsInFlight() int64 { return callsInFlight.Load() }
+
+// StrayCompletions counts completions whose handle was unknown.
+func StrayCompletions() int64 { return strayCompletions.Load() }

@@ -19,13 +19,15 @@ const (
 // AnyVersion, as a transaction check's version, means "the node exists".
 const AnyVersion int64 = C.OFFKV_ANY_VERSION
 
-// Every call below takes a context. Its deadline and cancellation end the wait, not
-// the C call: the C API has no per-call timeout or cancellation, so when ctx is done
-// first the call returns a *ContextError (wrapping ctx.Err()) at once while the C
-// call finishes on a background goroutine, bounded by the client's operation timeout
-// (WithOperationTimeout); its results are then freed and its outcome is unknown (it
-// may have been applied). With a context that is never done (context.Background())
-// the call runs on the calling goroutine with no extra cost.
+// Every call below takes a context and runs as described in async.go (run): past a
+// few calls per client in the library's blocking form, it starts the asynchronous
+// form of the operation and waits for its completion on a channel, holding no OS
+// thread. The context's deadline and cancellation end the wait, not the operation:
+// the C API has no per-call timeout or cancellation, so when ctx is done first the
+// call returns a *ContextError (wrapping ctx.Err()) at once while the operation goes
+// on in the library, bounded by the client's operation timeout
+// (WithOperationTimeout); its outcome is unknown (it may have been applied) and what
+// it produced is released without the caller.
 
 // Create creates key with value. It fails with ErrExists if key exists and with
 // ErrNoEntry if its parent does not (keys directly under the client's root need no
@@ -36,23 +38,28 @@ func (c *Client) Create(ctx context.Context, key string, value []byte, flags Cre
 	if !ok {
 		return "", errNUL("create", key, "key")
 	}
-	created := key
 	value = ownValue(ctx, value)
-	err := c.do(ctx, "create", key, func(p *C.offkv_client) error {
-		v, n := valuePtr(value)
-		var out, detail *C.char
-		if rc := C.goffkv_create(p, charPtr(k), v, n, C.int(flags), &out, &detail); rc != 0 {
-			return newError(rc, "create", key, takeDetail(detail))
-		}
-		if out != nil {
-			created = takeString(out)
-		}
-		return nil
-	}, nil)
+	r, _, err := c.run(ctx, "create", key, nil,
+		func(p *C.offkv_client, _ C.uintptr_t, r *asyncResult, _ **C.offkv_watch, detail **C.char) C.int {
+			v, n := valuePtr(value)
+			var out *C.char
+			rc := C.goffkv_create(p, charPtr(k), v, n, C.int(flags), &out, detail)
+			if rc == 0 && out != nil {
+				r.key, r.hasKey = takeString(out), true
+			}
+			return rc
+		},
+		func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+			v, n := valuePtr(value)
+			return C.goffkv_create_async(p, charPtr(k), v, n, C.int(flags), call, detail)
+		})
 	if err != nil {
 		return "", err
 	}
-	return created, nil
+	if r.hasKey {
+		return r.key, nil
+	}
+	return key, nil
 }
 
 // Set creates key (its parent must exist) or replaces its value, and returns the new
@@ -63,19 +70,22 @@ func (c *Client) Set(ctx context.Context, key string, value []byte) (int64, erro
 		return 0, errNUL("set", key, "key")
 	}
 	value = ownValue(ctx, value)
-	var version C.int64_t
-	err := c.do(ctx, "set", key, func(p *C.offkv_client) error {
-		v, n := valuePtr(value)
-		var detail *C.char
-		if rc := C.goffkv_set(p, charPtr(k), v, n, &version, &detail); rc != 0 {
-			return newError(rc, "set", key, takeDetail(detail))
-		}
-		return nil
-	}, nil)
+	r, _, err := c.run(ctx, "set", key, nil,
+		func(p *C.offkv_client, _ C.uintptr_t, r *asyncResult, _ **C.offkv_watch, detail **C.char) C.int {
+			v, n := valuePtr(value)
+			var ver C.int64_t
+			rc := C.goffkv_set(p, charPtr(k), v, n, &ver, detail)
+			r.version = int64(ver)
+			return rc
+		},
+		func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+			v, n := valuePtr(value)
+			return C.goffkv_set_async(p, charPtr(k), v, n, call, detail)
+		})
 	if err != nil {
 		return 0, err
 	}
-	return int64(version), nil
+	return r.version, nil
 }
 
 // Cas replaces key's value only if its version is expected (expected 0: creates it
@@ -87,19 +97,22 @@ func (c *Client) Cas(ctx context.Context, key string, value []byte, expected int
 		return 0, errNUL("cas", key, "key")
 	}
 	value = ownValue(ctx, value)
-	var version C.int64_t
-	err := c.do(ctx, "cas", key, func(p *C.offkv_client) error {
-		v, n := valuePtr(value)
-		var detail *C.char
-		if rc := C.goffkv_cas(p, charPtr(k), v, n, C.int64_t(expected), &version, &detail); rc != 0 {
-			return newError(rc, "cas", key, takeDetail(detail))
-		}
-		return nil
-	}, nil)
+	r, _, err := c.run(ctx, "cas", key, nil,
+		func(p *C.offkv_client, _ C.uintptr_t, r *asyncResult, _ **C.offkv_watch, detail **C.char) C.int {
+			v, n := valuePtr(value)
+			var ver C.int64_t
+			rc := C.goffkv_cas(p, charPtr(k), v, n, C.int64_t(expected), &ver, detail)
+			r.version = int64(ver)
+			return rc
+		},
+		func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+			v, n := valuePtr(value)
+			return C.goffkv_cas_async(p, charPtr(k), v, n, C.int64_t(expected), call, detail)
+		})
 	if err != nil {
 		return 0, err
 	}
-	return int64(version), nil
+	return r.version, nil
 }
 
 // Get returns key's value (never nil; []byte{} when empty) and version; ErrNoEntry if
@@ -109,20 +122,31 @@ func (c *Client) Get(ctx context.Context, key string) (value []byte, version int
 	if !ok {
 		return nil, 0, errNUL("get", key, "key")
 	}
-	err = c.do(ctx, "get", key, func(p *C.offkv_client) error {
-		var buf C.offkv_buf
-		var ver C.int64_t
-		var detail *C.char
-		if rc := C.goffkv_get(p, charPtr(k), &buf, &ver, &detail); rc != 0 {
-			return newError(rc, "get", key, takeDetail(detail))
-		}
-		value, version = takeBuf(&buf), int64(ver)
-		return nil
-	}, nil)
+	r, _, err := c.run(ctx, "get", key, nil, blockingGet(k), func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+		return C.goffkv_get_async(p, charPtr(k), call, detail)
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	return value, version, nil
+	return nonNil(r.value), r.version, nil
+}
+
+// blockingGet is the blocking form of Get and, with a watch, of GetWatch.
+func blockingGet(k []byte) blockingFunc {
+	return func(p *C.offkv_client, watch C.uintptr_t, r *asyncResult, wp **C.offkv_watch, detail **C.char) C.int {
+		var buf C.offkv_buf
+		var ver C.int64_t
+		var rc C.int
+		if watch != 0 {
+			rc = C.goffkv_get_watch(p, charPtr(k), &buf, &ver, watch, wp, detail)
+		} else {
+			rc = C.goffkv_get(p, charPtr(k), &buf, &ver, detail)
+		}
+		if rc == 0 {
+			r.value, r.version = takeBuf(&buf), int64(ver)
+		}
+		return rc
+	}
 }
 
 // Exists returns key's version, or 0 if it does not exist (not an error).
@@ -131,18 +155,28 @@ func (c *Client) Exists(ctx context.Context, key string) (int64, error) {
 	if !ok {
 		return 0, errNUL("exists", key, "key")
 	}
-	var version C.int64_t
-	err := c.do(ctx, "exists", key, func(p *C.offkv_client) error {
-		var detail *C.char
-		if rc := C.goffkv_exists(p, charPtr(k), &version, &detail); rc != 0 {
-			return newError(rc, "exists", key, takeDetail(detail))
-		}
-		return nil
-	}, nil)
+	r, _, err := c.run(ctx, "exists", key, nil, blockingExists(k), func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+		return C.goffkv_exists_async(p, charPtr(k), call, detail)
+	})
 	if err != nil {
 		return 0, err
 	}
-	return int64(version), nil
+	return r.version, nil
+}
+
+// blockingExists is the blocking form of Exists and, with a watch, of ExistsWatch.
+func blockingExists(k []byte) blockingFunc {
+	return func(p *C.offkv_client, watch C.uintptr_t, r *asyncResult, wp **C.offkv_watch, detail **C.char) C.int {
+		var ver C.int64_t
+		var rc C.int
+		if watch != 0 {
+			rc = C.goffkv_exists_watch(p, charPtr(k), &ver, watch, wp, detail)
+		} else {
+			rc = C.goffkv_exists(p, charPtr(k), &ver, detail)
+		}
+		r.version = int64(ver)
+		return rc
+	}
 }
 
 // Children returns key's direct children as full keys (relative to the client's
@@ -152,20 +186,31 @@ func (c *Client) Children(ctx context.Context, key string) ([]string, error) {
 	if !ok {
 		return nil, errNUL("children", key, "key")
 	}
-	var children []string
-	err := c.do(ctx, "children", key, func(p *C.offkv_client) error {
-		var list C.offkv_strings
-		var detail *C.char
-		if rc := C.goffkv_children(p, charPtr(k), &list, &detail); rc != 0 {
-			return newError(rc, "children", key, takeDetail(detail))
-		}
-		children = takeStrings(&list)
-		return nil
-	}, nil)
+	r, _, err := c.run(ctx, "children", key, nil, blockingChildren(k), func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+		return C.goffkv_children_async(p, charPtr(k), call, detail)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return children, nil
+	return nonNilList(r.children), nil
+}
+
+// blockingChildren is the blocking form of Children and, with a watch, of
+// ChildrenWatch.
+func blockingChildren(k []byte) blockingFunc {
+	return func(p *C.offkv_client, watch C.uintptr_t, r *asyncResult, wp **C.offkv_watch, detail **C.char) C.int {
+		var list C.offkv_strings
+		var rc C.int
+		if watch != 0 {
+			rc = C.goffkv_children_watch(p, charPtr(k), &list, watch, wp, detail)
+		} else {
+			rc = C.goffkv_children(p, charPtr(k), &list, detail)
+		}
+		if rc == 0 {
+			r.children = takeStrings(&list)
+		}
+		return rc
+	}
 }
 
 // Erase removes key and its whole subtree atomically. expected 0 erases whatever the
@@ -175,13 +220,30 @@ func (c *Client) Erase(ctx context.Context, key string, expected int64) error {
 	if !ok {
 		return errNUL("erase", key, "key")
 	}
-	return c.do(ctx, "erase", key, func(p *C.offkv_client) error {
-		var detail *C.char
-		if rc := C.goffkv_erase(p, charPtr(k), C.int64_t(expected), &detail); rc != 0 {
-			return newError(rc, "erase", key, takeDetail(detail))
-		}
-		return nil
-	}, nil)
+	_, _, err := c.run(ctx, "erase", key, nil,
+		func(p *C.offkv_client, _ C.uintptr_t, _ *asyncResult, _ **C.offkv_watch, detail **C.char) C.int {
+			return C.goffkv_erase(p, charPtr(k), C.int64_t(expected), detail)
+		},
+		func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_erase_async(p, charPtr(k), C.int64_t(expected), call, detail)
+		})
+	return err
+}
+
+// nonNil makes an empty value []byte{}, never nil.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// nonNilList makes an empty listing []string{}, never nil.
+func nonNilList(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // ownValue returns the value to hand to C. When the call may be abandoned through

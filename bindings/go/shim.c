@@ -21,6 +21,10 @@ static void goffkv_recipe_cb(const offkv_recipe_event *event, void *user) {
   goffkvEvent(NULL, (offkv_recipe_event *)event, (uintptr_t)user);
 }
 
+static void goffkv_completion_cb(const offkv_completion *completion, void *user) {
+  goffkvComplete((offkv_completion *)completion, (uintptr_t)user);
+}
+
 int goffkv_options_init(offkv_options *opts, char **detail) {
   return with_detail(offkv_options_init(opts, OFFKV_OPTIONS_VERSION), detail);
 }
@@ -145,6 +149,84 @@ int goffkv_txn_erase(offkv_txn *txn, const char *key, int64_t expected_version,
 int goffkv_commit(offkv_client *client, const offkv_txn *txn, offkv_txn_result *result,
                   char **detail) {
   return with_detail(offkv_commit(client, txn, result), detail);
+}
+
+// ---- Asynchronous calls ----
+
+int goffkv_create_async(offkv_client *client, const char *key, const void *value,
+                        size_t value_len, int flags, uintptr_t call, char **detail) {
+  return with_detail(offkv_create_async(client, key, value, value_len, flags,
+                                        goffkv_completion_cb, (void *)call),
+                     detail);
+}
+
+int goffkv_set_async(offkv_client *client, const char *key, const void *value,
+                     size_t value_len, uintptr_t call, char **detail) {
+  return with_detail(offkv_set_async(client, key, value, value_len, goffkv_completion_cb,
+                                     (void *)call),
+                     detail);
+}
+
+int goffkv_cas_async(offkv_client *client, const char *key, const void *value,
+                     size_t value_len, int64_t expected_version, uintptr_t call,
+                     char **detail) {
+  return with_detail(offkv_cas_async(client, key, value, value_len, expected_version,
+                                     goffkv_completion_cb, (void *)call),
+                     detail);
+}
+
+int goffkv_get_async(offkv_client *client, const char *key, uintptr_t call,
+                     char **detail) {
+  return with_detail(offkv_get_async(client, key, goffkv_completion_cb, (void *)call),
+                     detail);
+}
+
+int goffkv_exists_async(offkv_client *client, const char *key, uintptr_t call,
+                        char **detail) {
+  return with_detail(offkv_exists_async(client, key, goffkv_completion_cb, (void *)call),
+                     detail);
+}
+
+int goffkv_children_async(offkv_client *client, const char *key, uintptr_t call,
+                          char **detail) {
+  return with_detail(
+      offkv_children_async(client, key, goffkv_completion_cb, (void *)call), detail);
+}
+
+int goffkv_erase_async(offkv_client *client, const char *key, int64_t expected_version,
+                       uintptr_t call, char **detail) {
+  return with_detail(offkv_erase_async(client, key, expected_version,
+                                       goffkv_completion_cb, (void *)call),
+                     detail);
+}
+
+int goffkv_commit_async(offkv_client *client, const offkv_txn *txn, uintptr_t call,
+                        char **detail) {
+  return with_detail(offkv_commit_async(client, txn, goffkv_completion_cb, (void *)call),
+                     detail);
+}
+
+int goffkv_get_watch_async(offkv_client *client, const char *key, uintptr_t watch,
+                           uintptr_t call, char **detail) {
+  return with_detail(offkv_get_watch_async(client, key, goffkv_event_cb, (void *)watch, 1,
+                                           goffkv_completion_cb, (void *)call),
+                     detail);
+}
+
+int goffkv_exists_watch_async(offkv_client *client, const char *key, uintptr_t watch,
+                              uintptr_t call, char **detail) {
+  return with_detail(offkv_exists_watch_async(client, key, goffkv_event_cb,
+                                              (void *)watch, 1, goffkv_completion_cb,
+                                              (void *)call),
+                     detail);
+}
+
+int goffkv_children_watch_async(offkv_client *client, const char *key, uintptr_t watch,
+                                uintptr_t call, char **detail) {
+  return with_detail(offkv_children_watch_async(client, key, goffkv_event_cb,
+                                                (void *)watch, 1, goffkv_completion_cb,
+                                                (void *)call),
+                     detail);
 }
 
 // ---- Recipes ----

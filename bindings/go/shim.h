@@ -9,7 +9,8 @@
  * Callback state crosses as a runtime/cgo.Handle (an integer, never a Go pointer):
  * the wrappers cast it to the void *user of the C API and install goffkv_event_cb
  * (watches, sessions) or goffkv_recipe_cb (recipes), which both hand the event to
- * the one exported Go function, goffkvEvent.
+ * the exported Go function goffkvEvent, or goffkv_completion_cb (asynchronous calls),
+ * which hands the completion to the exported Go function goffkvComplete.
  */
 #ifndef GOFFKV_SHIM_H
 #define GOFFKV_SHIM_H
@@ -65,6 +66,37 @@ int goffkv_txn_erase(offkv_txn *txn, const char *key, int64_t expected_version,
 int goffkv_commit(offkv_client *client, const offkv_txn *txn, offkv_txn_result *result,
                   char **detail);
 
+
+/* ---- Asynchronous calls ----
+ *
+ * `call` is the cgo.Handle of the Go side's waiting call: the completion (on the
+ * client's event thread) goes with it to the exported Go function goffkvComplete.
+ * When the library refuses the call at once (rc != 0, *detail set as above) the
+ * completion never runs. The watch-arming forms register goffkv_event_cb with the
+ * watch's handle and keep the watch handle (it arrives in the completion). */
+int goffkv_create_async(offkv_client *client, const char *key, const void *value,
+                        size_t value_len, int flags, uintptr_t call, char **detail);
+int goffkv_set_async(offkv_client *client, const char *key, const void *value,
+                     size_t value_len, uintptr_t call, char **detail);
+int goffkv_cas_async(offkv_client *client, const char *key, const void *value,
+                     size_t value_len, int64_t expected_version, uintptr_t call,
+                     char **detail);
+int goffkv_get_async(offkv_client *client, const char *key, uintptr_t call,
+                     char **detail);
+int goffkv_exists_async(offkv_client *client, const char *key, uintptr_t call,
+                        char **detail);
+int goffkv_children_async(offkv_client *client, const char *key, uintptr_t call,
+                          char **detail);
+int goffkv_erase_async(offkv_client *client, const char *key, int64_t expected_version,
+                       uintptr_t call, char **detail);
+int goffkv_commit_async(offkv_client *client, const offkv_txn *txn, uintptr_t call,
+                        char **detail);
+int goffkv_get_watch_async(offkv_client *client, const char *key, uintptr_t watch,
+                           uintptr_t call, char **detail);
+int goffkv_exists_watch_async(offkv_client *client, const char *key, uintptr_t watch,
+                              uintptr_t call, char **detail);
+int goffkv_children_watch_async(offkv_client *client, const char *key, uintptr_t watch,
+                                uintptr_t call, char **detail);
 
 /* ---- Recipes ---- */
 

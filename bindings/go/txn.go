@@ -100,7 +100,8 @@ func (c *Client) Commit(ctx context.Context, txn *Txn) ([]OpResult, error) {
 	if txn == nil {
 		txn = &Txn{}
 	}
-	// Snapshot, so the caller may go on using txn while an abandoned commit runs.
+	// Snapshot, so the caller may go on using txn (the failing item's key is read
+	// from it).
 	items := make([]txnItem, 0, txn.Len())
 	items = append(append(items, txn.checks...), txn.ops...)
 	snap := &Txn{checks: items[:len(txn.checks)], ops: items[len(txn.checks):]}
@@ -109,44 +110,58 @@ func (c *Client) Commit(ctx context.Context, txn *Txn) ([]OpResult, error) {
 			return nil, errNUL("commit", it.key, "key")
 		}
 	}
-	var results []OpResult
-	err := c.do(ctx, "commit", "", func(p *C.offkv_client) error {
-		var t *C.offkv_txn
-		var detail *C.char
-		if rc := C.goffkv_txn_new(&t, &detail); rc != 0 {
-			return newError(rc, "commit", "", takeDetail(detail))
+	// As before the C transaction existed: a done context or a closed client first.
+	if ctx.Err() != nil {
+		return nil, ctxError(ctx, "commit", "")
+	}
+	if c.isClosed() {
+		return nil, errClosed("commit", "")
+	}
+	// The C transaction is built here and copied by the library when the call starts.
+	var t *C.offkv_txn
+	var detail *C.char
+	if rc := C.goffkv_txn_new(&t, &detail); rc != 0 {
+		return nil, newError(rc, "commit", "", takeDetail(detail))
+	}
+	defer C.offkv_txn_free(t)
+	for _, it := range items {
+		if err := addItem(t, it); err != nil {
+			return nil, err
 		}
-		defer C.offkv_txn_free(t)
-		for _, it := range items {
-			if err := addItem(t, it); err != nil {
-				return err
-			}
-		}
-		res := C.offkv_txn_result{size: C.sizeof_offkv_txn_result}
-		rc := C.goffkv_commit(p, t, &res, &detail)
-		defer C.offkv_txn_result_free(&res)
-		if rc != 0 {
-			e := newError(rc, "commit", "", takeDetail(detail))
-			if e.Code == ErrTxn {
-				e.FailedIndex, e.FailedCode = int(res.failed_index), Code(res.failed_code)
-				if it, ok := snap.item(e.FailedIndex); ok {
-					e.Key = it.key
+	}
+	r, _, err := c.run(ctx, "commit", "", nil,
+		func(p *C.offkv_client, _ C.uintptr_t, r *asyncResult, _ **C.offkv_watch, detail **C.char) C.int {
+			res := C.offkv_txn_result{size: C.sizeof_offkv_txn_result}
+			rc := C.goffkv_commit(p, t, &res, detail)
+			defer C.offkv_txn_result_free(&res)
+			r.failedIndex, r.failedCode = int(res.failed_index), Code(res.failed_code)
+			if rc == 0 {
+				r.ops = make([]OpResult, 0, int(res.count))
+				if res.count > 0 {
+					for _, op := range unsafe.Slice(res.ops, int(res.count)) {
+						r.ops = append(r.ops, OpResult{Version: int64(op.version), Key: C.GoString(op.key)})
+					}
 				}
 			}
-			return e
-		}
-		results = make([]OpResult, 0, int(res.count))
-		if res.count > 0 {
-			for _, op := range unsafe.Slice(res.ops, int(res.count)) {
-				results = append(results, OpResult{Version: int64(op.version), Key: C.GoString(op.key)})
+			return rc
+		},
+		func(p *C.offkv_client, _, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_commit_async(p, t, call, detail)
+		})
+	if err != nil {
+		var e *Error
+		if asError(err, &e) && e.Code == ErrTxn {
+			e.FailedIndex, e.FailedCode = r.failedIndex, r.failedCode
+			if it, ok := snap.item(e.FailedIndex); ok {
+				e.Key = it.key
 			}
 		}
-		return nil
-	}, nil)
-	if err != nil {
 		return nil, err
 	}
-	return results, nil
+	if r.ops == nil {
+		r.ops = []OpResult{}
+	}
+	return r.ops, nil
 }
 
 // addItem appends one recorded item to a C transaction.

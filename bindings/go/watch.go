@@ -73,15 +73,20 @@ func (c *Client) newWatch(key string, persistent bool) *Watch {
 // handleArg is the cgo.Handle as the C API's void *user.
 func (w *Watch) handleArg() C.uintptr_t { return C.uintptr_t(w.h) }
 
-// failed undoes newWatch after the C call left no watch (so no callback will come).
+// failed undoes newWatch after the C call left no watch. The library may still have
+// ended the half-registered watch (ENDED, when the session ended during the read),
+// which then finished and closed the channel already.
 func (w *Watch) failed() {
 	w.mu.Lock()
+	wasDone := w.done
 	w.done, w.attached, w.released = true, true, true
 	w.mu.Unlock()
-	if w.persistent {
-		w.pump.stop()
-	} else {
-		close(w.events)
+	if !wasDone {
+		if w.persistent {
+			w.pump.stop()
+		} else {
+			close(w.events)
+		}
 	}
 	deleteHandle(w.h)
 	w.c.untrack(w)
@@ -206,31 +211,23 @@ func (w *Watch) release(p *C.offkv_watch) {
 // for the first change after the value read (EventChanged or EventDeleted), or
 // EventEnded. ctx bounds both the read and the life of the watch: when ctx is done
 // the watch is cancelled (use a long-lived context, or context.WithoutCancel, for a
-// watch meant to outlive a request). If the read fails no watch is left.
+// watch meant to outlive a request). If the read fails no watch is left. It runs like
+// Get (async.go): past a few blocking calls per client, offkv_get_watch_async,
+// holding no OS thread while it waits.
 func (c *Client) GetWatch(ctx context.Context, key string) (value []byte, version int64, w *Watch, err error) {
 	k, ok := cString(key)
 	if !ok {
 		return nil, 0, nil, errNUL("get", key, "key")
 	}
-	err = c.do(ctx, "get", key, func(p *C.offkv_client) error {
-		w = c.newWatch(key, false)
-		var buf C.offkv_buf
-		var ver C.int64_t
-		var wp *C.offkv_watch
-		var detail *C.char
-		if rc := C.goffkv_get_watch(p, charPtr(k), &buf, &ver, w.handleArg(), &wp, &detail); rc != 0 {
-			w.failed()
-			return newError(rc, "get", key, takeDetail(detail))
-		}
-		value, version = takeBuf(&buf), int64(ver)
-		w.attach(wp)
-		return nil
-	}, func() { w.cancel() })
+	r, w, err := c.run(ctx, "get", key, func() *Watch { return c.newWatch(key, false) }, blockingGet(k),
+		func(p *C.offkv_client, watch, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_get_watch_async(p, charPtr(k), watch, call, detail)
+		})
 	if err != nil {
 		return nil, 0, nil, err
 	}
 	w.bind(ctx)
-	return value, version, w, nil
+	return nonNil(r.value), r.version, w, nil
 }
 
 // ExistsWatch reads key's version like Exists (0: absent) and leaves a one-shot
@@ -241,24 +238,15 @@ func (c *Client) ExistsWatch(ctx context.Context, key string) (version int64, w 
 	if !ok {
 		return 0, nil, errNUL("exists", key, "key")
 	}
-	err = c.do(ctx, "exists", key, func(p *C.offkv_client) error {
-		w = c.newWatch(key, false)
-		var ver C.int64_t
-		var wp *C.offkv_watch
-		var detail *C.char
-		if rc := C.goffkv_exists_watch(p, charPtr(k), &ver, w.handleArg(), &wp, &detail); rc != 0 {
-			w.failed()
-			return newError(rc, "exists", key, takeDetail(detail))
-		}
-		version = int64(ver)
-		w.attach(wp)
-		return nil
-	}, func() { w.cancel() })
+	r, w, err := c.run(ctx, "exists", key, func() *Watch { return c.newWatch(key, false) }, blockingExists(k),
+		func(p *C.offkv_client, watch, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_exists_watch_async(p, charPtr(k), watch, call, detail)
+		})
 	if err != nil {
 		return 0, nil, err
 	}
 	w.bind(ctx)
-	return version, w, nil
+	return r.version, w, nil
 }
 
 // ChildrenWatch lists key's children like Children and leaves a one-shot watch:
@@ -269,24 +257,15 @@ func (c *Client) ChildrenWatch(ctx context.Context, key string) (children []stri
 	if !ok {
 		return nil, nil, errNUL("children", key, "key")
 	}
-	err = c.do(ctx, "children", key, func(p *C.offkv_client) error {
-		w = c.newWatch(key, false)
-		var list C.offkv_strings
-		var wp *C.offkv_watch
-		var detail *C.char
-		if rc := C.goffkv_children_watch(p, charPtr(k), &list, w.handleArg(), &wp, &detail); rc != 0 {
-			w.failed()
-			return newError(rc, "children", key, takeDetail(detail))
-		}
-		children = takeStrings(&list)
-		w.attach(wp)
-		return nil
-	}, func() { w.cancel() })
+	r, w, err := c.run(ctx, "children", key, func() *Watch { return c.newWatch(key, false) }, blockingChildren(k),
+		func(p *C.offkv_client, watch, call C.uintptr_t, detail **C.char) C.int {
+			return C.goffkv_children_watch_async(p, charPtr(k), watch, call, detail)
+		})
 	if err != nil {
 		return nil, nil, err
 	}
 	w.bind(ctx)
-	return children, w, nil
+	return nonNilList(r.children), w, nil
 }
 
 // WatchPersistent watches key and every key below it (key need not exist, "/" is the

@@ -383,6 +383,44 @@ class MemBackend : public Backend {
     return results;
   }
 
+  // Native asynchronous forms: the store is in memory, so each call runs at once on
+  // the caller's thread, no worker thread involved; declined only while the test kit
+  // cut the connection (the blocking form then waits for it).
+  bool start_create(const std::string &path, const std::string &value, int flags,
+                    Completion<std::string> done) override {
+    return run_now(done, [&] { return create(path, value, flags); });
+  }
+  bool start_set(const std::string &path, const std::string &value,
+                 Completion<std::int64_t> done) override {
+    return run_now(done, [&] { return set(path, value); });
+  }
+  bool start_cas(const std::string &path, const std::string &value, std::int64_t expected,
+                 Completion<std::int64_t> done) override {
+    return run_now(done, [&] { return cas(path, value, expected); });
+  }
+  bool start_get(const std::string &path, const WatchPtr &watch,
+                 Completion<Node> done) override {
+    return run_now(done, [&] { return get(path, watch); });
+  }
+  bool start_exists(const std::string &path, const WatchPtr &watch,
+                    Completion<std::int64_t> done) override {
+    return run_now(done, [&] { return exists(path, watch); });
+  }
+  bool start_children(const std::string &path, const WatchPtr &watch,
+                      Completion<std::vector<std::string>> done) override {
+    return run_now(done, [&] { return children(path, watch); });
+  }
+  bool start_erase(const std::string &path, std::int64_t expected,
+                   Completion<bool> done) override {
+    return run_now(done, [&] {
+      erase(path, expected);
+      return true;
+    });
+  }
+  bool start_commit(const Txn &txn, Completion<std::vector<OpResult>> done) override {
+    return run_now(done, [&] { return commit(txn); });
+  }
+
   void watch_persistent(const std::string &path, const WatchPtr &watch) override {
     auto lock = locked();
     store_->persistent_watches.push_back(registration(watch));
@@ -445,6 +483,23 @@ class MemBackend : public Backend {
   }
 
  private:
+  template <typename T, typename Fn>
+  bool run_now(const Completion<T> &done, Fn &&fn) {
+    {
+      std::lock_guard<std::mutex> lock(store_->mutex);
+      if (link_->cut) return false;
+    }
+    T value{};
+    try {
+      value = fn();
+    } catch (...) {
+      done(std::current_exception(), T{});
+      return true;
+    }
+    done(nullptr, std::move(value));
+    return true;
+  }
+
   std::unique_lock<std::mutex> locked() {
     std::unique_lock<std::mutex> lock(store_->mutex);
     if (closed_) fail(Err::eclosed, "client is closed");

@@ -101,10 +101,8 @@ class ZkBackend : public Backend {
 
   std::string create_op(const std::string &path, const std::string &value, int flags,
                         Clock::time_point deadline) {
-    int mode = ((flags & NodeFlag::ephemeral) ? ZOO_EPHEMERAL : 0) |
-               ((flags & NodeFlag::sequential) ? ZOO_SEQUENCE : 0);
-    CallPtr call =
-        issue_create(path, value, mode, "create '" + show(path) + "'", deadline);
+    CallPtr call = issue_create(path, value, create_mode(flags),
+                                "create '" + show(path) + "'", deadline);
     int rc = conn_.wait(call, deadline, "create '" + show(path) + "'");
     if (rc != ZOK) create_failed(rc, path);
     return call->created;
@@ -155,66 +153,159 @@ class ZkBackend : public Backend {
   }
 
   Node get(const std::string &path, const WatchPtr &watch) override {
-    std::string what = "get '" + show(path) + "'";
     auto deadline = conn_.deadline();
-    CallPtr call = conn_.submit(
-        [&](zhandle_t *zh, const GenerationPtr &gen, Call &c, const void *data) {
-          sync_first(zh);
-          if (!watch) return zoo_aget(zh, path.c_str(), 0, call_data_done, data);
-          OneShotContext *ctx = oneshot(gen, watch, WatchKind::Data, path, c, false);
-          return zoo_awget(zh, path.c_str(), oneshot_watcher, ctx, call_data_done, data);
-        },
-        what, deadline);
-    int rc = conn_.wait(call, deadline, what);
+    CallPtr call =
+        conn_.submit(get_request(path, watch), "get '" + show(path) + "'", deadline);
+    return get_result(*call, conn_.wait(call, deadline, "get '" + show(path) + "'"),
+                      path);
+  }
+
+  Conn::Issue get_request(const std::string &path, const WatchPtr &watch) {
+    return [this, &path, &watch](zhandle_t *zh, const GenerationPtr &gen, Call &c,
+                                 const void *data) {
+      sync_first(zh);
+      if (!watch) return zoo_aget(zh, path.c_str(), 0, call_data_done, data);
+      OneShotContext *ctx = oneshot(gen, watch, WatchKind::Data, path, c, false);
+      return zoo_awget(zh, path.c_str(), oneshot_watcher, ctx, call_data_done, data);
+    };
+  }
+
+  Node get_result(Call &call, int rc, const std::string &path) {
     if (rc == ZNONODE) throw verdicts_.no_node("get", path, zk_words(rc));
-    if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
-    return Node{call->value, version_of(call->stat)};
+    if (rc != ZOK) fail_zk(rc, "zk: cannot get '" + show(path) + "'");
+    return Node{call.value, version_of(call.stat)};
   }
 
   std::int64_t exists(const std::string &path, const WatchPtr &watch) override {
-    std::string what = "exists '" + show(path) + "'";
     auto deadline = conn_.deadline();
-    CallPtr call = conn_.submit(
-        [&](zhandle_t *zh, const GenerationPtr &gen, Call &c, const void *data) {
-          sync_first(zh);
-          if (!watch) return zoo_aexists(zh, path.c_str(), 0, call_stat_done, data);
-          OneShotContext *ctx = oneshot(gen, watch, WatchKind::Exists, path, c, true);
-          return zoo_awexists(zh, path.c_str(), oneshot_watcher, ctx, call_stat_done,
-                              data);
-        },
-        what, deadline);
-    int rc = conn_.wait(call, deadline, what);
+    CallPtr call = conn_.submit(exists_request(path, watch),
+                                "exists '" + show(path) + "'", deadline);
+    return exists_result(*call, conn_.wait(call, deadline, "exists '" + show(path) + "'"),
+                         path);
+  }
+
+  Conn::Issue exists_request(const std::string &path, const WatchPtr &watch) {
+    return [this, &path, &watch](zhandle_t *zh, const GenerationPtr &gen, Call &c,
+                                 const void *data) {
+      sync_first(zh);
+      if (!watch) return zoo_aexists(zh, path.c_str(), 0, call_stat_done, data);
+      OneShotContext *ctx = oneshot(gen, watch, WatchKind::Exists, path, c, true);
+      return zoo_awexists(zh, path.c_str(), oneshot_watcher, ctx, call_stat_done, data);
+    };
+  }
+
+  std::int64_t exists_result(Call &call, int rc, const std::string &path) {
     if (rc == ZNONODE) return 0;
-    if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
-    return version_of(call->stat);
+    if (rc != ZOK) fail_zk(rc, "zk: cannot exists '" + show(path) + "'");
+    return version_of(call.stat);
   }
 
   std::vector<std::string> children(const std::string &path,
                                     const WatchPtr &watch) override {
-    std::string what = "list '" + show(path) + "'";
     auto deadline = conn_.deadline();
-    CallPtr call = conn_.submit(
-        [&](zhandle_t *zh, const GenerationPtr &gen, Call &c, const void *data) {
-          sync_first(zh);
-          if (!watch)
-            return zoo_aget_children2(zh, path.c_str(), 0, call_strings_stat_done, data);
-          OneShotContext *ctx = oneshot(gen, watch, WatchKind::Children, path, c, false);
-          return zoo_awget_children2(zh, path.c_str(), oneshot_watcher, ctx,
-                                     call_strings_stat_done, data);
-        },
-        what, deadline);
-    int rc = conn_.wait(call, deadline, what);
+    CallPtr call = conn_.submit(children_request(path, watch),
+                                "list '" + show(path) + "'", deadline);
+    return children_result(*call, conn_.wait(call, deadline, "list '" + show(path) + "'"),
+                           path);
+  }
+
+  Conn::Issue children_request(const std::string &path, const WatchPtr &watch) {
+    return [this, &path, &watch](zhandle_t *zh, const GenerationPtr &gen, Call &c,
+                                 const void *data) {
+      sync_first(zh);
+      if (!watch)
+        return zoo_aget_children2(zh, path.c_str(), 0, call_strings_stat_done, data);
+      OneShotContext *ctx = oneshot(gen, watch, WatchKind::Children, path, c, false);
+      return zoo_awget_children2(zh, path.c_str(), oneshot_watcher, ctx,
+                                 call_strings_stat_done, data);
+    };
+  }
+
+  std::vector<std::string> children_result(Call &call, int rc, const std::string &path) {
     if (rc == ZNONODE) {
       if (path == root_) return {};  // the root always exists for offkv
       throw verdicts_.no_node("list", path, zk_words(rc));
     }
-    if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
+    if (rc != ZOK) fail_zk(rc, "zk: cannot list '" + show(path) + "'");
     std::vector<std::string> out;
-    for (const auto &name : call->strings) {
+    for (const auto &name : call.strings) {
       if (path == "/" && name == "zookeeper") continue;  // ZooKeeper's own tree
       out.push_back(child_path(path, name));
     }
     return out;
+  }
+
+  // ---- Native asynchronous forms (Backend::start_*) ----
+  // One request each, issued without waiting (Conn::try_submit) and finished from its
+  // completion; a step that needs another request issues it from there. Declined
+  // (false) when not connected right now (the blocking form waits for the connection
+  // within its deadline) and, for writes, while a persistent watch must settle.
+
+  bool start_get(const std::string &path, const WatchPtr &watch,
+                 Completion<Node> done) override {
+    return issue_native(get_request(path, watch), [this, path, done](Call &c, int rc) {
+      complete(done, [&] { return get_result(c, rc, path); });
+    });
+  }
+
+  bool start_exists(const std::string &path, const WatchPtr &watch,
+                    Completion<std::int64_t> done) override {
+    return issue_native(exists_request(path, watch), [this, path, done](Call &c, int rc) {
+      complete(done, [&] { return exists_result(c, rc, path); });
+    });
+  }
+
+  bool start_children(const std::string &path, const WatchPtr &watch,
+                      Completion<std::vector<std::string>> done) override {
+    return issue_native(children_request(path, watch),
+                        [this, path, done](Call &c, int rc) {
+                          complete(done, [&] { return children_result(c, rc, path); });
+                        });
+  }
+
+  bool start_create(const std::string &path, const std::string &value, int flags,
+                    Completion<std::string> done) override {
+    if (conn_.writes_settle()) return false;
+    return issue_native(create_request(path, value, create_mode(flags)),
+                        [this, path, done](Call &c, int rc) {
+                          complete(done, [&] {
+                            if (rc != ZOK) create_failed(rc, path);
+                            return c.created;
+                          });
+                        });
+  }
+
+  bool start_set(const std::string &path, const std::string &value,
+                 Completion<std::int64_t> done) override {
+    if (conn_.writes_settle()) return false;
+    return set_step(path, value, 0, done);
+  }
+
+  bool start_cas(const std::string &path, const std::string &value, std::int64_t expected,
+                 Completion<std::int64_t> done) override {
+    if (conn_.writes_settle() || (expected != 0 && !fits(expected))) return false;
+    if (expected == 0)
+      return issue_native(create_request(path, value, 0),
+                          [this, path, done](Call &, int rc) {
+                            if (rc != ZNODEEXISTS)
+                              return complete(done, [&]() -> std::int64_t {
+                                if (rc != ZOK) create_failed(rc, path);
+                                return 1;
+                              });
+                            mismatch_after(rc, path, 0, done);
+                          });
+    return issue_native(set_request(path, value, static_cast<int>(expected - 1)),
+                        [this, path, expected, done](Call &c, int rc) {
+                          if (rc == ZBADVERSION)
+                            return mismatch_after(rc, path, expected, done);
+                          complete(done, [&] {
+                            if (rc == ZNONODE)
+                              throw verdicts_.cas_mismatch(path, expected, 0,
+                                                           zk_words(rc));
+                            if (rc != ZOK) fail_zk(rc, "zk: cas on '" + show(path) + "'");
+                            return version_of(c.stat);
+                          });
+                        });
   }
 
   void erase_op(const std::string &path, std::int64_t expected,
@@ -616,23 +707,131 @@ class ZkBackend : public Backend {
 
   CallPtr issue_create(const std::string &path, const std::string &value, int mode,
                        const std::string &what, Clock::time_point deadline) {
-    return conn_.submit(
-        [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
-          return zoo_acreate(zh, path.c_str(), value.data(),
-                             static_cast<int>(value.size()), acl_, mode, call_string_done,
-                             data);
-        },
-        what, deadline);
+    return conn_.submit(create_request(path, value, mode), what, deadline);
   }
 
   CallPtr issue_set(const std::string &path, const std::string &value, int version,
                     const std::string &what, Clock::time_point deadline) {
-    return conn_.submit(
-        [&](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
-          return zoo_aset(zh, path.c_str(), value.data(), static_cast<int>(value.size()),
-                          version, call_stat_done, data);
+    return conn_.submit(set_request(path, value, version), what, deadline);
+  }
+
+  Conn::Issue create_request(const std::string &path, const std::string &value,
+                             int mode) {
+    return [this, &path, &value, mode](zhandle_t *zh, const GenerationPtr &, Call &,
+                                       const void *data) {
+      return zoo_acreate(zh, path.c_str(), value.data(), static_cast<int>(value.size()),
+                         acl_, mode, call_string_done, data);
+    };
+  }
+
+  static Conn::Issue set_request(const std::string &path, const std::string &value,
+                                 int version) {
+    return [&path, &value, version](zhandle_t *zh, const GenerationPtr &, Call &,
+                                    const void *data) {
+      return zoo_aset(zh, path.c_str(), value.data(), static_cast<int>(value.size()),
+                      version, call_stat_done, data);
+    };
+  }
+
+  static int create_mode(int flags) {
+    return ((flags & NodeFlag::ephemeral) ? ZOO_EPHEMERAL : 0) |
+           ((flags & NodeFlag::sequential) ? ZOO_SEQUENCE : 0);
+  }
+
+  // Issues a request natively; then(call, code) runs with the code as wait() gives it.
+  // False when it could not be sent (not connected right now).
+  bool issue_native(const Conn::Issue &issue, std::function<void(Call &, int)> then) {
+    auto call = std::make_shared<Call>();
+    call->then = [this, then = std::move(then)](Call &c) {
+      then(c, conn_.closing_code(c.rc));
+    };
+    return conn_.try_submit(issue, call);
+  }
+
+  // A step of a native call issued from a completion: when it cannot be sent, the
+  // call ends with what the blocking form says when the connection is gone.
+  template <typename T>
+  void issue_next(const Conn::Issue &issue, std::function<void(Call &, int)> then,
+                  const Completion<T> &done, const std::string &what) {
+    if (issue_native(issue, std::move(then))) return;
+    complete(done, [&]() -> T { not_sent(what); });
+  }
+
+  // Why a later step of a native call could not be sent.
+  [[noreturn]] void not_sent(const std::string &what) {
+    if (conn_.closed()) fail(Err::eclosed, "zk: " + what + ": client is closed");
+    fail(Err::econnloss, "zk: " + what + ": the connection to ZooKeeper was lost");
+  }
+
+  // done with what fn returns, or with what it throws.
+  template <typename T, typename Fn>
+  static void complete(const Completion<T> &done, Fn &&fn) {
+    T value{};
+    try {
+      value = fn();
+    } catch (...) {
+      done(std::current_exception(), T{});
+      return;
+    }
+    done(nullptr, std::move(value));
+  }
+
+  // set: setData of any version, or create when absent; a race with a concurrent
+  // create or erase goes round again (kSetAttempts, as set_op).
+  bool set_step(const std::string &path, const std::string &value, int attempt,
+                const Completion<std::int64_t> &done) {
+    std::string what = "set '" + show(path) + "'";
+    auto on_set = [this, path, value, attempt, done, what](Call &c, int rc) {
+      if (rc != ZNONODE)
+        return complete(done, [&] {
+          if (rc != ZOK) fail_zk(rc, "zk: cannot " + what);
+          return version_of(c.stat);
+        });
+      issue_next(
+          create_request(path, value, 0),
+          [this, path, value, attempt, done, what](Call &, int rc) {
+            if (rc != ZNODEEXISTS)
+              return complete(done, [&]() -> std::int64_t {
+                if (rc != ZOK) create_failed(rc, path);
+                return 1;
+              });
+            // Created by someone else in between: replace it.
+            count_retry();
+            if (attempt + 1 < kSetAttempts) {
+              if (!set_step(path, value, attempt + 1, done))
+                complete(done, [&]() -> std::int64_t { not_sent(what); });
+              return;
+            }
+            complete(done, [&]() -> std::int64_t {
+              fail(Err::eservice, "zk: cannot " + what +
+                                      ": the node kept being created and erased "
+                                      "concurrently");
+            });
+          },
+          done, what);
+    };
+    return issue_native(set_request(path, value, -1), on_set);
+  }
+
+  // A cas refused by the store (rc): reads the version found there for the message
+  // (as found_version), then ends the call with the mismatch.
+  void mismatch_after(int rc, const std::string &path, std::int64_t expected,
+                      const Completion<std::int64_t> &done) {
+    auto refuse = [this, rc, path, expected, done](std::int64_t found) {
+      complete(done, [&]() -> std::int64_t {
+        throw verdicts_.cas_mismatch(path, expected, found, zk_words(rc));
+      });
+    };
+    bool sent = issue_native(
+        [&path](zhandle_t *zh, const GenerationPtr &, Call &, const void *data) {
+          return zoo_aexists(zh, path.c_str(), 0, call_stat_done, data);
         },
-        what, deadline);
+        [refuse](Call &c, int found_rc) {
+          refuse(found_rc == ZNONODE ? 0
+                 : found_rc == ZOK   ? version_of(c.stat)
+                                     : kVersionUnknown);
+        });
+    if (!sent) refuse(kVersionUnknown);
   }
 
   [[noreturn]] void create_failed(int rc, const std::string &path) {

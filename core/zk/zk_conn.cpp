@@ -65,6 +65,10 @@ void Call::finish(int zrc) {
     done = true;
   }
   cv.notify_all();
+  if (then) {
+    auto continuation = std::move(then);
+    continuation(*this);
+  }
 }
 
 namespace {
@@ -474,6 +478,39 @@ CallPtr Conn::submit(const Issue &issue, const std::string &what,
       },
       what, deadline);
   return call;
+}
+
+bool Conn::try_submit(const Issue &issue, const CallPtr &call) {
+  GenerationPtr gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ || state_ != SessionState::connected || !gen_) return false;
+    gen = gen_;
+  }
+  std::shared_lock<std::shared_mutex> use(gen->use, std::try_to_lock);
+  if (!use.owns_lock() || !gen->zh || gen->retired) return false;
+  auto *holder = new CallHolder{call, gen.get()};
+  {
+    std::lock_guard<std::mutex> lock(gen->mutex);
+    gen->calls.insert(holder);
+  }
+  int rc = issue(gen->zh, gen, *call, holder);
+  if (rc != ZOK) {
+    // Not queued: the C client will never call the completion.
+    take(holder);
+    use.unlock();
+    call->finish(rc);
+  }
+  return true;
+}
+
+bool Conn::writes_settle() {
+  GenerationPtr gen;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    gen = gen_;
+  }
+  return gen && !gen->snapshot(true).empty();
 }
 
 int Conn::wait(const CallPtr &call, Clock::time_point deadline, const std::string &what) {

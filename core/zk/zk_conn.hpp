@@ -94,6 +94,9 @@ struct Call {
   // e.g. to settle a watch; `abandoned`: the caller already gave up (timed out), so
   // whatever the request left behind must not reach the user.
   std::function<void(Call &, bool abandoned)> on_complete;
+  // A native asynchronous call's continuation: runs on the completion thread once the
+  // call is done (after on_complete), with nobody waiting on it.
+  std::function<void(Call &)> then;
 
   // zoo_multi storage; must outlive the request.
   std::vector<zoo_op_t> ops;
@@ -152,6 +155,14 @@ class Conn {
   // abandoned). Returns the ZooKeeper code; ZCLOSING becomes ZSESSIONEXPIRED unless
   // the client itself was closed (the handle of an expired session was closed).
   int wait(const CallPtr &call, Clock::time_point deadline, const std::string &what);
+  // Issues one request without waiting for anything: false (nothing sent) unless the
+  // session is CONNECTED right now and the handle free to use; else call.then runs
+  // once the answer is in (on the completion thread, or here if the C client refused
+  // the request at once) or the handle was closed underneath.
+  bool try_submit(const Issue &issue, const CallPtr &call);
+  // True when a persistent watch of this client must settle after a write (see
+  // settle): such writes are not run natively, since settling waits.
+  bool writes_settle();
   Clock::time_point deadline() const;
   // ZCLOSING -> ZSESSIONEXPIRED unless the client was closed.
   int closing_code(int zrc);

@@ -234,3 +234,149 @@ TEST_CASE("async: shutdown completes calls not started with their closed complet
   // The second (never started, one worker busy) got its closed completion first.
   CHECK(log.entries() == std::vector<std::string>{"second closed", "first done"});
 }
+
+namespace {
+// A native start that keeps the call's finish for the test to call later.
+struct Parked {
+  std::mutex mutex;
+  std::vector<offkv::AsyncRunner::Finish> finishes;
+  offkv::AsyncRunner::Start start() {
+    return [this](const offkv::AsyncRunner::Finish &finish) {
+      std::lock_guard<std::mutex> lock(mutex);
+      finishes.push_back(finish);
+      return true;
+    };
+  }
+  std::size_t count() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return finishes.size();
+  }
+  offkv::AsyncRunner::Finish take(std::size_t i) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return finishes.at(i);
+  }
+};
+}  // namespace
+
+TEST_CASE("async: a native call starts on the caller's thread and needs no worker") {
+  auto loop = offkv::EventLoop::start();
+  Log log;
+  {
+    offkv::AsyncRunner runner(loop, 4);
+    Parked parked;
+    std::thread::id started_on;
+    for (int i = 0; i < 3; ++i) {
+      offkv::AsyncRunner::Submission s;
+      s.keys = {"/k" + std::to_string(i)};
+      s.work = [&]() -> std::function<void()> { return [&] { log.add("blocking"); }; };
+      s.start = [&, i](const offkv::AsyncRunner::Finish &finish) {
+        started_on = std::this_thread::get_id();
+        return parked.start()(finish);
+      };
+      REQUIRE(runner.submit(std::move(s)));
+    }
+    // All three are in flight at once, each started here, before any answer.
+    CHECK(parked.count() == 3);
+    CHECK(started_on == std::this_thread::get_id());
+    CHECK(runner.native_started() == 3);
+    for (int i = 2; i >= 0; --i)
+      CHECK(parked.take(i)([&, i] { log.add("native " + std::to_string(i)); }));
+    // A second answer for the same call is dropped.
+    CHECK_FALSE(parked.take(0)([&] { log.add("twice"); }));
+    CHECK(wait_idle(runner));
+  }
+  loop->stop();
+  CHECK(log.entries() == std::vector<std::string>{"native 2", "native 1", "native 0"});
+}
+
+TEST_CASE("async: a native call on a related key starts once the earlier one ended") {
+  auto loop = offkv::EventLoop::start();
+  Log log;
+  {
+    offkv::AsyncRunner runner(loop, 2);
+    Parked parked;
+    for (const char *key : {"/a", "/a/b", "/c"}) {
+      offkv::AsyncRunner::Submission s;
+      s.keys = {key};
+      s.work = [&]() -> std::function<void()> { return [&] { log.add("blocking"); }; };
+      s.start = parked.start();
+      REQUIRE(runner.submit(std::move(s)));
+    }
+    // /a and /c are in flight; /a/b waits for /a.
+    CHECK(parked.count() == 2);
+    CHECK(parked.take(0)([&] { log.add("/a"); }));
+    for (int i = 0; i < 10000 && parked.count() < 3; ++i)
+      std::this_thread::sleep_for(1ms);
+    REQUIRE(parked.count() == 3);
+    CHECK(parked.take(2)([&] { log.add("/a/b"); }));
+    CHECK(parked.take(1)([&] { log.add("/c"); }));
+    CHECK(wait_idle(runner));
+  }
+  loop->stop();
+  CHECK(log.entries() == std::vector<std::string>{"/a", "/a/b", "/c"});
+}
+
+TEST_CASE("async: a declined native start runs the blocking form on a worker") {
+  auto loop = offkv::EventLoop::start();
+  Log log;
+  {
+    offkv::AsyncRunner runner(loop, 1);
+    offkv::AsyncRunner::Submission s;
+    s.keys = {"/a"};
+    s.work = [&]() -> std::function<void()> { return [&] { log.add("blocking"); }; };
+    s.start = [](const offkv::AsyncRunner::Finish &) { return false; };
+    REQUIRE(runner.submit(std::move(s)));
+    CHECK(wait_idle(runner));
+    CHECK(runner.native_started() == 0);
+  }
+  loop->stop();
+  CHECK(log.entries() == std::vector<std::string>{"blocking"});
+}
+
+TEST_CASE("async: a native call not answered in time ends with timed_out, once") {
+  auto loop = offkv::EventLoop::start();
+  Log log;
+  offkv::AsyncRunner::Finish late;
+  {
+    offkv::AsyncRunner runner(loop, 1, 50ms);
+    Parked parked;
+    offkv::AsyncRunner::Submission s;
+    s.keys = {"/a"};
+    s.work = [&]() -> std::function<void()> { return [&] { log.add("blocking"); }; };
+    s.start = parked.start();
+    s.closed = [&] { log.add("closed"); };
+    s.timed_out = [&] { log.add("timed out"); };
+    REQUIRE(runner.submit(std::move(s)));
+    CHECK(wait_idle(runner));  // the timer ended it
+    late = parked.take(0);
+    CHECK_FALSE(late([&] { log.add("late answer"); }));
+    runner.shutdown();
+  }
+  // The runner is gone: a late answer still touches nothing but its call.
+  CHECK_FALSE(late([&] { log.add("later answer"); }));
+  loop->stop();
+  CHECK(log.entries() == std::vector<std::string>{"timed out"});
+}
+
+TEST_CASE("async: shutdown waits for native calls in flight to be answered") {
+  auto loop = offkv::EventLoop::start();
+  Log log;
+  {
+    offkv::AsyncRunner runner(loop, 1);
+    Parked parked;
+    offkv::AsyncRunner::Submission s;
+    s.keys = {"/a"};
+    s.start = parked.start();
+    s.closed = [&] { log.add("closed"); };
+    REQUIRE(runner.submit(std::move(s)));
+    std::thread answer([&] {
+      std::this_thread::sleep_for(100ms);
+      parked.take(0)([&] { log.add("answered"); });
+    });
+    runner.shutdown();
+    CHECK(runner.pending() == 0);
+    answer.join();
+  }
+  loop->stop();
+  CHECK(log.entries() == std::vector<std::string>{"answered"});
+}

@@ -36,7 +36,8 @@ TEST_CASE("stats: snapshot names every counter in a fixed order") {
       "errors.EAUTH",    "errors.ETLS",       "errors.ECLOSED",    "errors.EUNSUPPORTED",
       "errors.ESERVICE", "errors.ENOMEM",     "errors.EINTERNAL",  "retries",
       "reconnects",      "session.CONNECTED", "session.SUSPENDED", "session.LOST",
-      "session.CLOSED",  "watches.armed",     "watches.fired"};
+      "session.CLOSED",  "watches.armed",     "watches.fired",     "async.native",
+      "async.workers"};
   CHECK(names_of(stats) == expected);
 }
 
@@ -58,6 +59,8 @@ TEST_CASE("stats: each counter shows under its own name") {
   stats.sessions[OFFKV_SESSION_CLOSED] += 1;
   stats.watches_armed += 7;
   stats.watches_fired += 6;
+  stats.async_native += 8;
+  stats.async_workers += 9;
   CHECK(value_of(stats, "ops.get") == 3);
   CHECK(value_of(stats, "ops.watch") == 1);
   CHECK(value_of(stats, "ops.set") == 0);
@@ -68,6 +71,8 @@ TEST_CASE("stats: each counter shows under its own name") {
   CHECK(value_of(stats, "session.LOST") == 0);
   CHECK(value_of(stats, "watches.armed") == 7);
   CHECK(value_of(stats, "watches.fired") == 6);
+  CHECK(value_of(stats, "async.native") == 8);
+  CHECK(value_of(stats, "async.workers") == 9);
 }
 
 TEST_CASE("stats: count_error counts real error codes only") {
