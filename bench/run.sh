@@ -44,8 +44,9 @@ if [[ ! -f $BUILD/CMakeCache.txt ]]; then
     configure+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   fi
 fi
-cmake "${configure[@]}" >"$BUILD.configure.log" 2>&1 ||
-  { cat "$BUILD.configure.log" >&2; exit 1; }
+mkdir -p "$BUILD"
+cmake "${configure[@]}" >"$BUILD/bench-configure.log" 2>&1 ||
+  { cat "$BUILD/bench-configure.log" >&2; exit 1; }
 cmake --build "$BUILD" -j "${JOBS:-2}" --target offkv_bench
 
 # ---- servers ----
