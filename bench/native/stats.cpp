@@ -75,7 +75,8 @@ void Window::run() {
     int i;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!error_.empty()) break;
+      // Completions meanwhile may have started the rest already.
+      if (!error_.empty() || next_ >= total_) break;
       i = next_++;
     }
     launch(i);
