@@ -34,7 +34,8 @@ while (($#)); do
   shift
 done
 if [[ -z $out ]]; then
-  out=$root/build-bench/python$( ((quick)) && echo -quick).md
+  suffix=; ((quick)) && suffix=-quick
+  out=$root/build-bench/python$suffix.md
   args+=(--out "$out")
 fi
 
@@ -59,8 +60,8 @@ py=$venv/bin/python
 "$py" -m pip install --quiet "${pins[@]}" >&2
 
 # The binding, rebuilt when the library's or the binding's sources changed.
-stamp=$(cd "$root" && { git rev-parse HEAD; git status --porcelain -- . ':!bench' ':!docs' ':!build*';
-  git diff HEAD -- . ':!bench' ':!docs'; } 2>/dev/null | sha256sum | cut -c1-16)
+stamp=$(cd "$root" && { git ls-files -s -- . ':!bench' ':!docs'; git diff -- . ':!bench' ':!docs';
+  git ls-files --others --exclude-standard -- . ':!bench' ':!docs'; } 2>/dev/null | sha256sum | cut -c1-16)
 stamp_file=$build/.offkv-bench-stamp
 if [[ $(cat "$stamp_file" 2>/dev/null) != "$stamp" ]] || ! "$py" -c 'import offkv' 2>/dev/null; then
   echo "== bench/python: pip install ./bindings/python (build tree $build; minutes the first time)" >&2
