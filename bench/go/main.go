@@ -388,6 +388,7 @@ func main() {
 	rounds := flag.Int("rounds", 0, "rounds (default 5, 1 with --quick)")
 	secs := flag.Float64("seconds", 0, "seconds per cell and round (default 1, 0.1 with --quick)")
 	out := flag.String("out", "", "Markdown results file")
+	only := flag.String("only", "", "profiling aid: run just BACKEND:SIDE:OP:GOROUTINES (e.g. etcd:offkv:set:32) for --seconds and print ops/s and CPU per call")
 	flag.Parse()
 	if *rounds == 0 {
 		*rounds = 5
@@ -402,6 +403,9 @@ func main() {
 		}
 	}
 	d := time.Duration(*secs * float64(time.Second))
+	if *only != "" {
+		os.Exit(runOnly(*only, map[string]string{"etcd": *etcd, "consul": *cons}, d))
+	}
 	if *zk != "" {
 		fmt.Fprintln(os.Stderr, "offkv-go-bench: --zk ignored: no native Go ZooKeeper client is compared here")
 	}
@@ -504,4 +508,42 @@ func libVersions() string {
 		}
 	}
 	return s
+}
+
+// runOnly runs one side alone (for perf stat / perf record of one client).
+func runOnly(spec string, urls map[string]string, d time.Duration) int {
+	var backend, which, op string
+	var g int
+	if n, _ := fmt.Sscanf(strings.ReplaceAll(spec, ":", " "), "%s %s %s %d", &backend, &which, &op, &g); n != 4 || urls[backend] == "" {
+		fmt.Fprintln(os.Stderr, "offkv-go-bench: --only BACKEND:offkv|native:get|set:N, with that backend's URL")
+		return 2
+	}
+	ctx := context.Background()
+	u, err := url.Parse(urls[backend])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "offkv-go-bench:", err)
+		return 1
+	}
+	var s side
+	switch {
+	case which == "offkv":
+		s, err = newOffkv(ctx, urls[backend])
+	case backend == "etcd":
+		s, err = newEtcd(ctx, strings.Split(u.Host, ",")[0])
+	default:
+		s, err = newConsul(strings.Split(u.Host, ",")[0])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "offkv-go-bench:", err)
+		return 1
+	}
+	defer s.close()
+	r, err := measure(s, op, g, d)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "offkv-go-bench:", err)
+		return 1
+	}
+	fmt.Printf("%s %s %s x%d: %d calls, %.0f ops/s, CPU %.1f µs/call\n", backend, s.name(), op, g,
+		r.calls, float64(r.calls)/r.wall.Seconds(), float64(r.cpu)/1e3/float64(max(r.calls, 1)))
+	return 0
 }
