@@ -23,14 +23,12 @@ command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || { echo "bench/go/run.sh: go is not installed" >&2; exit 1; }
 
 args=("$@")
-quick=0 out= backends=
+quick=0 out=
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --out) out=${2:-}; shift ;;
     --out=*) out=${1#--out=} ;;
-    --etcd|--etcd=*) backends+=" etcd" ;;
-    --consul|--consul=*) backends+=" consul" ;;
   esac
   shift
 done
@@ -46,7 +44,8 @@ if command -v ccache >/dev/null; then
   export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
 fi
 export OFFKV_GOBENCH_BUILD_DIR=${OFFKV_GOBENCH_BUILD_DIR:-$root/build-bench/go-lib}
-export OFFKV_GOBENCH_BACKENDS=${OFFKV_GOBENCH_BACKENDS:-$backends}
+# Always both: a different set would reconfigure and rebuild the library (minutes).
+export OFFKV_GOBENCH_BACKENDS=${OFFKV_GOBENCH_BACKENDS:-etcd consul}
 # shellcheck source=../../scripts/binding-lib.sh
 source "$root/scripts/binding-lib.sh"
 prefix=$(offkv_binding_prefix gobench)
@@ -55,6 +54,8 @@ pc=$(find "$prefix" -name offkv.pc -path '*/pkgconfig/*' | head -1)
 libdir=$(cd "$(dirname "$pc")/.." && pwd)
 export PKG_CONFIG_PATH=$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The rpath lets build-bench/offkv-go-bench run on its own too (perf, --only).
+export CGO_LDFLAGS="-Wl,-rpath,$libdir${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
 export CGO_ENABLED=1 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}
 export GOMODCACHE=${GOMODCACHE:-$cache/offkv-go-mod}
