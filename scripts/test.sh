@@ -90,9 +90,15 @@ run "Java (mvn verify)" env OFFKV_PREFIX="$prefix" bash "$root/bindings/java/tes
 run "Rust (cargo test)" env OFFKV_PREFIX="$prefix" LD_LIBRARY_PATH="$libdir" \
   bash "$root/bindings/rust/test.sh"
 
-# The bindings' servers are not needed any more; the sanitizer suites start their own.
+# The bindings' servers are not needed any more; the sanitizer suites and the
+# benchmark start their own.
 stop_servers
 trap - EXIT
+# The benchmark against the native clients (bench/README.md), as a smoke only: tiny
+# counts, every section run once, figures not judged (a wrong answer or a hang fails).
+# The full run and its figures are in docs/benchmarks.md.
+run "Benchmark smoke (bench/run.sh --quick)" bash "$root/bench/run.sh" --quick \
+  --build-dir "$build" --no-python --no-go
 # The C++ suites again under sanitizers (each configuration built once, ccache), then
 # every fuzz target for 30 s (docs/testing.md).
 run "C++ ASan+UBSan (ctest)" bash "$root/scripts/sanitizers.sh" asan
@@ -103,8 +109,8 @@ echo
 echo "==== summary (backends: mem ${backends[*]})"
 passed=0 failed=0
 for name in "C++ (ctest)" "ABI (abidiff)" "Python (pytest)" "Python wheel (auditwheel)" "Go (go test)" \
-  "Java (mvn verify)" "Rust (cargo test)" "C++ ASan+UBSan (ctest)" "C++ TSan (ctest)" \
-  "Fuzz (libFuzzer)"; do
+  "Java (mvn verify)" "Rust (cargo test)" "Benchmark smoke (bench/run.sh --quick)" \
+  "C++ ASan+UBSan (ctest)" "C++ TSan (ctest)" "Fuzz (libFuzzer)"; do
   if [[ ${status[$name]} == 0 ]]; then
     echo "PASS  $name (${took[$name]} s)"
     passed=$((passed + 1))
