@@ -76,8 +76,13 @@ bool AsyncRunner::try_start(const CallPtr &call) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!timer_.joinable() && !timer_stop_) timer_ = std::thread([this] { timer(); });
-    deadlines_.emplace(Clock::now() + native_timeout_, call);
-    timer_wake_.notify_one();
+    // Every call has the same timeout, so a new deadline is never the earliest: the
+    // timer needs waking only when it had none (a wake-up per call cost a context
+    // switch per call).
+    bool was_idle = deadlines_.empty();
+    call->deadline = deadlines_.emplace(Clock::now() + native_timeout_, call);
+    call->timed = true;
+    if (was_idle) timer_wake_.notify_one();
   }
   // Holds the call, not the runner's lifetime: after the call ended, a late answer
   // (the call timed out) touches nothing but the call.
@@ -97,6 +102,10 @@ bool AsyncRunner::end(const CallPtr &call, Deliver deliver) {
   if (deliver) loop_->post(std::move(deliver));
   deliver = nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (call->timed) {
+    deadlines_.erase(call->deadline);
+    call->timed = false;
+  }
   calls_.erase(std::find(calls_.begin(), calls_.end(), call));
   finished_.notify_all();
   // Calls it blocked may run now: a worker starts them (natively if they can be).
@@ -146,6 +155,7 @@ void AsyncRunner::timer() {
     }
     std::shared_ptr<Call> call = first->second.lock();
     deadlines_.erase(first);
+    if (call) call->timed = false;
     if (!call || call->ended) continue;
     lock.unlock();
     end(call, call->timed_out);

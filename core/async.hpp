@@ -89,6 +89,8 @@ class AsyncRunner {
     Deliver timed_out;
     bool running = false;            // guarded by mutex_
     std::atomic<bool> ended{false};  // its completion was handed over (or dropped)
+    bool timed = false;              // deadline is in deadlines_; guarded by mutex_
+    std::multimap<Clock::time_point, std::weak_ptr<Call>>::iterator deadline;
   };
   using CallPtr = std::shared_ptr<Call>;
 
