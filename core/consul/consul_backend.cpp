@@ -326,6 +326,14 @@ class ConsulBackend : public Backend {
                                     const WatchPtr &watch) override {
     const std::string what = "list '" + show(path) + "'";
     const int timeout = options_.operation_timeout_ms;
+    if (!watch && path != "/") {
+      // One request when there are children: a key has children only while it
+      // exists (every write keeps parents atomically), so a non-empty listing
+      // answers alone; an empty one needs the node's own read (absent or empty).
+      Response listing = http_.call(children_read(path, consistency_, timeout));
+      std::vector<std::string> names = parse_children_read(listing, path, what, closed_);
+      if (!names.empty()) return child_paths(path, names);
+    }
     std::vector<Request> reads{children_read(path, consistency_, timeout)};
     if (path != "/") reads.push_back(key_read(path, consistency_, timeout));
     std::vector<Response> rs = http_.call_all(std::move(reads));
@@ -338,6 +346,11 @@ class ConsulBackend : public Backend {
       hub_.add_children(watch, node, std::set<std::string>(names.begin(), names.end()),
                         index);
     }
+    return child_paths(path, names);
+  }
+
+  static std::vector<std::string> child_paths(const std::string &path,
+                                              const std::vector<std::string> &names) {
     std::vector<std::string> out;
     out.reserve(names.size());
     for (const auto &name : names) out.push_back(child_path(path, name));
