@@ -149,8 +149,10 @@ void AsyncRunner::timer() {
       continue;
     }
     auto first = deadlines_.begin();
-    if (Clock::now() < first->first) {
-      timer_wake_.wait_until(lock, first->first);
+    // A copy: end() may erase the entry while this waits (the lock is released).
+    const Clock::time_point when = first->first;
+    if (Clock::now() < when) {
+      timer_wake_.wait_until(lock, when);
       continue;
     }
     std::shared_ptr<Call> call = first->second.lock();
