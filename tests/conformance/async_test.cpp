@@ -481,26 +481,13 @@ TEST_CASE("a completion may close its own client while other calls are in flight
   CHECK(state == OFFKV_SESSION_CLOSED);
 }
 
-namespace {
-std::uint64_t stat_named(offkv_client *c, const std::string &name) {
-  offkv_stats stats = OFFKV_STATS_INIT;
-  REQUIRE_OK(offkv_get_stats(c, &stats));
-  std::uint64_t value = ~std::uint64_t{0};
-  for (size_t i = 0; i < stats.count; ++i)
-    if (name == stats.items[i]->name) value = stats.items[i]->value;
-  offkv_stats_free(&stats);
-  REQUIRE(value != ~std::uint64_t{0});
-  return value;
-}
-}  // namespace
-
 TEST_CASE("async reads and writes run natively: pipelined, no worker thread per call",
           "[async][native]") {
   Env env;
   auto &done = env.own<Completions>();
   REQUIRE_OK(offkv_create(env.c(), "/n", "", 0, 0, nullptr));
-  const std::uint64_t native_before = stat_named(env.c(), "async.native");
-  const std::uint64_t workers_before = stat_named(env.c(), "async.workers");
+  const std::uint64_t native_before = counters_of(env.c()).at("async.native");
+  const std::uint64_t workers_before = counters_of(env.c()).at("async.workers");
   const int n = 32;
   for (int i = 0; i < n; ++i) {
     std::string key = "/n/k" + std::to_string(i);
@@ -532,6 +519,6 @@ TEST_CASE("async reads and writes run natively: pipelined, no worker thread per 
   }
   // Each ran on the backend's own asynchronous path (every backend has one for these
   // calls: docs/c-api.md), none on a worker thread.
-  CHECK(stat_named(env.c(), "async.native") - native_before == total);
-  CHECK(stat_named(env.c(), "async.workers") - workers_before == 0);
+  CHECK(counters_of(env.c()).at("async.native") - native_before == total);
+  CHECK(counters_of(env.c()).at("async.workers") - workers_before == 0);
 }

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -141,6 +142,8 @@ std::optional<NodeState> read(offkv_client *c, const std::string &key);
 std::int64_t version_of(offkv_client *c, const std::string &key);
 // The value through get(); REQUIREs the node to exist.
 std::string value_of(offkv_client *c, const std::string &key);
+// The client's counters (offkv_get_stats) by name.
+std::map<std::string, std::uint64_t> counters_of(offkv_client *c);
 // children(), REQUIREd to succeed.
 std::vector<std::string> children(offkv_client *c, const std::string &key);
 // create(), REQUIREd to succeed; returns the actual key.

@@ -200,6 +200,17 @@ std::string value_of(offkv_client *c, const std::string &key) {
   return node->value;
 }
 
+std::map<std::string, std::uint64_t> counters_of(offkv_client *c) {
+  offkv_stats stats = OFFKV_STATS_INIT;
+  REQUIRE_OK(offkv_get_stats(c, &stats));
+  std::map<std::string, std::uint64_t> out;
+  for (size_t i = 0; i < stats.count; ++i)
+    out[stats.items[i]->name] = stats.items[i]->value;
+  offkv_stats_free(&stats);
+  CHECK(stats.items == nullptr);
+  return out;
+}
+
 std::vector<std::string> children(offkv_client *c, const std::string &key) {
   offkv_strings list{nullptr, 0};
   INFO("children '" << key << "'");

@@ -10,16 +10,6 @@ using namespace conf;
 
 namespace {
 
-std::map<std::string, std::uint64_t> counters_of(offkv_client *c) {
-  offkv_stats stats = OFFKV_STATS_INIT;
-  REQUIRE_OK(offkv_get_stats(c, &stats));
-  std::map<std::string, std::uint64_t> out;
-  for (size_t i = 0; i < stats.count; ++i)
-    out[stats.items[i]->name] = stats.items[i]->value;
-  offkv_stats_free(&stats);
-  return out;
-}
-
 std::int64_t cas(offkv_client *c, const std::string &key, const std::string &value,
                  std::int64_t expected) {
   std::int64_t version = -1;

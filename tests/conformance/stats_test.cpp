@@ -10,17 +10,6 @@ using namespace conf;
 
 namespace {
 
-std::map<std::string, std::uint64_t> stats_of(offkv_client *c) {
-  offkv_stats stats = OFFKV_STATS_INIT;
-  REQUIRE_OK(offkv_get_stats(c, &stats));
-  std::map<std::string, std::uint64_t> out;
-  for (size_t i = 0; i < stats.count; ++i)
-    out[stats.items[i]->name] = stats.items[i]->value;
-  offkv_stats_free(&stats);
-  CHECK(stats.items == nullptr);
-  return out;
-}
-
 struct LogLines {
   std::mutex mutex;
   std::vector<std::tuple<int, std::string, std::string>> lines;
@@ -49,7 +38,7 @@ TEST_CASE("a client counts its operations, errors, watches and session transitio
           "[stats]") {
   Env env;
   offkv_client *c = env.open();
-  auto before = stats_of(c);
+  auto before = counters_of(c);
   for (const char *name :
        {"ops.create", "ops.get", "ops.commit", "errors.ENOENT", "errors.EVERSION",
         "retries", "reconnects", "session.CONNECTED", "session.LOST", "watches.armed",
@@ -69,7 +58,7 @@ TEST_CASE("a client counts its operations, errors, watches and session transitio
   set(env.c(), "/s", "2");
   wait_event(w);
 
-  auto after = stats_of(c);
+  auto after = counters_of(c);
   CHECK(after["ops.create"] == 1);
   CHECK(after["ops.get"] == 3);  // plain, missing, with a watch
   CHECK(after["ops.cas"] == 1);
@@ -80,7 +69,7 @@ TEST_CASE("a client counts its operations, errors, watches and session transitio
 
   REQUIRE_OK(offkv_close(c));
   // Still readable after close (e.g. for a last report); CLOSED is counted.
-  auto closed = stats_of(c);
+  auto closed = counters_of(c);
   CHECK(closed["ops.get"] == 3);
   CHECK(closed["session.CLOSED"] == 1);
   CHECK_CODE(offkv_get_stats(c, nullptr), OFFKV_EINVAL);
